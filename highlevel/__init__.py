@@ -1,0 +1,1 @@
+"""gantryd: the CRI daemon (images, pods, containers, streaming) and gantryctl."""
