@@ -1,0 +1,1 @@
+"""Images: references, registry pull, content store, unpacking, overlay snapshots, metadata."""
