@@ -10,6 +10,9 @@ import pytest
 
 from tests.fixtures import busybox
 
+# Registry fixtures (registry, tls_registry, basic_auth_registry, token_registry, registry_factory).
+pytest_plugins = ["tests.fixtures.registry_plugin"]
+
 
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:
