@@ -1,0 +1,287 @@
+"""Overlay snapshotter: one directory per layer, keyed by chain ID, shared between images.
+
+Layout::
+
+    <root>/snapshots/<id>/fs     the layer's files (committed) or the upper dir (active)
+    <root>/snapshots/<id>/work   overlay work dir (active snapshots only)
+
+``<id>`` is the row number in metadata's ``snapshots`` table; short numeric
+names keep a 120-layer ``lowerdir=`` option under the one-page limit of
+mount(2) (see ``mount_all``: when the absolute form is too long it mounts
+from inside ``<root>/snapshots`` with relative ``<id>/fs`` paths, as
+containerd does).
+
+Lifecycle (the containerd snapshotter verbs)::
+
+    prepare(key, parent)  -> [Mount]   active: fresh upper + work over parent's chain
+    view(key, parent)     -> [Mount]   read-only view of parent's chain
+    mounts(key)           -> [Mount]   the same mounts again
+    commit(name, key)                  active -> committed under ``name`` (a chain ID)
+    remove(key)                        drop a snapshot without children
+
+Layer unpacking: ``unpack_layer(chain_id, parent_chain_id, stream, diff_id)``
+extracts into a detached active snapshot (so several layers of one image can
+unpack at once, in any order: a layer's directory never depends on its
+parents), then commits it as ``chain_id`` on top of its parent; an existing
+``chain_id`` is reused without reading the stream.
+
+Crash safety: directories are built under a temporary name and renamed to
+``<id>`` inside the transaction that inserts the row; removal deletes the row
+first, then the directory.  Directories without a row are orphans collected
+by ``clean_orphans`` (the garbage collector calls it).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+
+from .. import errors
+from .unpack import apply_layer
+
+PAGE_LIMIT = os.sysconf("SC_PAGESIZE") - 1
+EXTRACT_PREFIX = "extract-"
+
+
+@dataclass
+class Mount:
+    """One mount: ``mount -t <type> <source> -o <options> <target>``."""
+
+    type: str
+    source: str
+    options: list = field(default_factory=list)
+
+
+def chain_ids(diff_ids):
+    """OCI chain IDs: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))."""
+    out = []
+    for diff_id in diff_ids:
+        if not out:
+            out.append(diff_id)
+        else:
+            out.append("sha256:" + hashlib.sha256(f"{out[-1]} {diff_id}".encode()).hexdigest())
+    return out
+
+
+class Snapshotter:
+    def __init__(self, root, meta):
+        self.root = os.path.join(root, "snapshots")
+        self.meta = meta
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+
+    # -- paths -------------------------------------------------------------
+    def _dir(self, sid):
+        return os.path.join(self.root, str(sid))
+
+    def _get(self, key):
+        rec = self.meta.snapshot_get(key)
+        if rec is None:
+            raise errors.NotFound(f"snapshot {key}: not found")
+        return rec
+
+    def stat(self, key):
+        return self._get(key)
+
+    def exists(self, key):
+        return self.meta.snapshot_get(key) is not None
+
+    def fs_path(self, key):
+        """The directory holding the snapshot's own files (the upper dir of an active one)."""
+        return os.path.join(self._dir(self._get(key).id), "fs")
+
+    def chain(self, key):
+        """[key, parent, grandparent, ...] records, top first."""
+        out = []
+        rec = self._get(key)
+        while rec is not None:
+            out.append(rec)
+            rec = self.meta.snapshot_get(rec.parent) if rec.parent else None
+        return out
+
+    # -- verbs -------------------------------------------------------------
+    def _create(self, key, parent, kind, labels=None):
+        tmp = tempfile.mkdtemp(prefix="new-", dir=self.root)
+        try:
+            os.mkdir(os.path.join(tmp, "fs"), 0o755)
+            if kind == "active":
+                os.mkdir(os.path.join(tmp, "work"), 0o700)
+            os.chmod(tmp, 0o700)
+            with self.meta.transaction() as tx:
+                sid = self.meta.snapshot_insert(tx, key, parent, kind, labels)
+                final = self._dir(sid)
+                if os.path.lexists(final):
+                    shutil.rmtree(final)   # an orphan of a transaction that never committed
+                os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return self.mounts(key)
+
+    def prepare(self, key, parent=None, labels=None):
+        return self._create(key, parent, "active", labels)
+
+    def view(self, key, parent=None, labels=None):
+        return self._create(key, parent, "view", labels)
+
+    def mounts(self, key):
+        recs = self.chain(key)
+        top = recs[0]
+        lowers = [os.path.join(self._dir(r.id), "fs") for r in recs[1:]]
+        if top.kind == "committed":
+            raise errors.FailedPrecondition(f"mounts {key}: committed snapshots are not mounted (use view)")
+        if top.kind == "view":
+            if not lowers:
+                return [Mount("bind", os.path.join(self._dir(top.id), "fs"), ["rbind", "ro"])]
+            if len(lowers) == 1:
+                return [Mount("bind", lowers[0], ["rbind", "ro"])]
+            return [Mount("overlay", "overlay", ["lowerdir=" + ":".join(lowers)])]
+        upper = os.path.join(self._dir(top.id), "fs")
+        if not lowers:
+            return [Mount("bind", upper, ["rbind", "rw"])]
+        work = os.path.join(self._dir(top.id), "work")
+        return [Mount("overlay", "overlay",
+                      ["index=off", "workdir=" + work, "upperdir=" + upper, "lowerdir=" + ":".join(lowers)])]
+
+    def commit(self, name, key, parent=...):
+        """Active ``key`` becomes committed ``name``; ``parent`` (if given) re-parents it."""
+        with self.meta.transaction() as tx:
+            rec = self._get(key)
+            if rec.kind != "active":
+                raise errors.FailedPrecondition(f"commit {key}: snapshot is {rec.kind}, not active")
+            if self.meta.snapshot_get(name) is not None:
+                raise errors.AlreadyExists(f"commit {key} as {name}: already exists")
+            new_parent = rec.parent if parent is ... else parent
+            if new_parent is not None:
+                prec = self.meta.snapshot_get(new_parent)
+                if prec is None or prec.kind != "committed":
+                    raise errors.FailedPrecondition(f"commit {name}: parent {new_parent} is not committed")
+            tx.execute("UPDATE snapshots SET key=?, kind='committed', parent=? WHERE id=?",
+                       (name, new_parent, rec.id))
+        shutil.rmtree(os.path.join(self._dir(rec.id), "work"), ignore_errors=True)
+
+    def remove(self, key):
+        with self.meta.transaction() as tx:
+            rec = self._get(key)
+            if tx.execute("SELECT 1 FROM snapshots WHERE parent=? LIMIT 1", (key,)).fetchone():
+                raise errors.FailedPrecondition(f"remove snapshot {key}: has children")
+            tx.execute("DELETE FROM snapshots WHERE id=?", (rec.id,))
+        self._remove_dir(rec.id)
+
+    def _remove_dir(self, sid):
+        d = self._dir(sid)
+        if not os.path.lexists(d):
+            return
+        gone = os.path.join(self.root, f"rm-{sid}-{uuid.uuid4().hex[:8]}")
+        os.rename(d, gone)
+        shutil.rmtree(gone, ignore_errors=True)
+
+    def walk(self):
+        return self.meta.snapshots()
+
+    def usage(self, key):
+        """(bytes, inodes) used by the snapshot's own directory."""
+        total = inodes = 0
+        for dirpath, dirnames, filenames in os.walk(self.fs_path(key)):
+            for n in dirnames + filenames:
+                st = os.lstat(os.path.join(dirpath, n))
+                inodes += 1
+                total += st.st_blocks * 512
+        return total, inodes
+
+    def clean_orphans(self):
+        """Remove directories no row refers to (crash leftovers); returns their names."""
+        known = {str(r.id) for r in self.meta.snapshots()}
+        removed = []
+        for name in os.listdir(self.root):
+            if name in known:
+                continue
+            if name.isdigit() or name.startswith(("new-", "rm-")):
+                # a "new-" directory may belong to a _create in progress in this process:
+                # the caller (gc) holds the store lock, which every _create also takes.
+                shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
+                removed.append(name)
+        return removed
+
+    # -- layers ------------------------------------------------------------
+    def extract_layer(self, stream, expected_diff_id=None, compression=None):
+        """Unpack a layer into a new detached active snapshot; returns (key, LayerResult)."""
+        key = f"{EXTRACT_PREFIX}{uuid.uuid4().hex} {expected_diff_id or ''}".rstrip()
+        self.prepare(key, None, labels={"extract": "1"})
+        try:
+            fs = self.fs_path(key)
+            os.rmdir(fs)
+            result = apply_layer(stream, fs, compression=compression, expected_diff_id=expected_diff_id)
+        except BaseException:
+            self.remove(key)
+            raise
+        return key, result
+
+    def unpack_layer(self, chain_id, parent_chain_id, stream, expected_diff_id=None, compression=None):
+        """Ensure committed snapshot ``chain_id`` exists; returns True if this call unpacked it."""
+        if self.exists(chain_id):
+            return False
+        key, _ = self.extract_layer(stream, expected_diff_id, compression)
+        try:
+            self.commit(chain_id, key, parent=parent_chain_id)
+        except errors.AlreadyExists:
+            self.remove(key)   # a concurrent pull committed the same layer first
+            return False
+        except BaseException:
+            self.remove(key)
+            raise
+        return True
+
+
+# -- mounting ----------------------------------------------------------------
+
+def option_string(options):
+    return ",".join(options)
+
+
+def compact_options(options, base):
+    """Rewrite absolute paths under ``base`` relative to it (mount from cwd=base)."""
+    prefix = base.rstrip("/") + "/"
+    out = []
+    for opt in options:
+        k, sep, v = opt.partition("=")
+        if sep and k in ("lowerdir", "upperdir", "workdir"):
+            v = ":".join(p[len(prefix):] if p.startswith(prefix) else p for p in v.split(":"))
+            out.append(f"{k}={v}")
+        else:
+            out.append(opt)
+    return out
+
+
+def mount_all(mounts, target, snapshots_root=None, runner=subprocess.run):
+    """Mount ``mounts`` on ``target`` (mount(8) in a child, so no chdir in this threaded process)."""
+    for m in mounts:
+        cwd = None
+        options = list(m.options)
+        if len(option_string(options)) > PAGE_LIMIT:
+            if snapshots_root is None:
+                raise errors.InvalidArgument(f"mount {target}: option string longer than one page")
+            options = compact_options(options, snapshots_root)
+            cwd = snapshots_root
+            if len(option_string(options)) > PAGE_LIMIT:
+                raise errors.InvalidArgument(f"mount {target}: too many layers for one mount")
+        if m.type == "bind":
+            ro = "ro" in options
+            _run(runner, ["mount", "--rbind" if "rbind" in options else "--bind", m.source, target], target)
+            if ro:
+                _run(runner, ["mount", "-o", "remount,bind,ro", target], target)
+        else:
+            _run(runner, ["mount", "-t", m.type, "-o", option_string(options), m.source, target], target, cwd)
+
+
+def unmount(target, runner=subprocess.run):
+    _run(runner, ["umount", target], target)
+
+
+def _run(runner, argv, target, cwd=None):
+    p = runner(argv, cwd=cwd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise errors.Internal(f"mount {target}: {' '.join(argv[:3])}: {p.stderr.strip()}")

@@ -1,0 +1,377 @@
+"""Safe application of one image layer into an empty directory, in overlay form.
+
+    result = apply_layer(stream, target, expected_diff_id="sha256:..")
+    result.diff_id, result.size          # of the uncompressed tar stream
+
+``stream`` is a binary file object giving the layer blob (gzip, zstd or plain
+tar: detected from the magic bytes unless ``compression`` says); it may be a
+download still in progress.  The entries are written into a fresh temporary
+directory next to ``target``; only when the whole stream applied cleanly and
+its diff_id matched is the temporary renamed onto ``target`` (which must be
+absent or empty).  On any error the temporary is removed and ``target`` is
+untouched.
+
+Conversion to overlay form (see whiteouts.py): ``.wh.<name>`` becomes a
+character device 0/0, ``.wh..wh..opq`` sets ``trusted.overlay.opaque=y`` on
+its directory.  Hardlinks must point at an entry of the same layer.  Owners
+are numeric (applied when running as root), modes include setuid/setgid/
+sticky, xattrs come from PAX ``SCHILY.xattr.*`` records, mtimes are set
+after contents and directories last (deepest first).
+
+Refused (errors.InvalidArgument naming the entry): absolute names, ``..``,
+writing through a symlink or a non-directory in a parent path, hardlinks to
+anything not extracted by this layer, malformed whiteouts, overlay xattrs
+(``trusted.overlay.*`` would let a layer redirect overlayfs), unknown entry
+types.  Symlinks themselves may point anywhere: they are resolved inside the
+container's root at run time, and nothing here ever follows one (every
+operation uses O_NOFOLLOW / lstat / follow_symlinks=False).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import os
+import shutil
+import stat
+import tarfile
+import zlib
+from dataclasses import dataclass
+
+from .. import errors
+from .whiteouts import classify, clean_path
+
+BUF = 1 << 20
+OPAQUE_XATTR = "trusted.overlay.opaque"
+_FORBIDDEN_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    diff_id: str       # sha256 of the uncompressed tar stream
+    size: int          # its length in bytes
+    entries: int
+
+
+# -- decompression with a running diff_id ---------------------------------
+
+class _Peekable:
+    def __init__(self, raw):
+        self.raw = raw
+        self.head = b""
+
+    def peek(self, n):
+        while len(self.head) < n:
+            chunk = self.raw.read(n - len(self.head))
+            if not chunk:
+                break
+            self.head += chunk
+        return self.head[:n]
+
+    def read(self, n):
+        if self.head:
+            out, self.head = self.head[:n], self.head[n:]
+            return out
+        return self.raw.read(n)
+
+
+def detect_compression(head):
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return "none"
+
+
+class DiffReader:
+    """File-like ``read(n)`` over the decompressed layer; ``digest`` = its sha256."""
+
+    def __init__(self, stream, compression=None):
+        src = _Peekable(stream)
+        self.compression = compression or detect_compression(src.peek(4))
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self._pending = b""
+        self._eof = False
+        if self.compression == "gzip":
+            self._src = src
+            self._z = zlib.decompressobj(wbits=31)
+            self._next = self._gzip_chunk
+        elif self.compression == "zstd":
+            import zstandard
+
+            self._zreader = zstandard.ZstdDecompressor().stream_reader(
+                src, read_size=BUF, read_across_frames=True)
+            self._next = lambda: self._zreader.read(BUF)
+        elif self.compression in ("none", "plain", None):
+            self._next = lambda: src.read(BUF)
+        else:
+            raise errors.InvalidArgument(f"layer: unsupported compression {self.compression!r}")
+
+    def _gzip_chunk(self):
+        while True:
+            if self._z.eof:
+                rest = self._z.unused_data
+                if not rest:
+                    rest = self._src.read(BUF)
+                    if not rest:
+                        return b""
+                self._z = zlib.decompressobj(wbits=31)   # a further gzip member
+            else:
+                rest = self._src.read(BUF)
+                if not rest:
+                    raise errors.DataLoss("layer: truncated gzip stream")
+            out = self._z.decompress(rest)
+            if out:
+                return out
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = 1 << 62
+        while not self._pending and not self._eof:
+            try:
+                chunk = self._next()
+            except zlib.error as e:
+                raise errors.DataLoss(f"layer: corrupt gzip stream: {e}") from e
+            except errors.GantryError:
+                raise
+            except Exception as e:  # zstandard.ZstdError and friends
+                if type(e).__module__.startswith("zstandard"):
+                    raise errors.DataLoss(f"layer: corrupt zstd stream: {e}") from e
+                raise
+            if not chunk:
+                self._eof = True
+                break
+            self._hash.update(chunk)
+            self.size += len(chunk)
+            self._pending = chunk
+        out = self._pending[:n]
+        self._pending = self._pending[n:]
+        return out
+
+    def drain(self):
+        while self.read(BUF):
+            pass
+
+    @property
+    def digest(self):
+        return "sha256:" + self._hash.hexdigest()
+
+
+# -- application ---------------------------------------------------------
+
+def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync=True, owners=None):
+    """Apply a layer blob into ``target`` (absent or empty); see the module docstring."""
+    parent = os.path.dirname(os.path.abspath(target))
+    if os.path.lexists(target):
+        if not os.path.isdir(target) or os.path.islink(target) or os.listdir(target):
+            raise errors.FailedPrecondition(f"unpack into {target}: target exists and is not an empty directory")
+    tmp = _mkdtemp(parent, "." + os.path.basename(target) + ".unpack-")
+    try:
+        reader = DiffReader(stream, compression)
+        applier = _Applier(tmp, os.geteuid() == 0 if owners is None else owners)
+        try:
+            with tarfile.open(fileobj=reader, mode="r|", bufsize=BUF) as tf:
+                applier.run(tf)
+        except tarfile.TarError as e:
+            raise errors.InvalidArgument(f"unpack into {target}: malformed tar stream: {e}") from e
+        reader.drain()
+        if expected_diff_id is not None and reader.digest != expected_diff_id:
+            raise errors.DataLoss(
+                f"unpack into {target}: layer diff_id is {reader.digest}, expected {expected_diff_id}")
+        applier.finish()
+        if sync:
+            syncfs(tmp)
+        if os.path.isdir(target):
+            os.rmdir(target)
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return LayerResult(reader.digest, reader.size, applier.count)
+
+
+def _mkdtemp(parent, prefix):
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=prefix, dir=parent)
+
+
+_libc = None
+
+
+def syncfs(path):
+    """Flush the filesystem holding ``path`` (one call instead of an fsync per file)."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _libc.syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"syncfs {path}: {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
+class _Applier:
+    def __init__(self, root, owners):
+        self.root = root
+        self.owners = owners
+        self.count = 0
+        self.dirs = {(): True}       # parts -> real directory created/verified by us
+        self.files = set()           # parts of non-directories this layer created (hardlink targets)
+        self.dir_meta = {}           # parts -> TarInfo, applied last
+
+    def run(self, tf):
+        while True:
+            member = tf.next()
+            if member is None:
+                return
+            tf.members = []          # stream mode: do not keep every header in memory
+            self.count += 1
+            self.apply(tf, member)
+
+    def apply(self, tf, m):
+        entry = classify(m.name)
+        if entry.kind == "root":
+            if m.isdir():
+                self.dir_meta[()] = m
+            return
+        if entry.kind == "opaque":
+            self._ensure_dir(entry.parts, m.name)
+            os.setxattr(self._path(entry.parts), OPAQUE_XATTR, b"y", follow_symlinks=False)
+            return
+        path_parts = entry.parts
+        self._ensure_dir(path_parts[:-1], m.name)
+        path = self._path(path_parts)
+        if entry.kind == "whiteout":
+            if os.path.lexists(path):
+                return   # the layer also carries the path itself: that entry wins
+            os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+            self.files.add(path_parts)
+            return
+        if m.isdir():
+            if self.dirs.get(path_parts) is None:
+                self._clear(path_parts, path)
+                os.mkdir(path, 0o700)
+                self.dirs[path_parts] = True
+            self.dir_meta[path_parts] = m
+            self._xattrs(path, m)
+            return
+        self._clear(path_parts, path)
+        if m.isreg():
+            self._write_file(tf, m, path)
+        elif m.issym():
+            os.symlink(m.linkname, path)
+        elif m.islnk():
+            self._hardlink(m, path)
+            self.files.add(path_parts)
+            return   # a hardlink shares the inode (and its metadata) with its target
+        elif m.ischr() or m.isblk():
+            kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK
+            os.mknod(path, kind | 0o600, os.makedev(m.devmajor, m.devminor))
+        elif m.isfifo():
+            os.mkfifo(path, 0o600)
+        else:
+            raise errors.InvalidArgument(f"layer entry {m.name!r}: unsupported entry type {m.type!r}")
+        self.files.add(path_parts)
+        self._xattrs(path, m)
+        self._attrs(path, m, symlink=m.issym())
+
+    # -- helpers ---------------------------------------------------------
+    def _path(self, parts):
+        return os.path.join(self.root, *parts) if parts else self.root
+
+    def _ensure_dir(self, parts, name):
+        """Make sure every component of ``parts`` is a real directory of this layer."""
+        for i in range(1, len(parts) + 1):
+            sub = parts[:i]
+            if self.dirs.get(sub):
+                continue
+            p = self._path(sub)
+            try:
+                st = os.lstat(p)
+            except FileNotFoundError:
+                os.mkdir(p, 0o755)
+                self.dirs[sub] = True
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                raise errors.InvalidArgument(
+                    f"layer entry {name!r}: parent {'/'.join(sub)!r} is a symlink (writing through it could escape)")
+            if not stat.S_ISDIR(st.st_mode):
+                raise errors.InvalidArgument(f"layer entry {name!r}: parent {'/'.join(sub)!r} is not a directory")
+            self.dirs[sub] = True
+
+    def _clear(self, parts, path):
+        """A later entry replaces an earlier one of the same name (tar semantics)."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(path)
+            self.dirs = {k: v for k, v in self.dirs.items() if k[:len(parts)] != parts}
+            self.dir_meta = {k: v for k, v in self.dir_meta.items() if k[:len(parts)] != parts}
+            self.files = {k for k in self.files if k[:len(parts)] != parts}
+        else:
+            os.unlink(path)
+            self.files.discard(parts)
+
+    def _write_file(self, tf, m, path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            src = tf.fileobj
+            src.seek(m.offset_data)
+            left = m.size
+            while left > 0:
+                chunk = src.read(min(BUF, left))
+                if not chunk:
+                    raise errors.DataLoss(f"layer entry {m.name!r}: tar stream ends inside the file")
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+
+    def _hardlink(self, m, path):
+        try:
+            target_parts = clean_path(m.linkname)
+        except errors.InvalidArgument:
+            raise errors.InvalidArgument(
+                f"layer entry {m.name!r}: hardlink target {m.linkname!r} escapes the layer") from None
+        if target_parts not in self.files:
+            raise errors.InvalidArgument(
+                f"layer entry {m.name!r}: hardlink target {m.linkname!r} is not a file of this layer")
+        os.link(self._path(target_parts), path, follow_symlinks=False)
+
+    def _xattrs(self, path, m):
+        for key, value in m.pax_headers.items():
+            if not key.startswith("SCHILY.xattr."):
+                continue
+            name = key[len("SCHILY.xattr."):]
+            if name.startswith(_FORBIDDEN_XATTR_PREFIXES):
+                raise errors.InvalidArgument(f"layer entry {m.name!r}: refuses overlay xattr {name!r}")
+            raw = value.encode("utf-8", "surrogateescape")
+            try:
+                os.setxattr(path, name, raw, follow_symlinks=False)
+            except OSError as e:
+                raise errors.InvalidArgument(f"layer entry {m.name!r}: setxattr {name}: {e.strerror}") from e
+
+    def _attrs(self, path, m, symlink=False):
+        if self.owners:
+            os.lchown(path, m.uid, m.gid)
+        if not symlink:
+            os.chmod(path, stat.S_IMODE(m.mode))
+        os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
+
+    def finish(self):
+        """Directory owners, modes and mtimes, deepest first (writing inside changes a dir's mtime)."""
+        if () not in self.dir_meta:
+            os.chmod(self.root, 0o755)   # a layer without a "./" entry: the usual root mode
+        for parts in sorted(self.dir_meta, key=len, reverse=True):
+            self._attrs(self._path(parts), self.dir_meta[parts])
