@@ -10,7 +10,8 @@ import pytest
 
 from tests.fixtures import busybox
 
-# Registry fixtures (registry, tls_registry, basic_auth_registry, token_registry, registry_factory).
+# Registry fixtures (registry, tls_registry, basic_auth_registry, token_registry, registry_factory,
+# fault_proxy); see tests/fixtures/registry_plugin.py.
 pytest_plugins = ["tests.fixtures.registry_plugin"]
 
 
