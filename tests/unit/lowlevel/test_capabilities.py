@@ -1,6 +1,5 @@
 """Capability names, validation, and the order of the kernel calls."""
 import pytest
-
 from gantry.lowlevel import capabilities as caps
 
 

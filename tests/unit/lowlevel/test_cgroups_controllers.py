@@ -1,6 +1,5 @@
 """Per-controller tables: linux.resources section -> [(file, value)]."""
 import pytest
-
 from gantry.lowlevel.cgroups import blkio, cpu, cpuset, freezer, hugetlb, memory, pids
 from gantry.lowlevel.cgroups.errors import CgroupError
 

@@ -3,7 +3,6 @@ manager's routing against a fake cgroup tree in a temp dir."""
 import json
 
 import pytest
-
 from gantry.lowlevel.cgroups import from_state, manager_for
 from gantry.lowlevel.cgroups.errors import CgroupError
 from gantry.lowlevel.cgroups.layout import HYBRID, V1, V2, Layout, detect, parse_mountinfo, parse_proc_cgroup
@@ -19,7 +18,7 @@ HYBRID_MOUNTINFO = """\
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
 """
 V2_MOUNTINFO = "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw\n"
-V1_MOUNTINFO = "\n".join(l for l in HYBRID_MOUNTINFO.splitlines() if "cgroup2" not in l)
+V1_MOUNTINFO = "\n".join(line for line in HYBRID_MOUNTINFO.splitlines() if "cgroup2" not in line)
 
 
 def test_parse_hybrid():

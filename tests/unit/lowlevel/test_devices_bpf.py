@@ -5,7 +5,6 @@ import itertools
 import struct
 
 import pytest
-
 from gantry.lowlevel.cgroups import devices, devices_bpf
 from gantry.lowlevel.cgroups.errors import CgroupError
 
