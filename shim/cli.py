@@ -1,19 +1,180 @@
-"""Command line of gantry-shim."""
+"""Command line of gantry-shim.
+
+    gantry-shim start --id ID --bundle DIR --runtime PATH [--runtime-root DIR] --state-dir DIR
+                      [--log-path FILE] [--terminal] [--stdin]
+        Start the container's shim, detached; print its API address once it serves.
+        A second start for the same state dir prints the running shim's address.
+    gantry-shim delete --id ID --bundle DIR --state-dir DIR [--runtime PATH] [--runtime-root DIR]
+        Clean up after a shim that is gone: `runtime delete --force`, unmount the
+        bundle's rootfs, print the exit status found in the state dir, remove it.
+    gantry-shim call ADDRESS METHOD [JSON]
+        Invoke one shim API call (shim.proto) and print the reply as JSON
+        (Attach: one JSON line per output message).  In JSON, a bytes field
+        (Exec.spec, Update.resources) may be given as a JSON object.
+    gantry-shim template --socket PATH
+        Serve the Template API: fork warm shims on request (used by gantryd).
+"""
+import argparse
+import base64
+import json
+import os
+import socket
 import sys
 
-USAGE = """usage: gantry-shim {start,delete,call} ...
+USAGE_TEXT = __doc__.split("\n", 2)[2]
 
-One shim per container: it forks the OCI runtime and stays the container's parent.
-"""
+
+def _parser():
+    p = argparse.ArgumentParser(prog="gantry-shim", description="One shim per container: it forks the OCI "
+                                "runtime and stays the container's parent.", epilog=USAGE_TEXT,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="start a detached shim and print its address")
+    for name in ("--id", "--bundle", "--runtime", "--state-dir"):
+        start.add_argument(name, required=True)
+    start.add_argument("--runtime-root", default="")
+    start.add_argument("--log-path", default="")
+    start.add_argument("--terminal", action="store_true")
+    start.add_argument("--stdin", action="store_true")
+    delete = sub.add_parser("delete", help="clean up after a shim that is gone")
+    for name in ("--id", "--bundle", "--state-dir"):
+        delete.add_argument(name, required=True)
+    delete.add_argument("--runtime", default="gantry-oci")
+    delete.add_argument("--runtime-root", default="")
+    call = sub.add_parser("call", help="invoke one API call, print the reply as JSON")
+    call.add_argument("address")
+    call.add_argument("method")
+    call.add_argument("json", nargs="?", default="{}")
+    template = sub.add_parser("template", help="serve the Template API (fork shims on request)")
+    template.add_argument("--socket", required=True)
+    return p
+
+
+def cmd_start(a):
+    from . import detach
+    from .service import Config
+    cfg = Config(a.id, a.bundle, a.runtime, a.state_dir, runtime_root=a.runtime_root, log_path=a.log_path,
+                 terminal=a.terminal, stdin=a.stdin)
+    try:
+        address, _, _ = detach.spawn(cfg)
+    except (detach.SpawnError, OSError) as e:
+        sys.stderr.write("gantry-shim start: %s\n" % e)
+        return 1
+    sys.stdout.write(address + "\n")
+    return 0
+
+
+def _umount_if_mounted(path):
+    import ctypes
+    real = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    if real not in points:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.umount2(real.encode(), 2) != 0:  # MNT_DETACH
+        raise OSError(ctypes.get_errno(), "umount %s" % real)
+    return True
+
+
+def cmd_delete(a):
+    import fcntl
+
+    from . import daemon, exitfile
+    from .runtime import Runtime, RuntimeFailed
+    lock = os.path.join(a.state_dir, daemon.LOCK)
+    if os.path.exists(lock):
+        with open(lock) as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                sys.stderr.write("gantry-shim delete: %s: the shim is still running; call its Delete\n" % a.state_dir)
+                return 1
+    errors = []
+    try:
+        Runtime(a.runtime, a.runtime_root).run(Runtime(a.runtime, a.runtime_root).delete_argv(a.id, force=True))
+    except RuntimeFailed as e:
+        if "not exist" not in str(e) and "not found" not in str(e):
+            errors.append(str(e))
+    try:
+        _umount_if_mounted(os.path.join(a.bundle, "rootfs"))
+    except OSError as e:
+        errors.append(str(e))
+    record = exitfile.read(a.state_dir)
+    out = {"id": a.id, "exit_status": record["status"] if record else 255,
+           "exited_at_ns": record.get("exited_at_ns", 0) if record else 0,
+           "reason": record.get("reason", "") if record else "exit status unknown"}
+    daemon.remove_state(a.state_dir)
+    sys.stdout.write(json.dumps(out) + "\n")
+    for e in errors:
+        sys.stderr.write("gantry-shim delete: %s\n" % e)
+    return 1 if errors else 0
+
+
+def _bytes_fields_from_objects(message_cls, obj):
+    """Let operators write bytes fields (Exec.spec, Update.resources) as JSON objects."""
+    for field in message_cls.DESCRIPTOR.fields:
+        v = obj.get(field.name)
+        if field.type == field.TYPE_BYTES and isinstance(v, (dict, list)):
+            obj[field.name] = base64.b64encode(json.dumps(v).encode()).decode()
+    return obj
+
+
+def cmd_call(a):
+    from gantry.api import framing, shimcalls
+    from google.protobuf import json_format
+    calls = dict(shimcalls.CALLS, **shimcalls.TEMPLATE_CALLS)
+    spec = calls.get(a.method)
+    if spec is None:
+        sys.stderr.write("gantry-shim call: unknown method %r (one of %s)\n" % (a.method, ", ".join(sorted(calls))))
+        return 1
+    try:
+        obj = _bytes_fields_from_objects(spec.request, json.loads(a.json))
+        request = json_format.ParseDict(obj, spec.request())
+    except (ValueError, json_format.ParseError) as e:
+        sys.stderr.write("gantry-shim call: %s: bad request JSON: %s\n" % (a.method, e))
+        return 1
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(a.address)
+    except OSError as e:
+        sys.stderr.write("gantry-shim call: connect %s: %s\n" % (a.address, e))
+        return 1
+    sock.sendall(framing.request(1, a.method, request.SerializeToString()))
+    decoder = framing.Decoder()
+    while True:
+        data = sock.recv(262144)
+        if not data:
+            sys.stderr.write("gantry-shim call: %s: connection closed by the shim\n" % a.method)
+            return 1
+        for f in decoder.feed(data):
+            if f.kind == framing.ERROR:
+                sys.stderr.write("gantry-shim call: %s: %s: %s\n" % (
+                    a.method, framing.CODE_NAMES.get(f.code, f.code), f.payload.decode("utf-8", "replace")))
+                return 1
+            if f.kind == framing.END:
+                return 0
+            if f.kind in (framing.RESPONSE, framing.DATA):
+                if spec.streaming and f.kind == framing.RESPONSE:
+                    continue  # "attached"
+                message = spec.response.FromString(f.payload)
+                text = json_format.MessageToJson(message, always_print_fields_with_no_presence=True,
+                                                 indent=None if spec.streaming else 2)
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+                if not spec.streaming:
+                    return 0
+
+
+def cmd_template(a):
+    from . import template
+    template.serve(a.socket)
+    return 0
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        sys.stdout.write(USAGE)
-        return 0
-    sys.stderr.write("gantry-shim: %s: not implemented yet\n" % argv[0])
-    return 1
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return {"start": cmd_start, "delete": cmd_delete, "call": cmd_call, "template": cmd_template}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,248 @@
+"""A process's stdio: pipes or a pty master, the CRI log, attached clients.
+
+Output flows one way, and nothing in it waits for gantryd::
+
+    container ──pipe/pty──▶ ProcessIO.on_readable ──▶ crilog.LineEncoder ──▶ log file (always)
+                                                  └──▶ every attached client (live bytes, raw)
+
+The log file is written with plain write(2) calls on an O_APPEND fd from the
+single-threaded loop, so ``reopen_log`` (open the new file, swap, close the
+old) happens between two records: no record is lost or written twice.  An
+attached client gets the bytes as read; a slow one is disconnected by the
+server, never waited for.  Input: stdin bytes from attach clients are queued
+and written when the pipe (or pty) is writable.
+"""
+import errno
+import fcntl
+import os
+import struct
+import termios
+import time
+
+from gantry.api import shim_pb2
+
+from . import crilog
+
+STREAM_WIRE = {"stdout": shim_pb2.STDOUT, "stderr": shim_pb2.STDERR}
+READ_SIZE = 65536
+
+
+def _nonblocking(fd):
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+
+class ProcessIO:
+    def __init__(self, loop, terminal=False, stdin=False, log_path="", clock=time.time_ns):
+        self.loop = loop
+        self.terminal = terminal
+        self.stdin = stdin
+        self.log_path = log_path
+        self.clock = clock
+        self.readers = {}  # fd -> "stdout" | "stderr"
+        self.stdin_fd = -1
+        self.stdin_is_pty = False
+        self.stdin_pending = bytearray()
+        self.stdin_close_after = False
+        self.child_fds = ()  # (stdin, stdout, stderr) for the runtime; closed after it ran
+        self.encoders = {s: crilog.LineEncoder(s) for s in crilog.STREAMS}
+        self.log_fd = -1
+        self.log_errors = 0
+        self.subscribers = []  # [call, stdout?, stderr?]
+        self.pty_master = -1
+        if log_path:
+            self.log_fd = self._open_log()
+
+    # -- setup ---------------------------------------------------------------
+    def _open_log(self):
+        os.makedirs(os.path.dirname(self.log_path) or ".", exist_ok=True)
+        return os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+
+    def make_pipes(self):
+        """Pipes for a process without a terminal; returns the child's (stdin, stdout, stderr)."""
+        if self.stdin:
+            child_in, self.stdin_fd = os.pipe2(os.O_CLOEXEC)
+            _nonblocking(self.stdin_fd)
+        else:
+            child_in = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        for fd, stream in ((out_r, "stdout"), (err_r, "stderr")):
+            _nonblocking(fd)
+            self.readers[fd] = stream
+        self.child_fds = (child_in, out_w, err_w)
+        return self.child_fds
+
+    def null_stdio(self):
+        """/dev/null for the runtime's stdio when the process has a terminal."""
+        fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        self.child_fds = (fd,)
+        return (fd, fd, fd)
+
+    def close_child_fds(self):
+        for fd in set(self.child_fds):
+            os.close(fd)
+        self.child_fds = ()
+
+    def set_pty(self, master):
+        """Use a pty master (received from the runtime) for output and input."""
+        _nonblocking(master)
+        self.pty_master = master
+        self.readers[master] = "stdout"
+        if self.stdin:
+            self.stdin_fd = master
+            self.stdin_is_pty = True
+
+    def start(self):
+        for fd in self.readers:
+            self.loop.add_reader(fd, lambda fd=fd: self.on_readable(fd))
+
+    # -- output --------------------------------------------------------------
+    def on_readable(self, fd):
+        self._read(fd, once=True)
+
+    def _read(self, fd, once):
+        stream = self.readers.get(fd)
+        while stream:
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError as e:
+                if e.errno != errno.EIO:  # EIO: the pty's last slave closed
+                    raise
+                data = b""
+            if not data:
+                self._eof(fd)
+                return
+            self.emit(stream, data)
+            if once:
+                return
+
+    def _eof(self, fd):
+        stream = self.readers.pop(fd)
+        self.loop.remove_reader(fd)
+        self._write_log(self.encoders[stream].flush(self.clock()))
+        if fd != self.pty_master:
+            os.close(fd)
+
+    def emit(self, stream, data):
+        self._write_log(self.encoders[stream].feed(data, self.clock()))
+        if self.subscribers:
+            message = shim_pb2.AttachResponse(stream=STREAM_WIRE[stream], data=data)
+            for call, want_out, want_err in list(self.subscribers):
+                if want_out if stream == "stdout" else want_err:
+                    call.send(message)
+
+    def _write_log(self, records):
+        if not records or self.log_fd < 0:
+            return
+        view = memoryview(records)
+        while view:
+            try:
+                n = os.write(self.log_fd, view)
+            except InterruptedError:
+                continue
+            except OSError:  # disk full, I/O error: count it, keep the container going
+                self.log_errors += 1
+                return
+            view = view[n:]
+
+    def drain(self):
+        """Read everything readable now and flush unterminated lines (the process exited)."""
+        for fd in list(self.readers):
+            self._read(fd, once=False)
+        now = self.clock()
+        for encoder in self.encoders.values():
+            self._write_log(encoder.flush(now))
+
+    def reopen_log(self):
+        if not self.log_path:
+            return False
+        new = self._open_log()
+        old, self.log_fd = self.log_fd, new
+        if old >= 0:
+            os.close(old)
+        return True
+
+    # -- attach ---------------------------------------------------------------
+    def attach(self, call, stdout, stderr):
+        entry = [call, stdout, stderr]
+        self.subscribers.append(entry)
+
+        def detach():
+            if entry in self.subscribers:
+                self.subscribers.remove(entry)
+        return detach
+
+    def end_attaches(self):
+        for call, _, _ in self.subscribers:
+            call.end()
+        self.subscribers = []
+
+    # -- input ----------------------------------------------------------------
+    def write_stdin(self, data, close=False):
+        if self.stdin_fd < 0:
+            return
+        self.stdin_pending += data
+        self.stdin_close_after = self.stdin_close_after or close
+        self._flush_stdin()
+
+    def _flush_stdin(self):
+        fd = self.stdin_fd
+        if fd < 0:
+            return
+        while self.stdin_pending:
+            try:
+                n = os.write(fd, self.stdin_pending)
+            except BlockingIOError:
+                self.loop.add_writer(fd, self._flush_stdin)
+                return
+            except OSError:  # the reader is gone: drop the input
+                self.stdin_pending.clear()
+                break
+            del self.stdin_pending[:n]
+        self.loop.remove_writer(fd)
+        if self.stdin_close_after:
+            self.close_stdin()
+
+    def close_stdin(self):
+        if self.stdin_pending:
+            self.stdin_close_after = True
+            return
+        fd, self.stdin_fd = self.stdin_fd, -1
+        if fd < 0:
+            return
+        if self.stdin_is_pty:
+            try:
+                os.write(fd, b"\x04")  # end of file on a terminal is ^D
+            except OSError:
+                pass
+        else:
+            self.loop.forget(fd)
+            os.close(fd)
+
+    def resize(self, width, height):
+        if self.pty_master < 0:
+            return False
+        fcntl.ioctl(self.pty_master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        return True
+
+    def close(self):
+        self.end_attaches()
+        self.close_child_fds()
+        for fd in list(self.readers):
+            self.loop.forget(fd)
+            if fd != self.pty_master:
+                os.close(fd)
+        self.readers.clear()
+        if self.stdin_fd >= 0 and not self.stdin_is_pty:
+            self.loop.forget(self.stdin_fd)
+            os.close(self.stdin_fd)
+        self.stdin_fd = -1
+        if self.pty_master >= 0:
+            self.loop.forget(self.pty_master)
+            os.close(self.pty_master)
+            self.pty_master = -1
+        if self.log_fd >= 0:
+            os.close(self.log_fd)
+            self.log_fd = -1
