@@ -1,23 +1,136 @@
-"""gantryd: composition root of the CRI daemon."""
+"""gantryd: the composition root of the CRI daemon.
+
+    gantryd [--config FILE] [--address PATH] [--root DIR] [--state DIR]
+            [--registry-config-dir DIR] [--log-level L]
+
+Start-up, in order: settings (defaults < TOML file < flags, see config.py);
+logfmt logs on stderr (logfmt.py); the root and state directories; the images
+facade; the CRI services; the gRPC server on the unix socket (server.py).
+SIGTERM or SIGINT stops serving (in-flight calls get a few seconds), removes
+the socket and exits 0.  A configuration or start-up error is one clear line
+on stderr and exit status 1.
+"""
 import argparse
+import logging
+import os
+import signal
 import sys
+import threading
+
+from . import config as configmod
+from . import errors
+
+log = logging.getLogger("gantry.daemon")
+STOP_GRACE_SECONDS = 5.0
+DIR_MODE = 0o711
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="gantryd", description="Gantry CRI daemon")
-    p.add_argument("--config", help="TOML configuration file")
-    p.add_argument("--address", help="unix socket path to serve CRI on")
-    p.add_argument("--root", help="persistent state directory")
-    p.add_argument("--state", help="runtime state directory")
-    p.add_argument("--registry-config-dir", help="hosts.toml directory (containerd layout)")
-    p.add_argument("--log-level", help="debug, info, warning, error")
+    p = argparse.ArgumentParser(
+        prog="gantryd", description="Gantry CRI daemon (Kubernetes CRI runtime.v1 over a unix socket)",
+        epilog="Every option can also be set in the TOML file; flags win over the file.")
+    p.add_argument("--config", metavar="FILE",
+                   help="TOML configuration file (default: %s if it exists)" % configmod.DEFAULT_CONFIG_FILE)
+    p.add_argument("--address", metavar="PATH", help="unix socket to serve CRI on (default: %s)" % configmod.Config.address)
+    p.add_argument("--root", metavar="DIR", help="persistent state directory (default: %s)" % configmod.Config.root)
+    p.add_argument("--state", metavar="DIR", help="runtime state directory (default: %s)" % configmod.Config.state)
+    p.add_argument("--registry-config-dir", metavar="DIR",
+                   help="registry hosts.toml directory, containerd layout (default: %s)"
+                   % configmod.Config.registry_config_dir)
+    p.add_argument("--log-level", metavar="L", choices=configmod.LOG_LEVELS, type=str.lower,
+                   help="one of %s (default: info)" % ", ".join(configmod.LOG_LEVELS))
     return p.parse_args(argv)
 
 
+def runtime_version():
+    try:
+        from importlib.metadata import version
+
+        return version("gantry")
+    except Exception:  # noqa: BLE001 - running from a tree without metadata
+        return "0.0.0+unknown"
+
+
+def open_images(cfg):
+    """The images facade over ``<root>/images`` (content, metadata, snapshots)."""
+    from .images.service import ImageService as ImagesFacade
+    from .images.store import ImageStore
+
+    store = ImageStore(os.path.join(cfg.root, "images"))
+    return ImagesFacade(store, puller=make_puller(cfg)), store
+
+
+def make_puller(cfg):
+    """The registry side of pulls, configured from cfg; None lets the facade say it is missing."""
+    try:
+        from .images import pull
+    except ImportError:
+        return None
+
+    def puller(store, ref, auth=None, progress=None):
+        return pull.pull(store, ref, auth=auth, progress=progress)
+
+    return puller
+
+
+def build(cfg):
+    """Services and server for a config (nothing started)."""
+    from dataclasses import asdict
+
+    from gantry.api import cri_pb2_grpc
+
+    from .cri.image_service import ImageService
+    from .cri.runtime_service import RuntimeService
+    from .server import CriServer
+
+    for directory in (cfg.root, cfg.state):
+        os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+    images, store = open_images(cfg)
+    runtime = RuntimeService(runtime_version(), config_info=asdict(cfg))
+    image_service = ImageService(images)
+
+    def register(server):
+        cri_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime, server)
+        cri_pb2_grpc.add_ImageServiceServicer_to_server(image_service, server)
+
+    return CriServer(cfg.address, register), store
+
+
 def main(argv=None):
-    parse_args(sys.argv[1:] if argv is None else argv)
-    sys.stderr.write("gantryd: not implemented yet\n")
-    return 1
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    flags = {"address": args.address, "root": args.root, "state": args.state,
+             "registry_config_dir": args.registry_config_dir, "log_level": args.log_level}
+    try:
+        cfg = configmod.load(args.config, flags)
+    except errors.GantryError as exc:
+        sys.stderr.write("gantryd: %s\n" % exc)
+        return 1
+    from . import logfmt
+
+    logfmt.setup(cfg.log_level)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        log.info("signal received, shutting down", extra={"fields": {"signal": signal.Signals(signum).name}})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        server, store = build(cfg)
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - any start-up failure is one clear line and exit 1
+        log.error("start failed", extra={"fields": {"error": str(exc)}})
+        sys.stderr.write("gantryd: %s\n" % exc)
+        return 1
+    log.info("gantryd started", extra={"fields": {"version": runtime_version(), "pid": os.getpid(),
+                                                  "root": cfg.root, "state": cfg.state}})
+    while not stop.wait(3600):
+        pass
+    server.stop(STOP_GRACE_SECONDS)
+    store.close()
+    log.info("gantryd stopped")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,88 @@
+"""gantryd settings: defaults < TOML < flags, with clear errors."""
+import pytest
+from gantry.highlevel import config
+from gantry.highlevel.errors import InvalidArgument
+
+
+def test_defaults_need_no_file_and_no_flags():
+    cfg = config.load(None, {}, read=lambda path: None)
+    assert cfg == config.Config()
+    assert cfg.address == "/run/gantry/gantryd.sock"
+    assert cfg.root == "/var/lib/gantry"
+    assert cfg.state == "/run/gantry"
+    assert cfg.registry_config_dir == "/etc/gantry/certs.d"
+    assert cfg.log_level == "info"
+
+
+def test_default_file_is_read_when_present():
+    seen = []
+
+    def read(path):
+        seen.append(path)
+        return 'root = "/srv/gantry"\n'
+
+    assert config.load(None, {}, read=read).root == "/srv/gantry"
+    assert seen == [config.DEFAULT_CONFIG_FILE]
+
+
+def test_explicit_missing_file_is_an_error():
+    with pytest.raises(InvalidArgument, match="/nope.toml: no such file"):
+        config.load("/nope.toml", {}, read=lambda path: None)
+
+
+TOML = """
+address = "unix:///tmp/g/x.sock"
+root = "/tmp/g/root"
+state = "/tmp/g/state"
+registry_config_dir = "/tmp/g/certs.d"
+log_level = "DEBUG"
+
+[images]
+max_concurrent_downloads = 5
+pull_progress_timeout = 30
+"""
+
+
+def test_every_setting_from_toml():
+    cfg = config.resolve(config.parse_toml(TOML))
+    assert cfg == config.Config(address="/tmp/g/x.sock", root="/tmp/g/root", state="/tmp/g/state",
+                                registry_config_dir="/tmp/g/certs.d", log_level="debug",
+                                max_concurrent_downloads=5, pull_progress_timeout=30.0)
+
+
+def test_flags_win_over_file_and_none_means_not_given():
+    cfg = config.resolve(config.parse_toml(TOML), {"root": "/flag/root", "state": None, "log_level": "error"})
+    assert cfg.root == "/flag/root"
+    assert cfg.state == "/tmp/g/state"
+    assert cfg.log_level == "error"
+
+
+def test_config_is_frozen():
+    with pytest.raises(AttributeError):
+        config.Config().root = "/x"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rot = '/x'", "unknown key rot"),
+    ("[images]\nparallel = 2", "unknown key images.parallel"),
+    ("root = 3", "root: expected str"),
+    ("[images]\nmax_concurrent_downloads = '3'", "expected int"),
+    ("[images]\nmax_concurrent_downloads = true", "expected int"),
+    ("root = ", "config <config>:"),
+])
+def test_bad_toml_names_the_key(text, message):
+    with pytest.raises(InvalidArgument, match=message):
+        config.parse_toml(text)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"root": "relative/dir"}, "root: must be an absolute path"),
+    ({"address": "@abstract"}, "address: must be an absolute path"),
+    ({"address": "/" + "a" * 120}, "longer than 107 bytes"),
+    ({"log_level": "chatty"}, "log_level"),
+    ({"max_concurrent_downloads": 0}, "max_concurrent_downloads"),
+    ({"pull_progress_timeout": 0.0}, "pull_progress_timeout"),
+])
+def test_invalid_values(values, message):
+    with pytest.raises(InvalidArgument, match=message):
+        config.resolve(values)
