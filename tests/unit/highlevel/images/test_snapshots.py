@@ -1,0 +1,163 @@
+"""Overlay snapshotter: verbs, mount options, 120 layers under one page, crash orphans."""
+import io
+import os
+import subprocess
+
+import pytest
+from gantry.highlevel import errors
+from gantry.highlevel.images import snapshots as sn
+from gantry.highlevel.images.metadata import Metadata
+
+from tests.fixtures import ociimage as oi
+
+
+@pytest.fixture
+def snaps(tmp_path):
+    m = Metadata(str(tmp_path / "metadata.db"))
+    yield sn.Snapshotter(str(tmp_path), m)
+    m.close()
+
+
+def committed_chain(snaps, n):
+    parent = None
+    for i in range(n):
+        snaps.prepare(f"a{i}", parent)
+        snaps.commit(f"c{i}", f"a{i}")
+        parent = f"c{i}"
+    return parent
+
+
+def test_prepare_commit_view_remove(snaps):
+    m = snaps.prepare("a", None)
+    assert m == [sn.Mount("bind", snaps.fs_path("a"), ["rbind", "rw"])]
+    open(os.path.join(snaps.fs_path("a"), "f"), "w").close()
+    snaps.commit("base", "a")
+    assert snaps.stat("base").kind == "committed"
+    assert not snaps.exists("a")
+    assert os.listdir(snaps.fs_path("base")) == ["f"]
+    assert not os.path.exists(os.path.join(os.path.dirname(snaps.fs_path("base")), "work"))
+    v = snaps.view("v", "base")
+    assert v == [sn.Mount("bind", snaps.fs_path("base"), ["rbind", "ro"])]
+    with pytest.raises(errors.FailedPrecondition, match="children"):
+        snaps.remove("base")
+    snaps.remove("v")
+    snaps.remove("base")
+    assert snaps.walk() == []
+    assert [n for n in os.listdir(snaps.root)] == []
+
+
+def test_overlay_mounts_list_parents_top_first(snaps):
+    top = committed_chain(snaps, 3)
+    m = snaps.prepare("ctr", top)[0]
+    ids = [snaps.stat(k).id for k in ("ctr", "c2", "c1", "c0")]
+    assert m.type == "overlay"
+    assert m.options == [
+        "index=off",
+        f"workdir={snaps.root}/{ids[0]}/work", f"upperdir={snaps.root}/{ids[0]}/fs",
+        f"lowerdir={snaps.root}/{ids[1]}/fs:{snaps.root}/{ids[2]}/fs:{snaps.root}/{ids[3]}/fs"]
+    v = snaps.view("ro", top)[0]
+    assert v.options == [f"lowerdir={snaps.root}/{ids[1]}/fs:{snaps.root}/{ids[2]}/fs:{snaps.root}/{ids[3]}/fs"]
+    assert snaps.mounts("ctr") == [m]
+
+
+def test_verb_errors(snaps):
+    committed_chain(snaps, 1)
+    with pytest.raises(errors.AlreadyExists):
+        snaps.prepare("c0", None)
+    with pytest.raises(errors.NotFound):
+        snaps.prepare("x", "nope")
+    snaps.prepare("act", "c0")
+    with pytest.raises(errors.FailedPrecondition):
+        snaps.prepare("y", "act")
+    with pytest.raises(errors.FailedPrecondition):
+        snaps.commit("z", "c0")
+    with pytest.raises(errors.AlreadyExists):
+        snaps.commit("c0", "act")
+    with pytest.raises(errors.FailedPrecondition):
+        snaps.mounts("c0")
+    with pytest.raises(errors.NotFound):
+        snaps.remove("missing")
+
+
+def test_120_layers_fit_one_page_after_compaction(tmp_path, snaps):
+    top = committed_chain(snaps, 120)
+    mounts = snaps.prepare("ctr", top)
+    calls = []
+
+    def runner(argv, cwd=None, **kw):
+        calls.append((argv, cwd))
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    sn.mount_all(mounts, "/mnt/x", snaps.root, runner=runner)
+    (argv, cwd), = calls
+    assert cwd == snaps.root
+    opts = argv[argv.index("-o") + 1]
+    assert len(opts) < sn.PAGE_LIMIT
+    lower = [o for o in opts.split(",") if o.startswith("lowerdir=")][0][len("lowerdir="):].split(":")
+    assert len(lower) == 120 and all(not p.startswith("/") and p.endswith("/fs") for p in lower)
+    # the absolute form (pytest's deep tmp path) really is too long for mount(2)
+    assert len(sn.option_string(mounts[0].options)) > sn.PAGE_LIMIT
+
+
+def test_short_option_strings_mount_absolute(snaps):
+    top = committed_chain(snaps, 2)
+    calls = []
+    sn.mount_all(snaps.prepare("ctr", top), "/t", snaps.root,
+                 runner=lambda argv, cwd=None, **kw: calls.append((argv, cwd)) or
+                 subprocess.CompletedProcess(argv, 0, "", ""))
+    assert calls[0][1] is None and calls[0][0][:3] == ["mount", "-t", "overlay"]
+
+
+def test_mount_failure_names_target(snaps):
+    with pytest.raises(errors.Internal, match="/t"):
+        sn.mount_all([sn.Mount("overlay", "overlay", ["lowerdir=/a:/b"])], "/t",
+                     runner=lambda argv, **kw: subprocess.CompletedProcess(argv, 32, "", "bad"))
+
+
+def test_chain_ids():
+    a, b, c = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
+    ids = sn.chain_ids([a, b, c])
+    assert ids[0] == a
+    import hashlib
+    assert ids[1] == "sha256:" + hashlib.sha256(f"{a} {b}".encode()).hexdigest()
+    assert ids[2] == "sha256:" + hashlib.sha256(f"{ids[1]} {c}".encode()).hexdigest()
+
+
+def test_unpack_layer_idempotent_and_reparented(snaps):
+    l1 = oi.Layer([oi.File("one", b"1")])
+    l2 = oi.Layer([oi.File("two", b"2")])
+    chains = sn.chain_ids([l1.diff_id, l2.diff_id])
+    # upper layer first: extraction does not need its parent
+    key, res = snaps.extract_layer(io.BytesIO(l2.blob), l2.diff_id)
+    assert res.diff_id == l2.diff_id
+    assert snaps.unpack_layer(chains[0], None, io.BytesIO(l1.blob), l1.diff_id) is True
+    snaps.commit(chains[1], key, parent=chains[0])
+    assert snaps.stat(chains[1]).parent == chains[0]
+    assert snaps.unpack_layer(chains[1], chains[0], io.BytesIO(b"never read"), l2.diff_id) is False
+    assert os.listdir(snaps.fs_path(chains[1])) == ["two"]
+
+
+def test_failed_extract_leaves_nothing(snaps):
+    layer = oi.Layer([oi.File("../evil", b"x")])
+    with pytest.raises(errors.InvalidArgument):
+        snaps.unpack_layer("c", None, io.BytesIO(layer.blob), layer.diff_id)
+    assert snaps.walk() == []
+    assert os.listdir(snaps.root) == []
+
+
+def test_orphans_from_crashes_are_cleaned(snaps):
+    committed_chain(snaps, 1)
+    os.makedirs(os.path.join(snaps.root, "999", "fs"))
+    os.makedirs(os.path.join(snaps.root, "new-abc", "fs"))
+    os.makedirs(os.path.join(snaps.root, "rm-3-x"))
+    assert sorted(snaps.clean_orphans()) == ["999", "new-abc", "rm-3-x"]
+    assert os.listdir(snaps.root) == [str(snaps.stat("c0").id)]
+
+
+def test_orphan_directory_with_a_reused_id_is_replaced(snaps):
+    # a crash after the rename but before COMMIT leaves <next id>/ behind; the next prepare reuses the id
+    os.makedirs(os.path.join(snaps.root, "1", "fs"))
+    open(os.path.join(snaps.root, "1", "fs", "stale"), "w").close()
+    snaps.prepare("a", None)
+    assert snaps.stat("a").id == 1
+    assert os.listdir(snaps.fs_path("a")) == []
