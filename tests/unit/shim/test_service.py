@@ -1,0 +1,34 @@
+"""The service's dispatch table covers the API; preconditions refuse without touching the runtime."""
+import pytest
+from gantry.api import shim_pb2, shimcalls
+from gantry.shim.errors import FailedPrecondition, NotFound
+from gantry.shim.service import Config, ShimService
+
+
+@pytest.fixture
+def service(tmp_path):
+    return ShimService(None, Config("c1", str(tmp_path / "b"), "/nonexistent-runtime", str(tmp_path / "s")))
+
+
+def test_every_call_has_a_handler(service):
+    assert set(service.handlers()) == set(shimcalls.CALLS)
+
+
+def test_connect_before_create(service):
+    r = service.Connect(shim_pb2.ConnectRequest(), None)
+    assert (r.task_pid, r.id, r.version) == (0, "c1", "gantry.shim.v1")
+
+
+@pytest.mark.parametrize("method, request_", [
+    ("Start", shim_pb2.StartRequest()), ("State", shim_pb2.StateRequest()), ("Kill", shim_pb2.KillRequest()),
+    ("Wait", shim_pb2.WaitRequest()), ("Pause", shim_pb2.PauseRequest()), ("Stats", shim_pb2.StatsRequest()),
+    ("Exec", shim_pb2.ExecRequest(exec_id="e")),
+])
+def test_calls_before_create_are_failed_preconditions(service, method, request_):
+    with pytest.raises(FailedPrecondition, match="not created"):
+        service.handlers()[method](request_, None)
+
+
+def test_unknown_exec_is_not_found(service):
+    with pytest.raises(NotFound, match="exec 'nope'"):
+        service.State(shim_pb2.StateRequest(exec_id="nope"), None)
