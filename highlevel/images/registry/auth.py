@@ -16,6 +16,7 @@ I/O: ``Authorizer.respond`` says what to send next and ``store_token`` takes
 the token server's answer.
 """
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -64,6 +65,13 @@ class Credentials:
     @property
     def anonymous(self):
         return not (self.username or self.password or self.identity_token or self.registry_token)
+
+    def fingerprint(self):
+        """Tells credentials apart in cache keys without keeping the secrets themselves there."""
+        if self.anonymous:
+            return "anonymous"
+        raw = "\0".join((self.username, self.password, self.identity_token, self.registry_token))
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
 ANONYMOUS = Credentials()
@@ -215,12 +223,22 @@ def parse_token_response(status, body, now, realm=""):
 
 
 class TokenCache:
-    """Bearer tokens by (realm, service, scopes), each kept until it expires.  Thread-safe."""
+    """Bearer tokens by (realm, service, scopes, credentials), each kept until it expires; and the last
+    challenge seen per registry host, so a later pull can send a cached token at once.  Thread-safe."""
 
     def __init__(self, clock=time.monotonic):
         self._clock = clock
         self._tokens = {}
+        self._challenges = {}
         self._lock = threading.Lock()
+
+    def challenge(self, host):
+        with self._lock:
+            return self._challenges.get(host)
+
+    def remember_challenge(self, host, challenge):
+        with self._lock:
+            self._challenges[host] = challenge
 
     def get(self, key):
         with self._lock:
@@ -262,20 +280,16 @@ class Authorizer:
         self.host = host
         self.credentials = credentials
         self.cache = cache or TokenCache()
-        self._challenge = None
-        self._lock = threading.Lock()
 
     def header(self, scope):
         if self.credentials.registry_token:
             return "Bearer " + self.credentials.registry_token
-        with self._lock:
-            challenge = self._challenge
+        challenge = self.cache.challenge(self.host)
         if challenge is None:
             return None
         if challenge.scheme == "basic":
-            return self._basic()
-        key = (challenge.realm, challenge.params.get("service", ""), (scope,))
-        token = self.cache.get(key)
+            return self._basic() if (self.credentials.username or self.credentials.password) else None
+        token = self.cache.get(self._key(challenge, scope))
         return "Bearer " + token if token else None
 
     def respond(self, www_authenticate, scope):
@@ -290,17 +304,14 @@ class Authorizer:
         if self.credentials.registry_token:
             return Answer(header="Bearer " + self.credentials.registry_token)
         if bearer is not None:
-            with self._lock:
-                self._challenge = bearer
+            self.cache.remember_challenge(self.host, bearer)
             scopes = [scope] + [s for s in bearer.params.get("scope", "").split(" ") if s]
             request = token_request(bearer, scopes, self.credentials)
             # cached under the scope the next header() call asks by
-            key = (bearer.realm, bearer.params.get("service", ""), (scope,))
             return Answer(token_request=TokenRequest(request.method, request.url, request.headers,
-                                                     request.body, key))
+                                                     request.body, self._key(bearer, scope)))
         if basic is not None:
-            with self._lock:
-                self._challenge = basic
+            self.cache.remember_challenge(self.host, basic)
             if not (self.credentials.username or self.credentials.password):
                 raise Unauthenticated("%s: the registry asks for a username and password (Basic auth), "
                                       "none were given" % self.host)
@@ -312,6 +323,9 @@ class Authorizer:
         token = parse_token_response(status, body, self.cache.now(), request.url.split("?")[0])
         self.cache.put(request.key, token)
         return "Bearer " + token.value
+
+    def _key(self, challenge, scope):
+        return (challenge.realm, challenge.params.get("service", ""), (scope,), self.credentials.fingerprint())
 
     def _basic(self):
         return basic_header(self.credentials.username, self.credentials.password)

@@ -147,3 +147,21 @@ def test_authorizer_registry_token_and_no_challenge():
     assert a.respond('Bearer realm="https://t"', "s").header == "Bearer rt"
     with pytest.raises(Unauthenticated, match="no usable challenge"):
         auth.Authorizer("reg").respond("", "s")
+
+
+def test_token_cache_shared_between_authorizers_but_not_between_credentials():
+    cache = auth.TokenCache()
+    scope = "repository:a:pull"
+    first = auth.Authorizer("reg", auth.Credentials("u", "p"), cache)
+    answer = first.respond('Bearer realm="https://t/token",service="reg"', scope)
+    first.store_token(answer.token_request, 200, b'{"token": "tok-u"}')
+    assert auth.Authorizer("reg", auth.Credentials("u", "p"), cache).header(scope) == "Bearer tok-u"
+    assert auth.Authorizer("reg", auth.Credentials("v", "p"), cache).header(scope) is None
+    assert auth.Authorizer("reg", auth.ANONYMOUS, cache).header(scope) is None
+    assert auth.Authorizer("other", auth.Credentials("u", "p"), cache).header(scope) is None
+
+
+def test_basic_challenge_remembered_is_not_sent_without_credentials():
+    cache = auth.TokenCache()
+    auth.Authorizer("reg", auth.Credentials("u", "p"), cache).respond('Basic realm="x"', "s")
+    assert auth.Authorizer("reg", auth.ANONYMOUS, cache).header("s") is None

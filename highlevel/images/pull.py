@@ -1,0 +1,352 @@
+"""Pull: from a reference to verified blobs in the content store and committed layer snapshots.
+
+    puller = Puller(registry_config_dir="/etc/gantry/certs.d", max_concurrent_downloads=3,
+                    stall_timeout=60)
+    image_id = puller(store, "busybox:1.36", auth=None, progress=None)  # = pull(store, ref, ...)
+
+Steps (one pull; blobs and layers are shared between concurrent pulls)::
+
+    parse + normalise the reference            reference.py
+    endpoints from hosts.toml                  registry/hosts.py (mirrors first, then the server)
+    resolve: GET manifest by tag or digest     registry/client.py, with auth and fallback
+    index? pick the platform, GET manifest     registry/platforms.py
+    GET config (verified) -> content store     diff_ids, chain IDs
+    each layer, up to N at once:               download -> content writer (resumes an earlier ingest)
+                                                         \\-> pipe -> unpacker thread (decompress, diff_id, untar)
+                                               commit the blob (size + sha256), then the snapshot on its parent
+    record the image (one transaction)         names: the tag and name@digest
+
+Verification: every blob's size and sha256 (the content store on commit), the
+manifest against its digest (by index entry or pinned reference), and each
+layer's diff_id over the decompressed stream (the unpacker).  A lease keeps
+everything a pull writes from GC until the image is recorded.
+
+Single flight: a layer (keyed by chain ID) or config being fetched by one pull
+is awaited, not fetched again, by any other pull in this process.
+
+``progress(digest, done, total)`` is called as bytes arrive for each blob.
+``auth`` is None, a registry.auth.Credentials, a dict, or a CRI AuthConfig
+(username, password, auth, identity_token, registry_token).
+"""
+import concurrent.futures
+import logging
+import threading
+import time
+
+from ..errors import GantryError, InvalidArgument, NotFound, Unimplemented
+from . import reference
+from .blobpipe import BlobPipe, PipeAbandoned
+from .registry import auth as registry_auth
+from .registry import hosts, manifests, platforms
+from .registry.client import Repository
+from .registry.transport import Retry, Transport
+
+log = logging.getLogger("gantry.images.pull")
+
+DEFAULT_CONCURRENCY = 3
+DEFAULT_STALL_TIMEOUT = 60.0
+
+
+def credentials_from(auth):
+    """Credentials from whatever the caller holds (see the module docstring)."""
+    if auth is None:
+        return registry_auth.ANONYMOUS
+    if isinstance(auth, registry_auth.Credentials):
+        return auth
+    fields = ("username", "password", "auth", "identity_token", "registry_token")
+    if isinstance(auth, dict):
+        values = {f: auth.get(f) or "" for f in fields}
+    else:
+        values = {f: getattr(auth, f, "") or "" for f in fields}
+    return registry_auth.Credentials.from_auth_config(**values)
+
+
+class _Flights:
+    """Per-key single flight: the first caller runs the work, later callers wait for its Future."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._futures = {}
+
+    def claim(self, key):
+        """(future, owner): owner is True if the caller must run the work and resolve the future."""
+        with self._lock:
+            fut = self._futures.get(key)
+            if fut is not None:
+                return fut, False
+            fut = concurrent.futures.Future()
+            fut.set_running_or_notify_cancel()
+            self._futures[key] = fut
+            return fut, True
+
+    def finish(self, key, fut, result=None, error=None):
+        with self._lock:
+            if self._futures.get(key) is fut:
+                del self._futures[key]
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)
+
+
+class Puller:
+    def __init__(self, registry_config_dir=None, max_concurrent_downloads=DEFAULT_CONCURRENCY,
+                 stall_timeout=DEFAULT_STALL_TIMEOUT, platform=None, retry=None, transport=None):
+        if max_concurrent_downloads < 1:
+            raise InvalidArgument("pull: max_concurrent_downloads must be at least 1")
+        self.registry_config_dir = registry_config_dir
+        self.concurrency = max_concurrent_downloads
+        self.platform = platform or platforms.host()
+        self.retry = retry or Retry()
+        self.transport = transport or Transport(stall_timeout=stall_timeout)
+        self.tokens = registry_auth.TokenCache()
+        self._flights = _Flights()
+
+    def __call__(self, store, ref, auth=None, progress=None, platform=None):
+        return self.pull(store, ref, auth=auth, progress=progress, platform=platform).image_id
+
+    def pull(self, store, ref, auth=None, progress=None, platform=None):
+        """Pull ``ref`` into ``store`` (an ImageStore); returns a PullResult."""
+        parsed = reference.parse(ref) if isinstance(ref, str) else ref
+        return _Pull(self, store, parsed, credentials_from(auth), progress, platform or self.platform).run()
+
+
+class PullResult:
+    def __init__(self, image_id, ref, manifest_digest, resolved_digest, index_digest, names, layers):
+        self.image_id = image_id
+        self.ref = ref
+        self.manifest_digest = manifest_digest
+        self.resolved_digest = resolved_digest
+        self.index_digest = index_digest
+        self.names = names
+        self.layers = layers
+
+
+class _Pull:
+    def __init__(self, puller, store, ref, credentials, progress, platform):
+        self.puller, self.store, self.ref = puller, store, ref
+        self.progress = progress
+        self.platform = platform
+        endpoints = hosts.endpoints(ref.domain, puller.registry_config_dir)
+        self.repo = Repository(ref, endpoints, credentials, puller.transport, puller.tokens, puller.retry)
+        self.what = "pull %s" % ref
+
+    def run(self):
+        started = time.monotonic()
+        try:
+            return self._run(started)
+        except GantryError as exc:
+            if not str(exc).startswith(self.what):
+                raise type(exc)("%s: %s" % (self.what, exc)) from exc
+            raise
+
+    def _run(self, started):
+        resolved = self.repo.resolve()
+        kind, media_type, doc = manifests.kind_of(resolved.media_type, resolved.body)
+        with self.store.lease() as lease:
+            self._put_small(lease, resolved.digest, resolved.body)
+            index_digest = None
+            manifest_digest, manifest_type = resolved.digest, media_type
+            if kind == "index":
+                index_digest = resolved.digest
+                chosen = self._choose(manifests.parse_index(doc))
+                fetched = self.repo.fetch_manifest(chosen)
+                kind, manifest_type, doc = manifests.kind_of(fetched.media_type or chosen.media_type, fetched.body)
+                if kind != "manifest":
+                    raise Unimplemented("index %s: entry %s is itself an index (nested indexes are not supported)"
+                                        % (index_digest, chosen.digest))
+                manifest_digest = chosen.digest
+                self._put_small(lease, manifest_digest, fetched.body)
+            manifest = manifests.parse_manifest(doc, manifest_type)
+            config_bytes = self._config(lease, manifest.config)
+            config = manifests.parse_config(config_bytes, len(manifest.layers))
+            chains = manifests.chain_ids(config.diff_ids)
+            self._layers(lease, manifest.layers, config.diff_ids, chains)
+            names = self._names(resolved.digest)
+            layers = [(layer.digest, layer.media_type, layer.size) for layer in manifest.layers]
+            image_id = self.store.record_image(names, manifest_digest, manifest_type, manifest.config.digest,
+                                               layers, index_digest=index_digest)
+        total = sum(layer.size for layer in manifest.layers)
+        log.info("%s: image %s, %d layers, %d bytes in %.2fs", self.what, image_id, len(layers), total,
+                 time.monotonic() - started)
+        return PullResult(image_id, self.ref, manifest_digest, resolved.digest, index_digest,
+                          [n for n, _ in names], layers)
+
+    def _names(self, resolved_digest):
+        names = []
+        if self.ref.tag:
+            names.append((self.ref.tagged_name(), "tag"))
+        names.append((self.ref.digested_name(resolved_digest), "digest"))
+        return names
+
+    def _choose(self, entries):
+        chosen = platforms.select(entries, self.platform)
+        if chosen is None:
+            raise NotFound("no image for platform %s in the index (it has: %s)"
+                           % (self.platform, ", ".join(platforms.available(entries)) or "none"))
+        return chosen
+
+    def _put_small(self, lease, digest, body):
+        lease.add_content(digest)
+        self.store.content.put_bytes(body, digest)
+
+    # -- config ---------------------------------------------------------------
+    def _config(self, lease, desc):
+        lease.add_content(desc.digest)
+        content = self.store.content
+        if not content.exists(desc.digest):
+            fut, owner = self.puller._flights.claim(("blob", desc.digest))
+            if owner:
+                try:
+                    data = self.repo.fetch_blob_bytes(desc)
+                    content.put_bytes(data, desc.digest)
+                except BaseException as exc:
+                    self.puller._flights.finish(("blob", desc.digest), fut, error=exc)
+                    raise
+                self.puller._flights.finish(("blob", desc.digest), fut)
+            else:
+                fut.result()
+        data = content.read_bytes(desc.digest)
+        return manifests.verify_bytes(data, desc.digest, "image config", desc.size)
+
+    # -- layers ---------------------------------------------------------------
+    def _layers(self, lease, layers, diff_ids, chains):
+        for desc, chain in zip(layers, chains, strict=True):
+            lease.add_content(desc.digest)
+            lease.add_snapshot(chain)
+        futures = []
+        pool = concurrent.futures.ThreadPoolExecutor(self.puller.concurrency, thread_name_prefix="pull-layer")
+        try:
+            for i, desc in enumerate(layers):
+                fut, owner = self.puller._flights.claim(("layer", chains[i]))
+                if owner:
+                    parent = futures[i - 1] if i else None
+                    pool.submit(self._layer_job, fut, desc, diff_ids[i], chains[i],
+                                chains[i - 1] if i else None, parent)
+                futures.append(fut)
+            done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+            for fut in futures:
+                if fut in done and fut.exception() is not None:
+                    raise fut.exception()
+        finally:
+            pool.shutdown(wait=False)
+
+    def _layer_job(self, fut, desc, diff_id, chain, parent_chain, parent_future):
+        key = ("layer", chain)
+        try:
+            self._layer(desc, diff_id, chain, parent_chain, parent_future)
+        except BaseException as exc:
+            self.puller._flights.finish(key, fut, error=exc)
+            return
+        self.puller._flights.finish(key, fut)
+
+    def _layer(self, desc, diff_id, chain, parent_chain, parent_future):
+        """Ensure blob ``desc`` is stored and snapshot ``chain`` is committed on ``parent_chain``."""
+        compression, _ = manifests.layer_kind(desc)
+        content, snaps = self.store.content, self.store.snapshots
+        need_unpack = not snaps.exists(chain)
+        extract_key = None
+        if not content.exists(desc.digest):
+            extract_key = self._download(desc, diff_id, compression, need_unpack)
+        if need_unpack and extract_key is None:
+            with content.open(desc.digest) as f:
+                extract_key, _ = snaps.extract_layer(f, expected_diff_id=diff_id, compression=compression or "none")
+        if extract_key is None:
+            return
+        try:
+            if parent_future is not None:
+                parent_future.result()  # commits go bottom-up: the parent must be committed first
+            if snaps.exists(chain):
+                snaps.remove(extract_key)  # another pull committed this layer meanwhile
+                return
+            snaps.commit(chain, extract_key, parent=parent_chain)
+        except BaseException:
+            if snaps.exists(extract_key):
+                snaps.remove(extract_key)
+            raise
+
+    def _download(self, desc, diff_id, compression, unpack):
+        """Fetch a layer blob into the content store; unpack it on the way when ``unpack``.
+
+        Returns the extraction key (a detached active snapshot) or None when it did not unpack
+        (not asked to, or an earlier partial ingest meant the stream did not start at byte 0).
+        """
+        writer = self.store.content.writer("pull-" + desc.digest, desc.digest, desc.size)
+        start = writer.offset
+        pipe = BlobPipe() if unpack and start == 0 else None
+        result = {}
+        thread = None
+        if pipe is not None:
+            thread = threading.Thread(target=self._extract_from_pipe, args=(pipe, diff_id, compression, result),
+                                      name="unpack-" + desc.digest[7:19], daemon=True)
+            thread.start()
+        if start:
+            log.info("%s: resuming %s at byte %d of %d", self.what, desc.digest, start, desc.size)
+        sink = _Tee(writer, pipe)
+        try:
+            self.repo.fetch_blob(desc, sink, start=start, progress=self.progress)
+            writer.commit()
+        except PipeAbandoned:
+            writer.close()  # keep what arrived for a later resume; the unpacker's error is the real one
+            thread.join()
+            raise result["error"] from None
+        except BaseException as exc:
+            if writer.offset > desc.size or isinstance(exc, GantryError) and exc.code_name == "DATA_LOSS":
+                writer.abort()
+            else:
+                writer.close()  # keep the partial ingest: the next pull resumes it with Range
+            if pipe is not None:
+                pipe.fail(exc)
+                thread.join()
+                self._drop_extraction(result)
+            raise
+        if pipe is None:
+            return None
+        pipe.close()
+        thread.join()
+        if "error" in result:
+            raise result["error"]
+        return result["key"]
+
+    def _extract_from_pipe(self, pipe, diff_id, compression, result):
+        try:
+            result["key"], _ = self.store.snapshots.extract_layer(pipe, expected_diff_id=diff_id,
+                                                                   compression=compression or "none")
+        except BaseException as exc:
+            result["error"] = exc
+            pipe.abandon(exc)
+
+    def _drop_extraction(self, result):
+        key = result.get("key")
+        if key is not None and self.store.snapshots.exists(key):
+            self.store.snapshots.remove(key)
+
+
+class _Tee:
+    """The download sink: bytes go to the content writer and, if unpacking, to the pipe."""
+
+    def __init__(self, writer, pipe):
+        self.writer, self.pipe = writer, pipe
+
+    def write(self, data):
+        self.writer.write(data)
+        if self.pipe is not None:
+            self.pipe.write(data)
+
+
+_default = None
+_default_lock = threading.Lock()
+
+
+def default_puller():
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Puller()
+        return _default
+
+
+def pull(store, ref, auth=None, progress=None):
+    """Pull with the process-wide default Puller (no hosts.toml dir, 3 layers at once, 60 s stall)."""
+    return default_puller()(store, ref, auth=auth, progress=progress)
+
