@@ -63,14 +63,12 @@ def open_images(cfg):
 def make_puller(cfg):
     """The registry side of pulls, configured from cfg; None lets the facade say it is missing."""
     try:
-        from .images import pull
+        from .images.pull import Puller
     except ImportError:
         return None
-
-    def puller(store, ref, auth=None, progress=None):
-        return pull.pull(store, ref, auth=auth, progress=progress)
-
-    return puller
+    return Puller(registry_config_dir=cfg.registry_config_dir,
+                  max_concurrent_downloads=cfg.max_concurrent_downloads,
+                  stall_timeout=cfg.pull_progress_timeout)
 
 
 def build(cfg):

@@ -1,0 +1,197 @@
+"""gantryd's CRI ImageService end to end: a real registry on 127.0.0.1, gRPC, gantryctl and crictl.
+
+The registry is Debian's docker-registry (tests/fixtures/registry.py); images come from
+tests/fixtures/ociimage.py and are pushed with skopeo.  crictl is not a Debian package: the
+crictl tests run when /usr/local/bin/crictl exists (built locally from cri-tools) and skip
+otherwise.
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import threading
+
+import grpc
+import pytest
+from gantry.api import cri_pb2
+
+from tests.fixtures import ociimage
+
+from .gantryd_proc import GantrydProcess, write_hosts
+
+CRICTL = "/usr/local/bin/crictl"
+
+pytestmark = [
+    pytest.mark.root,  # unpacking layers keeps owners and device nodes
+    pytest.mark.skipif(importlib.util.find_spec("gantry.highlevel.images.pull") is None,
+                       reason="registry pull (highlevel/images/pull.py) is not in the tree yet"),
+]
+
+
+@pytest.fixture(scope="module")
+def pushed(registry, basic_auth_registry, busybox_rootfs, tmp_path_factory):
+    """busybox:1.36 and :latest on the plain registry, busybox:1.36 behind basic auth; their image ids."""
+    work = tmp_path_factory.mktemp("gantryd-images")
+    img = ociimage.busybox_image(busybox_rootfs)
+    layout = str(work / "layout")
+    ociimage.write_layout(layout, {"1.36": img})
+    repo = "gantryd-images/busybox"
+    registry.push(layout, repo, "1.36")
+    registry.push(layout, repo, "latest", src_tag="1.36")
+    basic_auth_registry.push(layout, repo, "1.36")
+    certs = str(work / "certs.d")
+    write_hosts(certs, registry.host)
+    write_hosts(certs, basic_auth_registry.host, scheme="https", ca=basic_auth_registry.ca)
+    return {"id": img.config_digest, "manifest": img.manifest_digest, "certs": certs,
+            "ref": "%s/%s:1.36" % (registry.host, repo), "latest": "%s/%s:latest" % (registry.host, repo),
+            "auth_ref": "%s/%s:1.36" % (basic_auth_registry.host, repo), "creds": basic_auth_registry.creds,
+            "repo": "%s/%s" % (registry.host, repo)}
+
+
+@pytest.fixture
+def gantryd(pushed, tmp_path):
+    gd = GantrydProcess(str(tmp_path), registry_config_dir=pushed["certs"])
+    gd.start()
+    yield gd
+    assert gd.stop() == 0
+    gd.cleanup()
+
+
+def pull(gd, ref, auth=None, timeout=120):
+    req = cri_pb2.PullImageRequest(image=cri_pb2.ImageSpec(image=ref))
+    if auth is not None:
+        req.auth.CopyFrom(auth)
+    return gd.images.PullImage(req, timeout=timeout).image_ref
+
+
+def status(gd, ref, verbose=False):
+    return gd.images.ImageStatus(cri_pb2.ImageStatusRequest(image=cri_pb2.ImageSpec(image=ref), verbose=verbose),
+                                 timeout=10)
+
+
+def listed(gd):
+    return {i.id: i for i in gd.images.ListImages(cri_pb2.ListImagesRequest(), timeout=10).images}
+
+
+def remove(gd, ref):
+    gd.images.RemoveImage(cri_pb2.RemoveImageRequest(image=cri_pb2.ImageSpec(image=ref)), timeout=30)
+
+
+def test_pull_list_status_remove(gantryd, pushed):
+    image_id = pull(gantryd, pushed["ref"])
+    assert image_id == pushed["id"]  # the image id is the config digest
+    images = listed(gantryd)
+    assert list(images) == [image_id]
+    img = images[image_id]
+    assert list(img.repo_tags) == [pushed["ref"]]
+    assert list(img.repo_digests) == ["%s@%s" % (pushed["repo"], pushed["manifest"])]
+    assert img.size > 500_000
+    for ref in (pushed["ref"], image_id, image_id[len("sha256:"):], "%s@%s" % (pushed["repo"], pushed["manifest"])):
+        assert status(gantryd, ref).image.id == image_id, ref
+    info = json.loads(status(gantryd, pushed["ref"], verbose=True).info["info"])
+    assert info["imageSpec"]["rootfs"]["type"] == "layers"
+    fs = gantryd.images.ImageFsInfo(cri_pb2.ImageFsInfoRequest(), timeout=10).image_filesystems[0]
+    assert fs.used_bytes.value > 500_000 and fs.inodes_used.value > 10
+    remove(gantryd, pushed["ref"])
+    assert listed(gantryd) == {}
+    assert not status(gantryd, pushed["ref"]).HasField("image")
+    remove(gantryd, pushed["ref"])  # idempotent
+
+
+def test_remove_by_tag_keeps_other_tags_and_by_id_removes_all(gantryd, pushed):
+    assert pull(gantryd, pushed["ref"]) == pull(gantryd, pushed["latest"]) == pushed["id"]
+    assert sorted(listed(gantryd)[pushed["id"]].repo_tags) == sorted([pushed["ref"], pushed["latest"]])
+    remove(gantryd, pushed["latest"])
+    assert list(listed(gantryd)[pushed["id"]].repo_tags) == [pushed["ref"]]
+    pull(gantryd, pushed["latest"])
+    remove(gantryd, pushed["id"])
+    assert listed(gantryd) == {}
+
+
+def test_concurrent_pulls_of_one_image_agree(gantryd, pushed):
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(pull(gantryd, pushed["ref"]))
+        except grpc.RpcError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [] and results == [pushed["id"]] * 4
+    assert list(listed(gantryd)) == [pushed["id"]]
+
+
+def test_pull_with_credentials(gantryd, pushed):
+    user, password = pushed["creds"]
+    with pytest.raises(grpc.RpcError) as info:
+        pull(gantryd, pushed["auth_ref"])
+    assert info.value.code() != grpc.StatusCode.OK
+    assert "username and password" in info.value.details()  # says what is missing
+    auth = cri_pb2.AuthConfig(username=user, password=password)
+    assert pull(gantryd, pushed["auth_ref"], auth) == pushed["id"]
+
+
+def test_pull_errors(gantryd, pushed):
+    with pytest.raises(grpc.RpcError) as info:
+        pull(gantryd, pushed["repo"] + ":no-such-tag")
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "no-such-tag" in info.value.details()
+
+
+def test_gantryctl_pull_images_inspecti_rmi(gantryd, pushed):
+    r = gantryd.ctl("pull", pushed["ref"])
+    assert r.returncode == 0, r.stderr
+    assert pushed["id"] in r.stdout
+    r = gantryd.ctl("images")
+    assert r.returncode == 0
+    assert [pushed["repo"], "1.36", pushed["id"][7:20]] == r.stdout.splitlines()[1].split()[:3]
+    r = gantryd.ctl("inspecti", pushed["ref"])
+    assert r.returncode == 0 and json.loads(r.stdout)["status"]["id"] == pushed["id"]
+    r = gantryd.ctl("pull", pushed["auth_ref"], "--creds", "%s:%s" % pushed["creds"])
+    assert r.returncode == 0, r.stderr
+    r = gantryd.ctl("rmi", pushed["id"])
+    assert r.returncode == 0
+    assert gantryd.ctl("images").stdout.splitlines()[1:] == []
+
+
+def crictl(gd, *args):
+    endpoint = "unix://" + gd.address
+    return subprocess.run([CRICTL, "--runtime-endpoint", endpoint, "--image-endpoint", endpoint, "--timeout", "60s",
+                           *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(not os.path.exists(CRICTL), reason="crictl is not installed at %s (build it from cri-tools "
+                    "locally; it is not a Debian package)" % CRICTL)
+def test_crictl_unchanged(gantryd, pushed):
+    r = crictl(gantryd, "version")
+    assert r.returncode == 0, r.stderr
+    assert "RuntimeName:  gantry" in r.stdout and "RuntimeApiVersion:  v1" in r.stdout
+    r = crictl(gantryd, "pull", pushed["ref"])
+    assert r.returncode == 0, r.stderr
+    assert "Image is up to date for %s" % pushed["id"] in r.stdout
+    r = crictl(gantryd, "pull", "--creds", "%s:%s" % pushed["creds"], pushed["auth_ref"])
+    assert r.returncode == 0, r.stderr
+    r = crictl(gantryd, "images")
+    assert r.returncode == 0
+    rows = [line.split() for line in r.stdout.splitlines()[1:]]
+    assert [pushed["repo"], "1.36", pushed["id"][7:20]] in [row[:3] for row in rows]
+    r = crictl(gantryd, "images", "-q")
+    assert r.stdout.split() == [pushed["id"]]
+    r = crictl(gantryd, "inspecti", pushed["ref"])
+    assert r.returncode == 0
+    doc = json.loads(r.stdout)
+    assert doc["status"]["id"] == pushed["id"] and doc["info"]["imageSpec"]["os"] == "linux"
+    r = crictl(gantryd, "imagefsinfo")
+    assert r.returncode == 0 and json.loads(r.stdout)["status"]["imageFilesystems"]
+    r = crictl(gantryd, "rmi", pushed["ref"])
+    assert r.returncode == 0, r.stderr
+    r = crictl(gantryd, "rmi", pushed["auth_ref"])
+    assert r.returncode == 0, r.stderr
+    assert crictl(gantryd, "images", "-q").stdout.split() == []
+    r = crictl(gantryd, "rmi", pushed["ref"])
+    assert r.returncode == 1 and "no such image" in r.stderr
