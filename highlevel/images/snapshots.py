@@ -20,10 +20,11 @@ Lifecycle (the containerd snapshotter verbs)::
     remove(key)                        drop a snapshot without children
 
 Layer unpacking: ``unpack_layer(chain_id, parent_chain_id, stream, diff_id)``
-extracts into a detached active snapshot (so several layers of one image can
-unpack at once, in any order: a layer's directory never depends on its
-parents), then commits it as ``chain_id`` on top of its parent; an existing
-``chain_id`` is reused without reading the stream.
+extracts into a detached active snapshot, then commits it as ``chain_id`` on
+top of its parent; an existing ``chain_id`` is reused without reading the
+stream.  Several layers of one image can be extracted at once, in any order
+(``extract_layer`` needs no parent), and committed bottom-up with
+``commit_layer(chain_id, key, parent_chain_id, result)``.
 
 Crash safety: directories are built under a temporary name and renamed to
 ``<id>`` inside the transaction that inserts the row; removal deletes the row
@@ -41,7 +42,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .. import errors
-from .unpack import apply_layer
+from .unpack import apply_layer, inherit_dir_attrs
 
 PAGE_LIMIT = os.sysconf("SC_PAGESIZE") - 1
 EXTRACT_PREFIX = "extract-"
@@ -220,12 +221,18 @@ class Snapshotter:
             raise
         return key, result
 
-    def unpack_layer(self, chain_id, parent_chain_id, stream, expected_diff_id=None, compression=None):
-        """Ensure committed snapshot ``chain_id`` exists; returns True if this call unpacked it."""
-        if self.exists(chain_id):
-            return False
-        key, _ = self.extract_layer(stream, expected_diff_id, compression)
+    def commit_layer(self, chain_id, key, parent_chain_id, result):
+        """Commit an extracted layer on top of its (committed) parent; returns False if
+        ``chain_id`` already existed (the extraction is dropped then).
+
+        Directories the layer created implicitly take their attributes from
+        the parent chain first (unpack.inherit_dir_attrs), so the layer's
+        directory is the same whichever order the layers were extracted in.
+        """
         try:
+            if result.implicit_dirs and parent_chain_id is not None:
+                lowers = [os.path.join(self._dir(r.id), "fs") for r in self.chain(parent_chain_id)]
+                inherit_dir_attrs(self.fs_path(key), result.implicit_dirs, lowers)
             self.commit(chain_id, key, parent=parent_chain_id)
         except errors.AlreadyExists:
             self.remove(key)   # a concurrent pull committed the same layer first
@@ -234,6 +241,13 @@ class Snapshotter:
             self.remove(key)
             raise
         return True
+
+    def unpack_layer(self, chain_id, parent_chain_id, stream, expected_diff_id=None, compression=None):
+        """Ensure committed snapshot ``chain_id`` exists; returns True if this call unpacked it."""
+        if self.exists(chain_id):
+            return False
+        key, result = self.extract_layer(stream, expected_diff_id, compression)
+        return self.commit_layer(chain_id, key, parent_chain_id, result)
 
 
 # -- mounting ----------------------------------------------------------------

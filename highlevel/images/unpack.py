@@ -54,6 +54,7 @@ class LayerResult:
     diff_id: str       # sha256 of the uncompressed tar stream
     size: int          # its length in bytes
     entries: int
+    implicit_dirs: tuple = ()   # parent dirs the layer used without an entry: see inherit_dir_attrs
 
 
 # -- decompression with a running diff_id ---------------------------------
@@ -191,7 +192,64 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return LayerResult(reader.digest, reader.size, applier.count)
+    implicit = tuple(sorted(p for p in applier.implicit if p not in applier.dir_meta and p in applier.dirs))
+    return LayerResult(reader.digest, reader.size, applier.count, implicit)
+
+
+def _lower_dir(lower, parts):
+    """(stat of lower/parts if it is a real directory, stop_searching_deeper_lowers)."""
+    path = lower
+    for i, comp in enumerate(parts):
+        path = os.path.join(path, comp)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None, False
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+            return None, True                      # whited out here: lower layers do not show through
+        if not stat.S_ISDIR(st.st_mode):
+            return None, True
+        try:
+            opaque = os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+        except OSError:
+            opaque = False
+        if i == len(parts) - 1:
+            return (path, st), True
+        if opaque:
+            return None, True
+    return None, False
+
+
+def inherit_dir_attrs(target, implicit_dirs, lowers, owners=None):
+    """Give directories a layer created implicitly the attributes they have in the layers below.
+
+    A layer may hold ``usr/local/bin/x`` without entries for ``usr`` or
+    ``usr/local``.  Applied on a merged tree (as docker, containerd and umoci
+    do) those directories keep what the lower layers gave them; in overlay
+    form the layer's own directory shadows them, so it must carry the same
+    owner, mode, xattrs and mtime.  ``lowers``: parent layer directories, top first.
+    """
+    owners = os.geteuid() == 0 if owners is None else owners
+    for parts in sorted(implicit_dirs, key=len, reverse=True):
+        found = None
+        for lower in lowers:
+            hit, stop = _lower_dir(lower, parts)
+            if hit is not None:
+                found = hit
+                break
+            if stop:
+                break
+        if found is None:
+            continue
+        src, st = found
+        dst = os.path.join(target, *parts)
+        for name in os.listxattr(src, follow_symlinks=False):
+            if not name.startswith(_FORBIDDEN_XATTR_PREFIXES):
+                os.setxattr(dst, name, os.getxattr(src, name, follow_symlinks=False), follow_symlinks=False)
+        if owners:
+            os.lchown(dst, st.st_uid, st.st_gid)
+        os.chmod(dst, stat.S_IMODE(st.st_mode))
+        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
 
 
 def _mkdtemp(parent, prefix):
@@ -225,6 +283,7 @@ class _Applier:
         self.dirs = {(): True}       # parts -> real directory created/verified by us
         self.files = set()           # parts of non-directories this layer created (hardlink targets)
         self.dir_meta = {}           # parts -> TarInfo, applied last
+        self.implicit = set()        # parents created without an entry of their own
 
     def run(self, tf):
         while True:
@@ -298,6 +357,7 @@ class _Applier:
             except FileNotFoundError:
                 os.mkdir(p, 0o755)
                 self.dirs[sub] = True
+                self.implicit.add(sub)
                 continue
             if stat.S_ISLNK(st.st_mode):
                 raise errors.InvalidArgument(

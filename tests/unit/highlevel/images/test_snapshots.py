@@ -161,3 +161,18 @@ def test_orphan_directory_with_a_reused_id_is_replaced(snaps):
     snaps.prepare("a", None)
     assert snaps.stat("a").id == 1
     assert os.listdir(snaps.fs_path("a")) == []
+
+
+def test_implicit_parents_inherit_from_the_parent_chain_in_any_extraction_order(snaps):
+    low = oi.Layer([oi.Dir("opt", mode=0o711, mtime=oi.EPOCH + 3), oi.Dir("opt/a", mode=0o750)])
+    high = oi.Layer([oi.File("opt/a/x", b"x"), oi.File("new/y", b"y")])
+    chains = sn.chain_ids([low.diff_id, high.diff_id])
+    key, res = snaps.extract_layer(io.BytesIO(high.blob), high.diff_id)
+    assert sorted(res.implicit_dirs) == [("new",), ("opt",), ("opt", "a")]
+    snaps.unpack_layer(chains[0], None, io.BytesIO(low.blob), low.diff_id)
+    assert snaps.commit_layer(chains[1], key, chains[0], res) is True
+    fs = snaps.fs_path(chains[1])
+    assert os.stat(os.path.join(fs, "opt")).st_mode & 0o7777 == 0o711
+    assert os.stat(os.path.join(fs, "opt")).st_mtime == oi.EPOCH + 3
+    assert os.stat(os.path.join(fs, "opt", "a")).st_mode & 0o7777 == 0o750
+    assert os.stat(os.path.join(fs, "new")).st_mode & 0o7777 == 0o755

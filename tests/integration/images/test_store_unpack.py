@@ -1,0 +1,173 @@
+"""Storage against the real kernel and reference tools (root).
+
+- the read-only overlay view of our snapshots equals ``umoci unpack`` of the
+  same OCI layout (types, modes, owners, link targets, xattrs, devices,
+  contents, mtimes, hardlink groups);
+- a container snapshot of a 120-layer image mounts and takes writes in its upper dir;
+- an OCI layout written by ``skopeo copy`` imports, and our export reads back in skopeo and umoci.
+"""
+import hashlib
+import os
+import stat
+import subprocess
+
+import pytest
+from gantry.highlevel.images import archive
+from gantry.highlevel.images import snapshots as sn
+from gantry.highlevel.images.service import ImageService
+from gantry.highlevel.images.store import ImageStore
+
+from tests.fixtures import ociimage as oi
+
+pytestmark = [pytest.mark.root]
+
+XATTR_SKIP = ("trusted.overlay.", "security.selinux")
+
+
+def snapshot_of_tree(root):
+    """path -> comparable facts, for every entry below root."""
+    out, inodes = {}, {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames + filenames):
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            st = os.lstat(p)
+            facts = {"type": stat.S_IFMT(st.st_mode), "mode": stat.S_IMODE(st.st_mode),
+                     "uid": st.st_uid, "gid": st.st_gid}
+            if stat.S_ISLNK(st.st_mode):
+                facts["target"] = os.readlink(p)
+            else:
+                facts["xattrs"] = {k: os.getxattr(p, k, follow_symlinks=False)
+                                   for k in sorted(os.listxattr(p, follow_symlinks=False))
+                                   if not k.startswith(XATTR_SKIP)}
+                facts["mtime"] = int(st.st_mtime)
+            if stat.S_ISREG(st.st_mode):
+                with open(p, "rb") as f:
+                    facts["sha256"] = hashlib.sha256(f.read()).hexdigest()
+                if st.st_nlink > 1:
+                    inodes.setdefault(st.st_ino, []).append(rel)
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                facts["rdev"] = (os.major(st.st_rdev), os.minor(st.st_rdev))
+            out[rel] = facts
+    links = sorted(sorted(g) for g in inodes.values() if len(g) > 1)
+    return out, links
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = ImageStore(str(tmp_path / "store"))
+    yield s
+    s.close()
+
+
+def umoci_rootfs(layout, tag, dest):
+    p = subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", dest], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return os.path.join(dest, "rootfs")
+
+
+def mounted_view(store, image_id, target):
+    top = store.meta.get_image(image_id).layers[-1].chain_id
+    key = "view-" + os.path.basename(target)
+    mounts = store.snapshots.view(key, top)
+    os.makedirs(target, exist_ok=True)
+    sn.mount_all(mounts, target, store.snapshots.root)
+    return key
+
+
+def compare_with_umoci(tmp_path, store, img, tag="v1", bumped_dirs=()):
+    """``bumped_dirs``: directories a layer writes into without an entry of its own; umoci
+    (like tar) leaves them with the extraction time as mtime, we keep the lower layer's."""
+    layout = str(tmp_path / "layout")
+    oi.write_layout(layout, {tag: img})
+    ((image_id, _),) = archive.import_oci_layout(store, layout, base_name="test.local/img")
+    reference = umoci_rootfs(layout, tag, str(tmp_path / "umoci"))
+    mnt = str(tmp_path / "mnt")
+    key = mounted_view(store, image_id, mnt)
+    try:
+        ours, our_links = snapshot_of_tree(mnt)
+        theirs, their_links = snapshot_of_tree(reference)
+    finally:
+        sn.unmount(mnt)
+        store.snapshots.remove(key)
+    assert sorted(ours) == sorted(theirs)
+    for p in bumped_dirs:
+        ours[p].pop("mtime")
+        theirs[p].pop("mtime")
+    diffs = {p: (ours[p], theirs[p]) for p in ours if ours[p] != theirs[p]}
+    assert diffs == {}, repr(diffs)
+    assert our_links == their_links
+    return ours
+
+
+def test_feature_layers_equal_umoci(tmp_path, store):
+    tree = compare_with_umoci(tmp_path, store, oi.Image(oi.feature_layers("gzip")))
+    # the comparison saw what it was meant to see
+    assert "c/gone" not in tree and "b/old1" not in tree and "b/new" in tree
+    assert tree["m/suid"]["mode"] == 0o4755
+    assert tree["d/target"]["xattrs"] == {"user.bin": b"\x00\x01\xffbin", "user.fixture": b"value"}
+    assert tree["d/null"]["rdev"] == (1, 3)
+
+
+def test_busybox_with_masking_layer_equals_umoci(tmp_path, store, busybox_rootfs):
+    base = oi.Layer.from_dir(busybox_rootfs)
+    top = oi.Layer([
+        oi.Dir("bin"), oi.Whiteout("bin/ls"),
+        oi.Dir("etc"), oi.Opaque("etc"), oi.File("etc/passwd", b"root:x:0:0::/:/bin/sh\n"),
+        oi.Dir("usr/local/bin", uid=1000, gid=1000), oi.Hardlink("usr/local/bin/sh2", "etc/passwd"),
+    ], "none")
+    tree = compare_with_umoci(tmp_path, store, oi.Image([base, top]), bumped_dirs=["usr"])
+    assert "bin/ls" not in tree and "bin/sh" in tree
+    assert [p for p in tree if p.startswith("etc/")] == ["etc/passwd"]
+
+
+def test_implicit_parents_keep_lower_attributes(tmp_path, store):
+    low = oi.Layer([oi.Dir("opt", mode=0o711, uid=7, gid=8, xattrs={"user.k": b"v"}), oi.File("opt/y", b"y"),
+                    oi.Dir("opt/deep", mode=0o700, uid=9, gid=9)])
+    high = oi.Layer([oi.File("opt/deep/x", b"x", uid=3)], "none")   # umoci 0.4.7 reads no zstd
+    tree = compare_with_umoci(tmp_path, store, oi.Image([low, high]), bumped_dirs=["opt/deep"])
+    assert (tree["opt"]["mode"], tree["opt"]["uid"], tree["opt"]["xattrs"]) == (0o711, 7, {"user.k": b"v"})
+    assert (tree["opt/deep"]["mode"], tree["opt/deep"]["uid"]) == (0o700, 9)
+
+
+def test_120_layer_image_mounts(tmp_path, store):
+    layers = [oi.Layer([oi.Dir("l"), oi.File(f"l/{i:03d}", str(i).encode())], "none") for i in range(120)]
+    img = oi.Image(layers)
+    layout = str(tmp_path / "layout")
+    oi.write_layout(layout, {"deep": img})
+    ((image_id, _),) = archive.import_oci_layout(store, layout, base_name="test.local/deep")
+    top = store.meta.get_image(image_id).layers[-1].chain_id
+    mounts = store.snapshots.prepare("ctr-deep", top)
+    assert len(sn.option_string(mounts[0].options)) > sn.PAGE_LIMIT     # needs the compact form here
+    target = str(tmp_path / "rootfs")
+    os.makedirs(target)
+    sn.mount_all(mounts, target, store.snapshots.root)
+    try:
+        assert sorted(os.listdir(os.path.join(target, "l"))) == [f"{i:03d}" for i in range(120)]
+        with open(os.path.join(target, "l", "new"), "w") as f:
+            f.write("written")
+    finally:
+        sn.unmount(target)
+    assert open(os.path.join(store.snapshots.fs_path("ctr-deep"), "l", "new")).read() == "written"
+    store.snapshots.remove("ctr-deep")
+
+
+def test_skopeo_layout_import_and_export(tmp_path, store):
+    img = oi.Image(oi.feature_layers("gzip"), cmd=["/bin/true"])
+    src = str(tmp_path / "src")
+    oi.write_layout(src, {"v1": img})
+    copied = str(tmp_path / "skopeo")
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{src}:v1", f"oci:{copied}:v1"], check=True,
+                   capture_output=True)
+    ((image_id, names),) = archive.import_oci_layout(store, copied, base_name="test.local/sk")
+    assert image_id == img.config_digest and names == ["test.local/sk:v1"]
+    svc = ImageService(store)
+    out = str(tmp_path / "out")
+    archive.export_oci_layout(svc, ["test.local/sk:v1"], out)
+    inspected = subprocess.run(["skopeo", "inspect", f"oci:{out}:v1"], check=True, capture_output=True, text=True)
+    assert img.config_digest[7:] not in inspected.stderr
+    again = str(tmp_path / "again")
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{out}:v1", f"oci:{again}:v1"], check=True,
+                   capture_output=True)
+    theirs, _ = snapshot_of_tree(umoci_rootfs(again, "v1", str(tmp_path / "umoci")))
+    assert theirs["a/file"]["sha256"] == hashlib.sha256(b"v2\n").hexdigest()
