@@ -273,7 +273,7 @@ class Manager:
         """Resource usage in the shape of runc's `events --stats` "data" object."""
         out = {"cpu": {}, "cpuset": {}, "memory": {}, "pids": {}, "blkio": {}, "hugetlb": {}}
         readers = {V1: self._read_v1, V2: self._read_v2}
-        home = self.home("cpu")
+        home = self.home("cpu") or (V2 if self.unified and "cpu" not in self.v1 else None)  # cpu.stat: always on v2
         if home:
             out["cpu"] = (cpu.stats_v1 if home == V1 else cpu.stats_v2)(readers[home])
         home = self.home("cpuset")

@@ -1,0 +1,205 @@
+"""Seccomp filters from the OCI ``linux.seccomp`` section, compiled by libseccomp.
+
+``validate(seccomp)`` checks the whole schema and raises SeccompError naming
+the field.  ``plan(seccomp)`` is the pure translation: numeric actions, the
+architectures, filter attributes for the flags, and one rule per syscall name
+(several when one argument index appears twice, as runc does: conditions on
+the same argument are alternatives, conditions on different ones must all
+hold).  ``load(sys, seccomp)`` drives libseccomp through the Syscalls object:
+
+    ctx = seccomp_init(defaultAction)
+    seccomp_attr_set(ctx, CTL_NNP, 0)          # no_new_privs only if the config asks
+    seccomp_arch_add(ctx, token)               # each listed architecture
+    seccomp_attr_set(ctx, TSYNC/LOG/SSB, 1)    # the flags
+    seccomp_rule_add_array(ctx, action, nr, conditions)   # each rule
+    seccomp_load(ctx); seccomp_release(ctx)
+
+Decisions, written down:
+- A syscall name libseccomp does not know on this architecture is skipped (a
+  profile lists syscalls of every architecture; runc does the same); load()
+  returns the skipped names.
+- A rule whose action equals the default action is skipped (libseccomp refuses
+  it and it changes nothing).
+- errnoRet/defaultErrnoRet only go with ERRNO and TRACE; without them ERRNO
+  returns EPERM and TRACE passes EPERM as its data.
+- SCMP_ACT_NOTIFY needs a seccomp agent (listenerPath); gantry-oci does not
+  talk to agents, so it is a clear error.
+
+When to load (the init's job): without noNewPrivileges, loading needs
+CAP_SYS_ADMIN, so the filter goes in before capabilities.finish(); with
+noNewPrivileges, set PR_SET_NO_NEW_PRIVS and load as the last step before
+execve.  Either way every syscall the init makes afterwards must be allowed.
+"""
+import errno
+
+ACTIONS = {
+    "SCMP_ACT_KILL": 0x00000000,
+    "SCMP_ACT_KILL_THREAD": 0x00000000,
+    "SCMP_ACT_KILL_PROCESS": 0x80000000,
+    "SCMP_ACT_TRAP": 0x00030000,
+    "SCMP_ACT_ERRNO": 0x00050000,
+    "SCMP_ACT_TRACE": 0x7FF00000,
+    "SCMP_ACT_LOG": 0x7FFC0000,
+    "SCMP_ACT_ALLOW": 0x7FFF0000,
+    "SCMP_ACT_NOTIFY": 0x7FC00000,
+}
+WITH_DATA = ("SCMP_ACT_ERRNO", "SCMP_ACT_TRACE")
+
+OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+             "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
+
+# OCI architecture name -> libseccomp's name for seccomp_arch_resolve_name()
+ARCHITECTURES = {
+    "SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32": "x32",
+    "SCMP_ARCH_ARM": "arm", "SCMP_ARCH_AARCH64": "aarch64",
+    "SCMP_ARCH_MIPS": "mips", "SCMP_ARCH_MIPS64": "mips64", "SCMP_ARCH_MIPS64N32": "mips64n32",
+    "SCMP_ARCH_MIPSEL": "mipsel", "SCMP_ARCH_MIPSEL64": "mipsel64", "SCMP_ARCH_MIPSEL64N32": "mipsel64n32",
+    "SCMP_ARCH_PPC": "ppc", "SCMP_ARCH_PPC64": "ppc64", "SCMP_ARCH_PPC64LE": "ppc64le",
+    "SCMP_ARCH_S390": "s390", "SCMP_ARCH_S390X": "s390x",
+    "SCMP_ARCH_PARISC": "parisc", "SCMP_ARCH_PARISC64": "parisc64",
+    "SCMP_ARCH_RISCV64": "riscv64", "SCMP_ARCH_LOONGARCH64": "loongarch64",
+    "SCMP_ARCH_M68K": "m68k", "SCMP_ARCH_SH": "sh", "SCMP_ARCH_SHEB": "sheb",
+}
+
+# libseccomp filter attributes (enum scmp_filter_attr)
+ATTR_CTL_NNP = 3
+ATTR_CTL_TSYNC = 4
+ATTR_CTL_LOG = 6
+ATTR_CTL_SSB = 7
+ATTR_API_SYSRAWRC = 9
+FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": ATTR_CTL_TSYNC,
+         "SECCOMP_FILTER_FLAG_LOG": ATTR_CTL_LOG,
+         "SECCOMP_FILTER_FLAG_SPEC_ALLOW": ATTR_CTL_SSB}
+UNSUPPORTED_FLAGS = ("SECCOMP_FILTER_FLAG_NEW_LISTENER", "SECCOMP_FILTER_FLAG_TSYNC_ESRCH",
+                     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+MAX_ARGS = 6
+UNKNOWN_SYSCALL = -1    # __NR_SCMP_ERROR; other negative numbers are libseccomp's multiplexed calls
+
+
+class SeccompError(ValueError):
+    """linux.seccomp is malformed or asks for something unsupported."""
+
+
+def _int(value, where, bits=64):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << bits:
+        raise SeccompError("%s: %r is not an unsigned %d-bit number" % (where, value, bits))
+    return value
+
+
+def action_value(name, errno_ret, where):
+    """The numeric libseccomp action for an OCI action name and its errnoRet."""
+    if name not in ACTIONS:
+        raise SeccompError("%s: unknown action %r" % (where, name))
+    if name == "SCMP_ACT_NOTIFY":
+        raise SeccompError("%s: SCMP_ACT_NOTIFY needs a seccomp agent (listenerPath), which gantry-oci "
+                           "does not support" % where)
+    if errno_ret is not None and name not in WITH_DATA:
+        raise SeccompError("%s: errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s"
+                           % (where, name))
+    if name in WITH_DATA:
+        data = errno.EPERM if errno_ret is None else _int(errno_ret, where + ".errnoRet", 16)
+        return ACTIONS[name] | data
+    return ACTIONS[name]
+
+
+def _conditions(args, where):
+    conds = []
+    for i, arg in enumerate(args or ()):
+        at = "%s.args[%d]" % (where, i)
+        if not isinstance(arg, dict):
+            raise SeccompError("%s: must be an object" % at)
+        index = arg.get("index")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < MAX_ARGS:
+            raise SeccompError("%s.index: %r is not an argument index 0..5" % (at, index))
+        op = arg.get("op")
+        if op not in OPERATORS:
+            raise SeccompError("%s.op: unknown operator %r" % (at, op))
+        value = _int(arg.get("value", 0), at + ".value")
+        value_two = _int(arg.get("valueTwo", 0), at + ".valueTwo")
+        # MASKED_EQ: (arg & value) == valueTwo; the others compare with value.
+        conds.append((index, OPERATORS[op], value, value_two if op == "SCMP_CMP_MASKED_EQ" else 0))
+    return conds
+
+
+def _split(conds):
+    """One rule with every condition, or one rule per condition when an index repeats."""
+    if not conds:
+        return [()]
+    indexes = [c[0] for c in conds]
+    if len(set(indexes)) != len(indexes):
+        return [(c,) for c in conds]
+    return [tuple(conds)]
+
+
+def plan(seccomp):
+    """(default_action, [arch names], [(attr, value)], [(action, syscall name, conditions)]).
+
+    Raises SeccompError for anything malformed: this is the validation.
+    """
+    if not isinstance(seccomp, dict):
+        raise SeccompError("linux.seccomp: must be an object")
+    if "defaultAction" not in seccomp:
+        raise SeccompError("linux.seccomp.defaultAction: required")
+    default = action_value(seccomp["defaultAction"], seccomp.get("defaultErrnoRet"), "linux.seccomp.defaultAction")
+    arches = []
+    for name in seccomp.get("architectures") or ():
+        if name not in ARCHITECTURES:
+            raise SeccompError("linux.seccomp.architectures: unknown architecture %r" % (name,))
+        arches.append(ARCHITECTURES[name])
+    attrs = []
+    for flag in seccomp.get("flags") or ():
+        if flag in UNSUPPORTED_FLAGS:
+            raise SeccompError("linux.seccomp.flags: %s is not supported" % flag)
+        if flag not in FLAGS:
+            raise SeccompError("linux.seccomp.flags: unknown flag %r" % (flag,))
+        attrs.append((FLAGS[flag], 1))
+    rules = []
+    for i, entry in enumerate(seccomp.get("syscalls") or ()):
+        where = "linux.seccomp.syscalls[%d]" % i
+        if not isinstance(entry, dict):
+            raise SeccompError("%s: must be an object" % where)
+        names = entry.get("names")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise SeccompError("%s.names: must be a non-empty list of syscall names" % where)
+        action = action_value(entry.get("action"), entry.get("errnoRet"), where + ".action")
+        conds = _conditions(entry.get("args"), where)
+        if action == default:
+            continue
+        for name in names:
+            for group in _split(conds):
+                rules.append((action, name, group))
+    return default, arches, attrs, rules
+
+
+def validate(seccomp):
+    if seccomp is not None:
+        plan(seccomp)
+
+
+def load(sys, seccomp):
+    """Compile and install the filter in this process; returns the syscall names skipped."""
+    default, arches, attrs, rules = plan(seccomp)
+    ctx = sys.seccomp_init(default)
+    skipped = []
+    try:
+        sys.seccomp_attr_set(ctx, ATTR_CTL_NNP, 0)
+        try:
+            sys.seccomp_attr_set(ctx, ATTR_API_SYSRAWRC, 1)
+        except OSError:
+            pass  # older libseccomp: errors are less precise, nothing else changes
+        for arch in arches:
+            sys.seccomp_arch_add(ctx, arch)
+        for attr, value in attrs:
+            sys.seccomp_attr_set(ctx, attr, value)
+        numbers = {}
+        for action, name, conds in rules:
+            if name not in numbers:
+                numbers[name] = sys.seccomp_syscall_resolve_name(name)
+                if numbers[name] == UNKNOWN_SYSCALL:
+                    skipped.append(name)
+            if numbers[name] != UNKNOWN_SYSCALL:
+                sys.seccomp_rule_add(ctx, action, numbers[name], conds, what=name)
+        sys.seccomp_load(ctx)
+    finally:
+        sys.seccomp_release(ctx)
+    return skipped
