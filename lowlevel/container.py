@@ -1,0 +1,248 @@
+"""Lifecycle verbs of a container: create, start, run, kill, delete, state, pause, resume, exec.
+
+Each verb reads the record (state.py), checks the command against the one
+status table (state.TRANSITIONS), acts, and writes the record back.  The
+record keeps a copy of config.json as it was at create, so later verbs do
+not depend on the bundle staying unchanged.
+"""
+import os
+
+from . import hooks, spec
+from . import state as st
+from .log import rfc3339_now
+
+
+class RuntimeFailure(Exception):
+    """A verb failed; the text is what the user sees."""
+
+
+def cgroup_manager(cfg_linux, container_id):
+    from . import cgroups
+    return cgroups.manager_for(cfg_linux, container_id)
+
+
+def manager_from(record):
+    if not record.get("cgroups"):
+        return None
+    from . import cgroups
+    return cgroups.from_state(record["cgroups"])
+
+
+def current_status(store, record):
+    def frozen():
+        m = manager_from(record)
+        try:
+            return m is not None and m.state() == "frozen"
+        except Exception:
+            return False
+    return st.status(record, store, frozen if record.get("status") == "paused" or record.get("cgroups") else None)
+
+
+def load(store, container_id, command):
+    """(record, status) after checking that command is allowed now."""
+    record = store.read(container_id)
+    status = current_status(store, record)
+    st.transition(status, command, container_id)
+    return record, status
+
+
+def hook_state(record, pid, status):
+    import json
+    r = dict(record, pid=pid)
+    return json.dumps(st.oci_state(r, status))
+
+
+def write_pid_file(path, pid):
+    path = os.path.abspath(path)
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.rename(tmp, path)
+
+
+# ------------------------------------------------------------------ create
+
+def create(sys, store, container_id, bundle, pid_file=None, console_socket=None, console_fd=None,
+           no_pivot=False, preserve_fds=0, log=None):
+    from .process import parent
+    bundle = os.path.abspath(bundle or ".")
+    cfg = spec.validate(spec.load(bundle), bundle)
+    if not spec.new_namespace(cfg, "mount"):
+        raise spec.SpecError("linux.namespaces must include a new mount namespace")
+    proc = cfg.get("process") or {}
+    if proc.get("terminal") and console_socket is None and console_fd is None:
+        raise spec.SpecError("process.terminal is true: --console-socket is required")
+    rootfs = spec.rootfs_path(cfg, bundle)
+    store.reserve(container_id)
+    record = {"id": container_id, "bundle": bundle, "rootfs": rootfs, "pid": 0, "pid_start": None,
+              "status": "creating", "created": rfc3339_now(), "annotations": cfg.get("annotations") or {},
+              "owner": "", "ociVersion": cfg.get("ociVersion"), "cgroups": None, "config": cfg}
+    manager = None
+    try:
+        store.write(record)
+        fifo = store.fifo(container_id)
+        os.mkfifo(fifo, 0o622)
+        os.chmod(fifo, 0o622)
+        fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
+        if proc.get("terminal") and console_fd is None:
+            from . import console
+            console_fd = console.connect(console_socket)
+        linux = cfg.get("linux") or {}
+        try:
+            manager = cgroup_manager(linux, container_id)
+        except ImportError:
+            manager = None
+        if manager is not None:
+            record["cgroups"] = manager.paths()
+        opts = {"rootfs": rootfs, "bundle": bundle, "fifo_fd": fifo_fd, "console_fd": console_fd,
+                "no_pivot": no_pivot, "preserve_fds": preserve_fds}
+
+        def on_pid(pid):
+            record["pid"] = pid
+            record["pid_start"] = st.pid_start_time(pid)
+            store.write(record)
+
+        pid = parent.spawn_init(sys, cfg, opts, manager, on_pid, lambda p, s: hook_state(record, p, s))
+        record["status"] = "created"
+        record["pid_start"] = st.pid_start_time(pid)
+        store.write(record)
+        if pid_file:
+            write_pid_file(pid_file, pid)
+        return record
+    except BaseException:
+        if manager is not None:
+            try:
+                manager.destroy()
+            except Exception:
+                pass
+        store.remove(container_id)
+        raise
+
+
+# ------------------------------------------------------------------- start
+
+def start(store, container_id, log=None):
+    import time
+    record, _ = load(store, container_id, "start")
+    cfg = record.get("config") or {}
+    if not cfg.get("process"):
+        raise RuntimeFailure("cannot start container %s: config.json has no process" % container_id)
+    fifo = store.fifo(container_id)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        delay = 0.0002
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if os.read(fd, 1):
+                    break
+            except BlockingIOError:
+                pass
+            if not st.init_alive(record):
+                raise RuntimeFailure("cannot start container %s: its init has exited" % container_id)
+            if time.monotonic() > deadline:
+                raise RuntimeFailure("cannot start container %s: init did not open the exec fifo" % container_id)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.01)
+    finally:
+        os.close(fd)
+    os.unlink(fifo)
+    if hooks.has(cfg, "poststart"):
+        hooks.run(cfg, ["poststart"], hook_state(record, record["pid"], "running"),
+                  warn=log.warn if log else None)
+    return record
+
+
+# -------------------------------------------------------------- kill/delete
+
+def kill(store, container_id, sig, all_processes=False):
+    record, status = load(store, container_id, "kill")
+    manager = manager_from(record)
+    if all_processes and manager is not None:
+        manager.signal_all(sig)
+        return
+    try:
+        os.kill(record["pid"], sig)
+    except ProcessLookupError:
+        raise RuntimeFailure("container %s: no such process" % container_id) from None
+
+
+def _wait_gone(record, timeout=10.0):
+    import time
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while st.init_alive(record):
+        try:
+            os.waitpid(record["pid"], os.WNOHANG)   # we may be its parent (run, subreaper)
+        except ChildProcessError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeFailure("container %s: init %d did not die" % (record["id"], record["pid"]))
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
+def delete(store, container_id, force=False, log=None):
+    try:
+        record = store.read(container_id)
+    except st.StateError:
+        if force and os.path.isdir(store.dir(container_id)) and not os.path.exists(
+                os.path.join(store.dir(container_id), "state.json")):
+            store.remove(container_id)   # left half-made by a create killed with -9
+            return
+        raise
+    status = current_status(store, record)
+    st.transition(status, "delete-force" if force else "delete", container_id)
+    manager = manager_from(record)
+    if status != "stopped":
+        if manager is not None:
+            try:
+                manager.signal_all(9)
+                manager.thaw()
+            except Exception:
+                pass
+        try:
+            os.kill(record["pid"], 9)
+        except ProcessLookupError:
+            pass
+        _wait_gone(record)
+    cfg = record.get("config") or {}
+    if hooks.has(cfg, "poststop"):
+        hooks.run(cfg, ["poststop"], hook_state(record, 0, "stopped"), warn=log.warn if log else print)
+    if manager is not None:
+        try:
+            manager.destroy()
+        except Exception as e:
+            if log:
+                log.warn("delete %s: cgroups: %s" % (container_id, e))
+    store.remove(container_id)
+
+
+# ------------------------------------------------------------- pause/resume
+
+def pause(store, container_id):
+    record, _ = load(store, container_id, "pause")
+    manager = manager_from(record)
+    if manager is None:
+        raise RuntimeFailure("pause %s: the container has no cgroup freezer" % container_id)
+    manager.freeze()
+    record["status"] = "paused"
+    store.write(record)
+
+
+def resume(store, container_id):
+    record, _ = load(store, container_id, "resume")
+    manager = manager_from(record)
+    if manager is None:
+        raise RuntimeFailure("resume %s: the container has no cgroup freezer" % container_id)
+    manager.thaw()
+    record["status"] = "running"
+    store.write(record)
+
+
+def processes(store, container_id):
+    record, _ = load(store, container_id, "ps")
+    manager = manager_from(record)
+    if manager is not None:
+        return sorted(manager.pids())
+    return [record["pid"]] if st.init_alive(record) else []

@@ -1,0 +1,98 @@
+"""`gantry-oci exec`: a new process in a running container, never with more than the container has.
+
+It joins every namespace the container has (by /proc/<init>/ns/*), its cgroup,
+and gets the container's seccomp filter and no_new_privs; capabilities come
+from the container's process unless --process gives its own.
+"""
+import json
+
+from . import container
+from . import state as st
+from .namespaces import KINDS
+from .process.users import parse_user
+
+
+def build_process(cfg, opts, argv):
+    """The process.json of the exec: --process FILE, or the container's process edited by the flags."""
+    if opts.get("process"):
+        try:
+            with open(opts["process"]) as f:
+                proc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ValueError("--process %s: %s" % (opts["process"], e)) from None
+    else:
+        base = cfg.get("process") or {}
+        if not argv:
+            raise ValueError("exec needs a command (or --process FILE)")
+        proc = {"args": list(argv), "env": list(base.get("env") or []), "cwd": base.get("cwd", "/"),
+                "user": dict(base.get("user") or {"uid": 0, "gid": 0}),
+                "capabilities": json.loads(json.dumps(base.get("capabilities") or {})),
+                "noNewPrivileges": base.get("noNewPrivileges", False), "rlimits": base.get("rlimits") or [],
+                "terminal": bool(opts.get("tty"))}
+        env_over = {e.partition("=")[0]: e for e in opts.get("env") or []}
+        proc["env"] = [e for e in proc["env"] if e.partition("=")[0] not in env_over] + list(env_over.values())
+        if opts.get("cwd"):
+            proc["cwd"] = opts["cwd"]
+        if opts.get("user"):
+            proc["user"] = parse_user(opts["user"])
+        if opts.get("additional_gids"):
+            proc["user"]["additionalGids"] = [int(g) for g in opts["additional_gids"]]
+        for cap in opts.get("cap") or []:
+            for kind in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+                caps = proc["capabilities"].setdefault(kind, [])
+                if cap not in caps and (kind != "ambient" or proc["capabilities"].get("ambient") is not None):
+                    caps.append(cap)
+        if opts.get("no_new_privs"):
+            proc["noNewPrivileges"] = True
+    if opts.get("tty"):
+        proc["terminal"] = True
+    if not proc.get("args"):
+        raise ValueError("exec: process.args must not be empty")
+    if not str(proc.get("cwd", "/")).startswith("/"):
+        raise ValueError("exec: cwd %r must be absolute" % proc.get("cwd"))
+    return proc
+
+
+def join_linux(cfg, pid):
+    """linux section for stage 1: every namespace of the container, joined by path."""
+    linux = cfg.get("linux") or {}
+    kinds = [ns["type"] for ns in linux.get("namespaces") or []]
+    nss = []
+    for kind in KINDS:
+        if kind in kinds:
+            nss.append({"type": kind, "path": "/proc/%d/ns/%s" % (pid, KINDS[kind][1])})
+    return {"namespaces": nss, "seccomp": linux.get("seccomp")}
+
+
+def run(sys, store, container_id, opts, argv, log):
+    from . import foreground
+    from .process import parent
+    record, status = container.load(store, container_id, "exec")
+    if status == "paused" and not opts.get("ignore_paused"):
+        raise container.RuntimeFailure("cannot exec in a paused container %s" % container_id)
+    cfg = record.get("config") or {}
+    proc = build_process(cfg, opts, argv)
+    detach = opts.get("detach", False)
+    console_fd = relay = None
+    if proc.get("terminal"):
+        if opts.get("console_socket"):
+            from . import console
+            console_fd = console.connect(opts["console_socket"])
+        elif detach:
+            raise ValueError("exec --tty --detach needs --console-socket")
+        else:
+            relay, console_fd = foreground.console_pair()
+    if not detach:
+        parent.become_subreaper(sys)
+    preserve = int(opts.get("preserve_fds") or 0)
+    linux = join_linux(cfg, record["pid"])
+    if not st.init_alive(record):
+        raise st.StateError("container not running")
+    pid = parent.spawn_exec(sys, proc, linux, {"console_fd": console_fd, "preserve_fds": preserve},
+                            container.manager_from(record))
+    if opts.get("pid_file"):
+        container.write_pid_file(opts["pid_file"], pid)
+    master = foreground.receive_master(relay) if relay is not None else None
+    if detach:
+        return 0
+    return foreground.wait(pid, master)

@@ -1,0 +1,103 @@
+"""`run` and `exec` in the foreground: wait for the process, forward signals, relay its terminal.
+
+gantry-oci is a subreaper here (process/parent.py), so the container init or
+exec process, a grandchild, is re-parented to us and waitpid() sees it.
+"""
+import os
+import signal
+
+FORWARDED = tuple(s for s in signal.Signals if s not in (
+    signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGWINCH, signal.SIGPIPE, signal.SIGURG, signal.SIGTTIN,
+    signal.SIGTTOU, signal.SIGTSTP, signal.SIGCONT))
+
+
+def console_pair():
+    """(our end, the end the init sends the pty master on)."""
+    import socket
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    return ours, theirs.detach()
+
+
+def receive_master(sock):
+    import socket
+    try:
+        _, fds, _, _ = socket.recv_fds(sock, 4096, 1)
+    finally:
+        sock.close()
+    if not fds:
+        raise OSError(5, "console: the container sent no pty")
+    return fds[0]
+
+
+def exit_code(status):
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def wait(pid, master=None):
+    """Exit status of pid (128+N when killed by signal N), forwarding our signals to it."""
+    def forward(signum, frame):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+    for s in FORWARDED:
+        try:
+            signal.signal(s, forward)
+        except (OSError, ValueError):
+            pass
+    if master is not None:
+        return _relay(pid, master)
+    while True:
+        try:
+            got, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 255
+        if got == pid:
+            return exit_code(status)
+
+
+def _relay(pid, master):
+    """Copy stdin -> pty master and master -> stdout until pid exits."""
+    import select
+    import termios
+    import tty
+    saved = None
+    if os.isatty(0):
+        saved = termios.tcgetattr(0)
+        tty.setraw(0)
+    fds = [master, 0]
+    try:
+        while True:
+            got, status = os.waitpid(-1, os.WNOHANG)
+            if got == pid:
+                _drain(master)
+                return exit_code(status)
+            try:
+                ready, _, _ = select.select(fds, [], [], 0.05)
+            except InterruptedError:
+                continue
+            for fd in ready:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    fds.remove(fd)
+                    continue
+                os.write(1 if fd == master else master, data)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+
+
+def _drain(master):
+    import select
+    while select.select([master], [], [], 0.05)[0]:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        os.write(1, data)

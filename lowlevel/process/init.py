@@ -1,0 +1,306 @@
+"""Inside the new process: stage 1 (enter namespaces) and the container init sequence.
+
+Everything here runs in a forked child of the gantry-oci parent and never
+returns: it ends in execve or os._exit.  Failures travel back over the
+channel with their real cause (see channel.py for the messages).
+"""
+import os
+
+from .. import hooks, namespaces, rootfs
+from ..syscalls import (
+    CLONE_NEWPID,
+    CLONE_NEWTIME,
+    CLONE_NEWUSER,
+    MS_BIND,
+    PR_SET_DUMPABLE,
+    PR_SET_NO_NEW_PRIVS,
+)
+from . import rlimits, users
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def report(chan, exc):
+    """Send the failure to the parent (or to stderr once the channel is gone); never raises."""
+    from ..log import describe
+    text = describe(exc)
+    try:
+        chan.send("error", msg=text)
+    except Exception:
+        try:
+            os.write(2, ("gantry-oci: %s\n" % text).encode())
+        except OSError:
+            pass
+
+
+def preload(linux, terminal):
+    """Import now what runs after pivot_root or setns(mnt): the host's Python library is gone by then."""
+    import resource  # noqa: F401  (rlimits)
+
+    from .. import capabilities  # noqa: F401
+    from ..log import describe  # noqa: F401
+    if linux.get("seccomp"):
+        from .. import seccomp  # noqa: F401
+    if terminal:
+        import fcntl  # noqa: F401  (console)
+        import socket  # noqa: F401
+        import struct  # noqa: F401
+
+        from .. import console  # noqa: F401
+
+
+def stage1(sys, chan, linux, final, terminal=False):
+    """Enter or make the namespaces, fork pid 1 when a pid/time namespace needs it, then run final()."""
+    try:
+        preload(linux, terminal)
+        # never dumpable: /proc/PID/exe of this (host) interpreter must not open from inside
+        sys.prctl(PR_SET_DUMPABLE, 0, what="prctl PR_SET_DUMPABLE")
+        specns = linux.get("namespaces") or []
+        given = {ns["type"]: ns.get("path") or "" for ns in specns}
+        flags, join = namespaces.plan(specns)
+        join_fds = namespaces.open_joins(join)
+        userns = "user" in given
+        if given.get("user"):
+            fd = os.open(given["user"], os.O_RDONLY | os.O_CLOEXEC)
+            sys.setns(fd, CLONE_NEWUSER, what="user %s" % given["user"])
+            os.close(fd)
+        elif userns:
+            sys.unshare(CLONE_NEWUSER)
+        chan.send("hello", userns=userns and not given.get("user"))
+        chan.expect("go")
+        if userns:
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        cgroup_view = read_cgroup_view()
+        namespaces.enter(sys, join_fds)
+        if flags:
+            sys.unshare(flags)
+        if flags & CLONE_NEWTIME and linux.get("timeOffsets"):
+            write_time_offsets(linux["timeOffsets"])
+        if flags & (CLONE_NEWPID | CLONE_NEWTIME) or any(k in ("pid", "time") for k, _ in join):
+            pid = os.fork()
+            if pid:
+                chan.send("pid", pid=pid)
+                os._exit(0)
+        else:
+            chan.send("pid", pid=os.getpid())
+        final(sys, chan, userns, flags, cgroup_view)
+    except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
+        report(chan, e)
+    os._exit(1)
+
+
+def read_cgroup_view():
+    """{hierarchy mount dir: our path in it} (host view, read before a cgroup namespace hides it)."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            rfields = right.split()
+            if not rfields or rfields[0] not in ("cgroup", "cgroup2"):
+                continue
+            if rfields[0] == "cgroup2":
+                mounts[""] = fields[4]
+            else:
+                ctrls = [o for o in rfields[2].split(",") if o not in ("rw", "ro") and not o.startswith("relatime")]
+                mounts[",".join(sorted(ctrls))] = fields[4]
+    view = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            key = ",".join(sorted(ctrls.split(","))) if ctrls else ""
+            if key in mounts:
+                view[mounts[key]] = path
+    return view
+
+
+def write_time_offsets(offsets):
+    lines = "".join("%s %d %d\n" % (clock, o.get("secs", 0), o.get("nanosecs", 0)) for clock, o in offsets.items())
+    with open("/proc/self/timens_offsets", "w") as f:
+        f.write(lines)
+
+
+def setup_user(user, userns):
+    """groups, gid, uid; capabilities.apply() keeps the permitted set across it (PR_SET_KEEPCAPS)."""
+    uid, gid = user.get("uid", 0), user.get("gid", 0)
+    groups = list(user.get("additionalGids") or [])
+    try:
+        os.setgroups(groups)
+    except OSError as e:
+        if not (userns and e.errno == 1):   # setgroups may be denied in a user namespace
+            raise OSError(e.errno, "setgroups %s: %s" % (groups, e.strerror)) from None
+    try:
+        os.setresgid(gid, gid, gid)
+    except OSError as e:
+        raise OSError(e.errno, "setgid %d: %s" % (gid, e.strerror)) from None
+    try:
+        os.setresuid(uid, uid, uid)
+    except OSError as e:
+        raise OSError(e.errno, "setuid %d: %s" % (uid, e.strerror)) from None
+    if user.get("umask") is not None:
+        os.umask(user["umask"])
+
+
+def load_seccomp(sys, sec):
+    if not sec:
+        return
+    try:
+        from .. import seccomp
+    except ImportError:
+        raise OSError(95, "linux.seccomp: seccomp support is not available in this build") from None
+    seccomp.load(sys, sec)
+
+
+def lookup_executable(arg0, env):
+    """Absolute path of arg0, searched on the process's PATH like execvp; OSError naming it otherwise."""
+    if "/" in arg0:
+        candidates = [arg0]
+    else:
+        path = env.get("PATH", DEFAULT_PATH)
+        candidates = [os.path.join(d or ".", arg0) for d in path.split(":")]
+    for c in candidates:
+        if os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    if "/" in arg0:
+        if os.path.exists(arg0):
+            raise OSError(13, 'exec: "%s": permission denied' % arg0)
+        raise OSError(2, 'exec: "%s": stat %s: no such file or directory' % (arg0, arg0))
+    raise OSError(2, 'exec: "%s": executable file not found in $PATH' % arg0)
+
+
+def process_env(proc):
+    env = {}
+    for e in proc.get("env") or []:
+        k, _, v = e.partition("=")
+        env[k] = v
+    return env
+
+
+def enter_cwd(cwd):
+    os.chdir(cwd)
+    here = os.getcwd()
+    if not here.startswith("/") or here.startswith("(unreachable)"):
+        raise OSError(1, "cwd %s is outside the container" % cwd)
+
+
+def mark_fds_cloexec(keep):
+    """Every descriptor from 3+keep upward is closed by execve (no host fd leaks in)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= 3 + keep:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass
+        elif fd >= 3:
+            os.set_inheritable(fd, True)
+
+
+def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds):
+    """Shared tail of init and exec up to (not including) the last sync: console, limits, user, caps.
+
+    Returns (path, args, env) ready for execve.
+    """
+    # console: pty made inside the container (its devpts), master sent to the socket
+    if proc.get("terminal") and console_fd is not None:
+        from .. import console
+        name = console.make_pty(console_fd, proc.get("consoleSize"))
+        if os.path.exists("/dev/console") or os.path.isdir("/dev"):
+            try:
+                if not os.path.exists("/dev/console"):
+                    os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+                sys.mount(name, "/dev/console", None, MS_BIND)
+            except OSError:
+                pass  # exec into a read-only /dev: the pty is still our stdio
+    # rlimits and oom_score_adj need root in the container's user namespace
+    rlimits.apply(proc.get("rlimits"))
+    if proc.get("oomScoreAdj") is not None:
+        rlimits.set_oom_score_adj(proc["oomScoreAdj"])
+    env = process_env(proc)
+    user = proc.get("user") or {}
+    cwd = proc.get("cwd") or "/"
+    nnp = bool(proc.get("noNewPrivileges"))
+    try:
+        enter_cwd(cwd)
+        cwd_done = True
+    except PermissionError:
+        cwd_done = False
+    # seccomp without no_new_privs needs CAP_SYS_ADMIN: load it while we still have it
+    if seccomp_cfg and not nnp:
+        load_seccomp(sys, seccomp_cfg)
+    from .. import capabilities
+    capabilities.apply(sys, proc.get("capabilities") or {}, switch_user=lambda: setup_user(user, userns))
+    if not cwd_done:
+        enter_cwd(cwd)
+    if "HOME" not in env:
+        env["HOME"] = users.home_of(user.get("uid", 0))
+    if nnp:
+        sys.prctl(PR_SET_NO_NEW_PRIVS, 1, what="prctl PR_SET_NO_NEW_PRIVS")
+    path = lookup_executable(proc["args"][0], env)
+    return path, proc["args"], env
+
+
+def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
+    """pid 1 of the container: the steps in kernel order, then wait for `start`, then execve."""
+    linux = cfg.get("linux") or {}
+    proc = cfg.get("process")
+    specns = {ns["type"]: ns.get("path") or "" for ns in linux.get("namespaces") or []}
+    # 1. mounts and /dev, with host paths still visible
+    ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns, cgroup_paths=cgroup_view,
+                              cgroupns="cgroup" in specns)
+    rootfs.prepare(sys, cfg, ctx)
+    # 2. prestart/createRuntime (parent, runtime namespace) then createContainer (here) hooks
+    if hooks.has(cfg, "prestart", "createRuntime", "createContainer"):
+        chan.send("hooks")
+        state_json = chan.expect("go").get("state", "{}")
+        hooks.run(cfg, ["createContainer"], state_json)
+    # 3. switch root
+    if opts.get("no_pivot"):
+        rootfs.move_root(sys, opts["rootfs"])
+    else:
+        rootfs.pivot(sys, opts["rootfs"])
+    # 4. sysctl, read-only and masked paths, read-only root
+    rootfs.finish(sys, cfg)
+    # 5. hostname and domainname (uts namespace)
+    if cfg.get("hostname"):
+        sys.sethostname(cfg["hostname"])
+    if cfg.get("domainname"):
+        sys.setdomainname(cfg["domainname"])
+    if flags & namespaces.KINDS["network"][0]:
+        sys.loopback_up()
+    exec_fifo = opts["fifo_fd"]
+    if proc is None:
+        # no process: allowed until start; `start` refuses, the init just waits to be deleted
+        chan.send("ready")
+        chan.close()
+        fd = os.open("/proc/self/fd/%d" % exec_fifo, os.O_WRONLY | os.O_CLOEXEC)
+        os._exit(0)
+    # 6-9. console, rlimits, oom_score_adj, cwd, user, capabilities, no_new_privs, executable lookup
+    path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
+                                      opts.get("preserve_fds", 0))
+    # 10. fully set up: tell the parent, then block until `start` opens the exec fifo
+    chan.send("ready")
+    chan.close()
+    fd = os.open("/proc/self/fd/%d" % exec_fifo, os.O_WRONLY | os.O_CLOEXEC)
+    os.write(fd, b"0")
+    os.close(fd)
+    os.close(exec_fifo)
+    # 11. startContainer hooks, in the container
+    if hooks.has(cfg, "startContainer"):
+        hooks.run(cfg, ["startContainer"], opts.get("state_json", "{}"))
+    # 12. no host descriptor survives execve; seccomp (with no_new_privs) as late as possible
+    mark_fds_cloexec(opts.get("preserve_fds", 0))
+    if proc.get("noNewPrivileges"):
+        load_seccomp(sys, linux.get("seccomp"))
+    os.execve(path, args, env)
+
+
+def exec_process(sys, chan, proc, linux, opts, userns):
+    """An `exec` process: already in the container's namespaces and cgroup."""
+    path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
+                                      opts.get("preserve_fds", 0))
+    mark_fds_cloexec(opts.get("preserve_fds", 0))
+    if proc.get("noNewPrivileges"):
+        load_seccomp(sys, linux.get("seccomp"))
+    os.execve(path, args, env)  # success closes the channel (close-on-exec): the parent reads EOF

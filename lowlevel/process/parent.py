@@ -1,0 +1,145 @@
+"""The gantry-oci side of making a container process: fork, drive the channel, clean up on failure.
+
+``spawn_init`` (create) and ``spawn_exec`` (exec) fork stage 1 (init.py) and
+answer its messages (channel.py).  Any error the child reports is raised
+here as ChildError with the child's own text.
+"""
+import os
+
+from .. import hooks, namespaces
+from ..syscalls import PR_SET_CHILD_SUBREAPER
+from . import channel, init
+
+
+class ChildError(Exception):
+    """The new process failed; the text is its own report."""
+
+
+def become_subreaper(sys):
+    """Orphaned descendants (the init after stage 1 exits) are re-parented to us, so we can wait for them."""
+    sys.prctl(PR_SET_CHILD_SUBREAPER, 1, what="prctl PR_SET_CHILD_SUBREAPER")
+
+
+def _exit_text(pid):
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return "exited"
+    code = os.waitstatus_to_exitcode(status)
+    return "exit status %d" % code if code >= 0 else "killed by signal %d" % -code
+
+
+def _next(chan, stage_pid, what):
+    msg = chan.recv()
+    if msg is None:
+        raise ChildError("%s exited without reporting (%s)" % (what, _exit_text(stage_pid)))
+    if msg.get("t") == "error":
+        raise ChildError(msg.get("msg", "unknown error"))
+    return msg
+
+
+def _fork(sys, linux, final, keep_fds=(), terminal=False):
+    pchan, cchan = channel.pair()
+    pid = os.fork()
+    if pid == 0:
+        pchan.close()
+        init.stage1(sys, cchan, linux, final, terminal)   # never returns
+        os._exit(1)
+    cchan.close()
+    for fd in keep_fds:
+        if fd is not None:
+            os.close(fd)
+    return pid, pchan
+
+
+def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
+    """Fork the container init; returns its host pid once it reports ready (blocked on the exec fifo).
+
+    manager: the cgroup Manager (or None); on_pid(pid) records the pid as soon as it is known;
+    state_for_hooks(pid, status) gives the state JSON for hooks.
+    """
+    linux = cfg.get("linux") or {}
+
+    def final(sys_, chan, userns, flags, cgroup_view):
+        init.container_init(sys_, chan, cfg, opts, userns, flags, cgroup_view)
+
+    stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("console_fd")),
+                        terminal=bool((cfg.get("process") or {}).get("terminal")))
+    init_pid = 0
+    try:
+        hello = _next(chan, stage, "container init")
+        try:
+            if manager is not None:
+                manager.create()
+                manager.add(stage)
+                manager.apply(linux.get("resources") or {})
+            if hello.get("userns"):
+                namespaces.write_id_maps(stage, linux)
+        except Exception as e:
+            chan.send("abort", msg=str(e))
+            raise
+        chan.send("go")
+        init_pid = _next(chan, stage, "container init")["pid"]
+        on_pid(init_pid)
+        if init_pid != stage:
+            os.waitpid(stage, 0)
+        while True:
+            msg = _next(chan, init_pid if init_pid == stage else stage, "container init")
+            if msg["t"] == "ready":
+                return init_pid
+            if msg["t"] == "hooks":
+                state = state_for_hooks(init_pid, "creating")
+                try:
+                    hooks.run(cfg, ["prestart", "createRuntime"], state)
+                except hooks.HookError as e:
+                    chan.send("abort", msg=str(e))
+                    raise ChildError(str(e)) from None
+                chan.send("go", state=state)
+    except BaseException:
+        for pid in {stage, init_pid} - {0}:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(stage, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        raise
+    finally:
+        chan.close()
+
+
+def spawn_exec(sys, proc, linux, opts, manager):
+    """Fork a process into a running container; returns its host pid once execve succeeded."""
+
+    def final(sys_, chan, userns, flags, cgroup_view):
+        init.exec_process(sys_, chan, proc, linux, opts, userns)
+
+    stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("console_fd"),), terminal=bool(proc.get("terminal")))
+    pid = 0
+    try:
+        _next(chan, stage, "exec process")
+        try:
+            if manager is not None:
+                manager.add(stage)
+        except Exception as e:
+            chan.send("abort", msg=str(e))
+            raise
+        chan.send("go")
+        pid = _next(chan, stage, "exec process")["pid"]
+        if pid != stage:
+            os.waitpid(stage, 0)
+        msg = chan.recv()   # EOF: execve succeeded and closed the channel
+        if msg is not None and msg.get("t") == "error":
+            raise ChildError(msg.get("msg"))
+        return pid
+    except BaseException:
+        if pid:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        raise
+    finally:
+        chan.close()

@@ -1,0 +1,236 @@
+"""config.json: loading and ordered validation checks (pure except load()).
+
+``load(bundle)`` reads and parses the bundle's config.json; ``validate(cfg,
+bundle)`` runs CHECKS in order and raises SpecError with the first problem.
+Each check is a small function over the config dict; helper modules
+(capabilities, seccomp) add their own validators at the end of the list.
+"""
+import os
+
+NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
+RLIMITS = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+    "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
+    "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+    "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+}
+PROPAGATIONS = ("", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable")
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+               "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
+
+
+class SpecError(ValueError):
+    """config.json is malformed or asks for something invalid."""
+
+
+def load(bundle):
+    import json
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            cfg = json.loads(f.read())
+    except FileNotFoundError:
+        raise SpecError("open %s: no such file or directory" % path) from None
+    except ValueError as e:
+        raise SpecError("parse %s: %s" % (path, e)) from None
+    if not isinstance(cfg, dict):
+        raise SpecError("parse %s: not a JSON object" % path)
+    return cfg
+
+
+def rootfs_path(cfg, bundle):
+    path = (cfg.get("root") or {}).get("path", "")
+    return os.path.normpath(os.path.join(bundle, path))
+
+
+def namespaces(cfg):
+    """{type: path or ""} of linux.namespaces."""
+    return {ns.get("type"): ns.get("path", "") for ns in (cfg.get("linux") or {}).get("namespaces") or []}
+
+
+def new_namespace(cfg, kind):
+    ns = namespaces(cfg)
+    return kind in ns and not ns[kind]
+
+
+# --------------------------------------------------------------- the checks
+
+def check_version(cfg, bundle):
+    v = cfg.get("ociVersion")
+    if not isinstance(v, str) or not v.startswith("1."):
+        raise SpecError("ociVersion %r: only runtime-spec 1.x is supported" % (v,))
+
+
+def check_root(cfg, bundle):
+    root = cfg.get("root")
+    if not isinstance(root, dict) or not root.get("path"):
+        raise SpecError("root.path is required")
+    path = rootfs_path(cfg, bundle)
+    if not os.path.isdir(path):
+        raise SpecError("root.path %s: not a directory" % path)
+
+
+def check_process(cfg, bundle):
+    proc = cfg.get("process")
+    if proc is None:
+        return  # allowed by the spec until `start`
+    if not isinstance(proc, dict):
+        raise SpecError("process must be an object")
+    args = proc.get("args")
+    if not args or not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise SpecError("process.args must be a non-empty list of strings")
+    cwd = proc.get("cwd", "/")
+    if not isinstance(cwd, str) or not cwd.startswith("/"):
+        raise SpecError("process.cwd %r must be an absolute path" % (cwd,))
+    for e in proc.get("env") or []:
+        if not isinstance(e, str) or "=" not in e:
+            raise SpecError("process.env entry %r is not NAME=VALUE" % (e,))
+    user = proc.get("user") or {}
+    for k in ("uid", "gid"):
+        if not isinstance(user.get(k, 0), int) or user.get(k, 0) < 0:
+            raise SpecError("process.user.%s must be a non-negative integer" % k)
+    if proc.get("terminal") and proc.get("consoleSize") is not None:
+        size = proc["consoleSize"]
+        if not isinstance(size, dict):
+            raise SpecError("process.consoleSize must be an object")
+
+
+def check_rlimits(cfg, bundle):
+    seen = set()
+    for rl in (cfg.get("process") or {}).get("rlimits") or []:
+        kind = rl.get("type")
+        if kind not in RLIMITS:
+            raise SpecError("rlimit %r is unknown" % (kind,))
+        if kind in seen:
+            raise SpecError("rlimit %s is given twice" % kind)
+        seen.add(kind)
+        if rl.get("soft", 0) > rl.get("hard", 0):
+            raise SpecError("rlimit %s: soft limit %s exceeds hard limit %s" % (kind, rl.get("soft"), rl.get("hard")))
+
+
+def check_namespaces(cfg, bundle):
+    seen = set()
+    for ns in (cfg.get("linux") or {}).get("namespaces") or []:
+        kind = ns.get("type")
+        if kind not in NAMESPACE_TYPES:
+            raise SpecError("namespace type %r is unknown" % (kind,))
+        if kind in seen:
+            raise SpecError("namespace %s is given twice" % kind)
+        seen.add(kind)
+        path = ns.get("path")
+        if path and not os.path.exists(path):
+            raise SpecError("namespace %s path %s: does not exist" % (kind, path))
+
+
+def check_hostname(cfg, bundle):
+    for key in ("hostname", "domainname"):
+        if cfg.get(key) and not new_namespace(cfg, "uts"):
+            raise SpecError("%s requires a new uts namespace" % key)
+
+
+def check_user_mappings(cfg, bundle):
+    linux = cfg.get("linux") or {}
+    maps = linux.get("uidMappings") or linux.get("gidMappings")
+    userns = "user" in namespaces(cfg)
+    if maps and not userns:
+        raise SpecError("uidMappings/gidMappings require a user namespace")
+    if new_namespace(cfg, "user") and not (linux.get("uidMappings") and linux.get("gidMappings")):
+        raise SpecError("a new user namespace needs uidMappings and gidMappings")
+    for m in (linux.get("uidMappings") or []) + (linux.get("gidMappings") or []):
+        if not all(isinstance(m.get(k), int) and m.get(k) >= 0 for k in ("containerID", "hostID", "size")):
+            raise SpecError("id mapping %r needs containerID, hostID and size" % (m,))
+
+
+def check_mounts(cfg, bundle):
+    for m in cfg.get("mounts") or []:
+        dest = m.get("destination")
+        if not isinstance(dest, str) or not dest:
+            raise SpecError("mount %r has no destination" % (m,))
+        if not dest.startswith("/"):
+            raise SpecError("mount destination %s must be an absolute path" % dest)
+        if not isinstance(m.get("options") or [], list):
+            raise SpecError("mount %s options must be a list" % dest)
+
+
+def check_paths(cfg, bundle):
+    linux = cfg.get("linux") or {}
+    for key in ("maskedPaths", "readonlyPaths"):
+        for p in linux.get(key) or []:
+            if not isinstance(p, str) or not p.startswith("/"):
+                raise SpecError("%s entry %r must be an absolute path" % (key, p))
+    prop = linux.get("rootfsPropagation", "")
+    if prop not in PROPAGATIONS:
+        raise SpecError("rootfsPropagation %r is unknown" % (prop,))
+
+
+def check_sysctl(cfg, bundle):
+    for key in (cfg.get("linux") or {}).get("sysctl") or {}:
+        if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+            if not new_namespace(cfg, "ipc"):
+                raise SpecError("sysctl %s requires a new ipc namespace" % key)
+        elif key.startswith("net."):
+            if not new_namespace(cfg, "network"):
+                raise SpecError("sysctl %s requires a new network namespace" % key)
+        elif key in ("kernel.hostname", "kernel.domainname"):
+            raise SpecError("sysctl %s: set hostname/domainname instead" % key)
+        else:
+            raise SpecError("sysctl %s is not namespaced: refused" % key)
+
+
+def check_devices(cfg, bundle):
+    for d in (cfg.get("linux") or {}).get("devices") or []:
+        if d.get("type") not in ("c", "b", "u", "p"):
+            raise SpecError("device %s: type %r is unknown" % (d.get("path"), d.get("type")))
+        if not str(d.get("path", "")).startswith("/"):
+            raise SpecError("device path %r must be absolute" % (d.get("path"),))
+        if d["type"] != "p" and not ("major" in d and "minor" in d):
+            raise SpecError("device %s needs major and minor" % d["path"])
+
+
+def check_hooks(cfg, bundle):
+    for kind, hooks in (cfg.get("hooks") or {}).items():
+        if kind not in HOOK_KINDS:
+            raise SpecError("hook kind %r is unknown" % kind)
+        for h in hooks or []:
+            if not str(h.get("path", "")).startswith("/"):
+                raise SpecError("%s hook path %r must be absolute" % (kind, h.get("path")))
+            if h.get("timeout") is not None and h["timeout"] <= 0:
+                raise SpecError("%s hook timeout must be positive" % kind)
+
+
+def check_capabilities(cfg, bundle):
+    caps = (cfg.get("process") or {}).get("capabilities")
+    if caps:
+        try:
+            from . import capabilities
+        except ImportError:
+            return
+        try:
+            capabilities.validate(caps)
+        except ValueError as e:
+            raise SpecError(str(e)) from None
+
+
+def check_seccomp(cfg, bundle):
+    sec = (cfg.get("linux") or {}).get("seccomp")
+    if sec:
+        try:
+            from . import seccomp
+        except ImportError:
+            raise SpecError("linux.seccomp is not supported by this build") from None
+        try:
+            seccomp.validate(sec)
+        except ValueError as e:
+            raise SpecError(str(e)) from None
+
+
+CHECKS = (check_version, check_root, check_process, check_rlimits, check_namespaces, check_hostname,
+          check_user_mappings, check_mounts, check_paths, check_sysctl, check_devices, check_hooks,
+          check_capabilities, check_seccomp)
+
+
+def validate(cfg, bundle):
+    for check in CHECKS:
+        check(cfg, bundle)
+    return cfg
