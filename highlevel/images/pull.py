@@ -188,24 +188,30 @@ class _Pull:
 
     def _put_small(self, lease, digest, body):
         lease.add_content(digest)
-        self.store.content.put_bytes(body, digest)
+        if not self.store.content.exists(digest):
+            self._single_flight(("blob", digest), lambda: self.store.content.put_bytes(body, digest))
+
+    def _single_flight(self, key, work):
+        """Run ``work`` unless another pull in this process already runs it; then wait for that one."""
+        flights = self.puller._flights
+        fut, owner = flights.claim(key)
+        if not owner:
+            return fut.result()
+        try:
+            result = work()
+        except BaseException as exc:
+            flights.finish(key, fut, error=exc)
+            raise
+        flights.finish(key, fut, result=result)
+        return result
 
     # -- config ---------------------------------------------------------------
     def _config(self, lease, desc):
         lease.add_content(desc.digest)
         content = self.store.content
         if not content.exists(desc.digest):
-            fut, owner = self.puller._flights.claim(("blob", desc.digest))
-            if owner:
-                try:
-                    data = self.repo.fetch_blob_bytes(desc)
-                    content.put_bytes(data, desc.digest)
-                except BaseException as exc:
-                    self.puller._flights.finish(("blob", desc.digest), fut, error=exc)
-                    raise
-                self.puller._flights.finish(("blob", desc.digest), fut)
-            else:
-                fut.result()
+            self._single_flight(("blob", desc.digest),
+                                lambda: content.put_bytes(self.repo.fetch_blob_bytes(desc), desc.digest))
         data = content.read_bytes(desc.digest)
         return manifests.verify_bytes(data, desc.digest, "image config", desc.size)
 

@@ -194,12 +194,3 @@ def test_multi_arch_index_selects_platform_and_skips_attestations(registry, tmp_
         puller(config).pull(new_store(tmp_path, "s390x"), ref, platform=platforms.parse("linux/s390x"))
 
 
-def test_schema1_manifest_refused(registry, tmp_path):
-    body = b'{"schemaVersion": 1, "name": "pull/old", "tag": "v1", "fsLayers": [], "history": []}'
-    r = registry.request("PUT", "/v2/pull/old/manifests/v1", body=body,
-                         headers={"Content-Type": "application/vnd.docker.distribution.manifest.v1+json"})
-    if r.status != 201:
-        pytest.skip("this docker-registry refuses to store schema 1 manifests (HTTP %d)" % r.status)
-    config = hosts_dir(tmp_path, registry.host, registry.url)
-    with pytest.raises(Exception, match="schema 1"):
-        puller(config).pull(new_store(tmp_path), "%s/pull/old:v1" % registry.host)

@@ -1,0 +1,260 @@
+"""Pulls through a fault-injecting proxy in front of a real docker-registry: drops, stalls, 5xx, mirrors,
+redirects, corruption, concurrent pulls, non-distributable layers."""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from gantry.highlevel.errors import DataLoss, DeadlineExceeded, Unimplemented
+from gantry.highlevel.images.registry.auth import Credentials
+from gantry.highlevel.images.registry.manifests import chain_ids
+
+from tests.fixtures import ociimage as oi
+from tests.fixtures.faultproxy import BlobHost
+from tests.fixtures.registry import free_port
+
+from .pullhelpers import hosts_dir, new_store, puller, small_image
+
+BIG = 3_000_000
+
+
+def blob_gets(proxy, digest):
+    return [r for r in proxy.requests if r.method == "GET" and r.path.split("?")[0].endswith("/blobs/" + digest)]
+
+
+def big_image(tag, compression="gzip"):
+    return small_image(tag, compression=compression, size=BIG)
+
+
+def test_dropped_connection_mid_blob_resumes_with_range(registry, fault_proxy, tmp_path):
+    img = big_image("drop", compression="none")
+    registry.push_image(img, "faults/drop", "v1")
+    proxy = fault_proxy(registry)
+    big = img.layers[1]
+    proxy.drop_after(1_000_000, pattern="/blobs/" + big.digest)
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    store = new_store(tmp_path)
+    result = puller(config).pull(store, "%s/faults/drop:v1" % proxy.host)
+    assert result.image_id == img.config_digest
+    gets = blob_gets(proxy, big.digest)
+    assert len(gets) == 2, gets
+    assert "Range" not in gets[0].headers and gets[0].fault == "drop"
+    start = int(gets[1].headers["Range"].split("=")[1].rstrip("-"))
+    assert 0 < start <= 1_000_000 and gets[1].status == 206
+    assert store.content.info(big.digest).size == big.size
+    assert store.snapshots.exists(chain_ids([lay.diff_id for lay in img.layers])[1])
+
+
+def test_stalled_registry_is_cancelled_with_a_clear_error_then_resumes(registry, fault_proxy, tmp_path):
+    img = big_image("stall", compression="none")
+    registry.push_image(img, "faults/stall", "v1")
+    proxy = fault_proxy(registry)
+    big = img.layers[1]
+    proxy.stall_after(800_000, seconds=30, pattern="/blobs/" + big.digest)
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    store = new_store(tmp_path)
+    ref = "%s/faults/stall:v1" % proxy.host
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded) as err:
+        puller(config, stall_timeout=1.0).pull(store, ref)
+    elapsed = time.monotonic() - started
+    assert elapsed < 6, elapsed
+    message = str(err.value)
+    assert big.digest in message and "stall" in message and ref in message
+    assert store.meta.image_id_by_name(ref) is None
+    # the partial ingest is kept; the next pull resumes it with Range instead of starting again
+    assert store.content.ingests()
+    proxy.clear()
+    result = puller(config).pull(store, ref)
+    assert result.image_id == img.config_digest
+    last = blob_gets(proxy, big.digest)[-1]
+    assert last.headers.get("Range", "").startswith("bytes=") and last.status == 206
+    assert int(last.headers["Range"][6:].rstrip("-")) >= 700_000
+    assert store.content.ingests() == []
+
+
+def test_stalled_manifest_request_is_cancelled(registry, fault_proxy, tmp_path):
+    img = small_image("stall-manifest")
+    registry.push_image(img, "faults/stallmanifest", "v1")
+    proxy = fault_proxy(registry)
+    proxy.delay(30, pattern="/manifests/")
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match="no answer for 1.0s"):
+        puller(config, stall_timeout=1.0).pull(new_store(tmp_path), "%s/faults/stallmanifest:v1" % proxy.host)
+    assert time.monotonic() - started < 5
+
+
+def test_server_errors_are_retried_with_backoff(registry, fault_proxy, tmp_path):
+    img = small_image("retry")
+    registry.push_image(img, "faults/retry", "v1")
+    proxy = fault_proxy(registry)
+    proxy.fail(503, count=2, pattern="/manifests/")
+    proxy.fail(429, count=1, pattern="/blobs/", retry_after="0")
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    result = puller(config).pull(new_store(tmp_path), "%s/faults/retry:v1" % proxy.host)
+    assert result.image_id == img.config_digest
+    statuses = [r.status for r in proxy.requests]
+    assert statuses.count(503) == 2 and statuses.count(429) == 1
+
+
+def test_persistent_server_errors_give_unavailable(registry, fault_proxy, tmp_path):
+    from gantry.highlevel.errors import Unavailable
+    proxy = fault_proxy(registry)
+    proxy.fail(500, count=None)
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    with pytest.raises(Unavailable, match="HTTP 500.*after 4 attempts"):
+        puller(config).pull(new_store(tmp_path), "%s/faults/never:v1" % proxy.host)
+
+
+def test_mirrors_that_fail_fall_back_to_the_next_endpoint(registry, fault_proxy, tmp_path):
+    img = small_image("mirror")
+    registry.push_image(img, "faults/mirror", "v1")
+    dead = "http://127.0.0.1:%d" % free_port()          # nothing listens there
+    broken = fault_proxy(registry)
+    broken.fail(500, count=None)                          # a mirror answering 500 to everything
+    missing = fault_proxy(registry)
+    missing.fail(404, count=None, pattern="/manifests/")  # a mirror without the image
+    good = fault_proxy(registry)
+    domain = "registry.invalid:5000"  # never contacted: the hosts.toml server is the good proxy
+    config = hosts_dir(tmp_path, domain, good.url, mirrors=[dead, broken.url, missing.url])
+    store = new_store(tmp_path)
+    started = time.monotonic()
+    result = puller(config).pull(store, "%s/faults/mirror:v1" % domain)
+    assert result.image_id == img.config_digest
+    assert time.monotonic() - started < 10
+    assert broken.requests and missing.requests and good.requests
+    # mirrors are asked with ?ns=<domain>; the server is not
+    assert all("ns=registry.invalid%3A5000" in r.path for r in broken.requests + missing.requests)
+    assert not any("ns=" in r.path for r in good.requests)
+    assert store.meta.image_id_by_name("%s/faults/mirror:v1" % domain) == img.config_digest
+
+
+def test_working_mirror_serves_everything(registry, fault_proxy, tmp_path):
+    img = small_image("mirror-ok")
+    registry.push_image(img, "faults/mirrorok", "v1")
+    mirror = fault_proxy(registry)
+    upstream = fault_proxy(registry)
+    config = hosts_dir(tmp_path, upstream.host, upstream.url, mirrors=[mirror.url])
+    result = puller(config).pull(new_store(tmp_path), "%s/faults/mirrorok:v1" % upstream.host)
+    assert result.image_id == img.config_digest
+    assert len(blob_gets(mirror, img.layers[0].digest)) == 1
+    assert not any("/blobs/" in r.path or "/manifests/" in r.path for r in upstream.requests)
+
+
+def test_redirect_to_another_host_does_not_leak_authorization(basic_auth_registry, fault_proxy, tmp_path):
+    reg = basic_auth_registry
+    img = small_image("redirect")
+    reg.push_image(img, "faults/redirect", "v1")
+    proxy = fault_proxy(reg)
+    proxy.redirect_blobs()
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    store = new_store(tmp_path)
+    result = puller(config).pull(store, "%s/faults/redirect:v1" % proxy.host, auth=Credentials(*reg.creds))
+    assert result.image_id == img.config_digest
+    assert any(r.headers.get("Authorization") for r in proxy.requests)  # the registry got credentials
+    hits = proxy.blob_host.requests
+    assert len(hits) >= len(img.layers) + 1  # layers and config came from the other host
+    assert all(r.status == 200 and "Authorization" not in r.headers for r in hits)
+
+
+def test_corrupt_blob_is_data_loss_and_nothing_is_kept(registry, fault_proxy, tmp_path):
+    img = big_image("corrupt")
+    registry.push_image(img, "faults/corrupt", "v1")
+    proxy = fault_proxy(registry)
+    big = img.layers[1]
+    proxy.corrupt_at(5000, pattern="/blobs/" + big.digest)
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    store = new_store(tmp_path)
+    with pytest.raises(DataLoss, match=big.digest):
+        puller(config).pull(store, "%s/faults/corrupt:v1" % proxy.host)
+    assert not store.content.exists(big.digest)
+    assert store.content.ingests() == []
+    assert not any(s.key.startswith("extract-") for s in store.snapshots.walk())
+
+
+def test_concurrent_pulls_share_one_download(registry, fault_proxy, tmp_path):
+    img = big_image("concurrent")
+    registry.push_image(img, "faults/concurrent", "v1")
+    proxy = fault_proxy(registry)
+    proxy.throttle(6_000_000)  # slow enough that the pulls overlap
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    store = new_store(tmp_path)
+    p = puller(config)
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(p.pull(store, "%s/faults/concurrent:v1" % proxy.host).image_id)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert results == [img.config_digest] * 3
+    for layer in img.layers:
+        assert len(blob_gets(proxy, layer.digest)) == 1
+
+
+def test_non_distributable_layer_is_fetched_from_its_urls(registry, tmp_path):
+    host = BlobHost()
+    try:
+        foreign = oi.Layer([oi.File("licensed", b"not redistributable\n")], "gzip",
+                           media_type=oi.OCI_LAYER_NONDIST_GZIP)
+        foreign.urls = [host.publish(foreign.blob, path="/layers/" + foreign.digest)]
+        base = oi.Layer([oi.Dir("etc"), oi.File("etc/os-release", b"NAME=test\n")])
+        img = oi.Image([base, foreign])
+        registry.push_image(img, "faults/foreign", "v1")
+        config = hosts_dir(tmp_path, registry.host, registry.url)
+        store = new_store(tmp_path)
+        result = puller(config).pull(store, "%s/faults/foreign:v1" % registry.host)
+        assert result.image_id == img.config_digest
+        assert store.content.exists(foreign.digest)
+        assert [r.status for r in host.requests] == [200]
+    finally:
+        host.stop()
+
+
+class _FakeRegistry:
+    """A tiny registry that serves one manifest as given (for formats docker-registry will not store)."""
+
+    def __init__(self, body, content_type):
+        owner = self
+        self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                owner.requests.append(self.path)
+                data, ctype = (b"{}", "application/json") if self.path == "/v2/" else (body, content_type)
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = "127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_schema1_manifest_is_refused_clearly(tmp_path):
+    body = json.dumps({"schemaVersion": 1, "name": "old/app", "tag": "v1", "fsLayers": []}).encode()
+    fake = _FakeRegistry(body, "application/vnd.docker.distribution.manifest.v1+prettyjws")
+    try:
+        config = hosts_dir(tmp_path, fake.host, "http://" + fake.host)
+        with pytest.raises(Unimplemented, match="schema 1.*not supported"):
+            puller(config).pull(new_store(tmp_path), "%s/old/app:v1" % fake.host)
+    finally:
+        fake.stop()
