@@ -10,11 +10,7 @@ The cffi declarations live in ffibuild.py; ``_ffi.py`` is generated from it.
 import errno as _errno
 import os
 
-try:
-    from .filters import FilterCalls   # seccomp_* and bpf_* methods (helper B)
-except ImportError:  # pragma: no cover - only while that half is not in the tree
-    class FilterCalls:
-        pass
+from .filters import FilterCalls  # seccomp_* and bpf_* methods (helper B)
 
 # mount(2) flags
 MS_RDONLY = 0x1
