@@ -1,0 +1,234 @@
+"""The shim contract: every runtime leg (runc, crun, gantry-oci) passes the same tests.
+
+Real containers from the busybox rootfs; each test checks what the container
+printed (the CRI log, attach streams) and what the shim reports.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from gantry.api import shim_pb2
+from gantry.highlevel import errors
+from gantry.shim import crilog
+
+from tests.integration.shim.conftest import SHIM, wait_for
+
+pytestmark = pytest.mark.root
+
+
+def log_text(env, cid, stream=None):
+    with open(env.log_path(cid), "rb") as f:
+        return crilog.reassemble(f.read(), stream)
+
+
+def test_lifecycle_exit_status_log_and_cleanup(shim_env):
+    c, state = shim_env.start(["sh", "-c", "echo out-line; echo err-line >&2; printf tail; exit 3"], cid="life")
+    assert c.connect().task_pid == 0
+    pid = c.create()
+    assert c.state().status == shim_pb2.CREATED and c.connect().task_pid == pid
+    with pytest.raises(errors.AlreadyExists):
+        c.create()
+    assert c.start() == pid
+    w = c.wait(timeout=20)
+    assert w.exit_status == 3 and w.exited_at_ns > 0
+    st = c.state()
+    assert (st.status, st.exit_status, st.pid) == (shim_pb2.STOPPED, 3, pid)
+    assert c.wait().exit_status == 3  # again, at once
+    assert log_text(shim_env, "life", "stdout") == b"out-line\ntail"
+    assert log_text(shim_env, "life", "stderr") == b"err-line\n"
+    with open(os.path.join(state, "exit")) as f:
+        assert json.load(f)["status"] == 3
+    shim_pid = c.connect().shim_pid
+    d = c.delete()
+    assert (d.pid, d.exit_status) == (pid, 3)
+    wait_for(lambda: not os.path.exists("/proc/%d" % shim_pid) or open("/proc/%d/stat" % shim_pid).read().split()[2] == "Z",
+             what="the shim to exit after Delete")
+    assert not os.path.exists(state)
+    listed = subprocess.run([shim_env.runtime, "--root", shim_env.runtime_root, "list", "-q"],
+                            capture_output=True, text=True).stdout.split()
+    assert "life" not in listed
+
+
+def test_second_start_answers_the_running_shim(shim_env):
+    c, state = shim_env.start(["sleep", "100"], cid="twice")
+    argv, _ = shim_env.start_argv("twice", os.path.join(shim_env.dir, "twice.b"))
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert again.returncode == 0 and again.stdout.strip() == c.address
+    assert os.stat(c.address).st_mode & 0o777 == 0o600
+
+
+def test_exec_output_exit_code_and_errors(shim_env):
+    c, _ = shim_env.run(["sleep", "1000"])
+    spec = {"args": ["sh", "-c", "echo exec-out; echo exec-err >&2; exit 7"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"],
+            "user": {"uid": 0, "gid": 0}}
+    c.exec("e1", spec)
+    with pytest.raises(errors.AlreadyExists):
+        c.exec("e1", spec)
+    with c.attach("e1") as stream:
+        c.start("e1")
+        got = list(stream)
+    assert sorted(got) == [("stderr", b"exec-err\n"), ("stdout", b"exec-out\n")]
+    assert c.wait("e1", timeout=20).exit_status == 7
+    assert c.delete("e1").exit_status == 7
+    with pytest.raises(errors.NotFound):
+        c.state("e1")
+    with pytest.raises(errors.InvalidArgument):
+        c.exec("bad", b"not json")
+    assert c.state().status == shim_pb2.RUNNING
+
+
+def test_exec_with_a_terminal(shim_env):
+    c, _ = shim_env.run(["sleep", "1000"])
+    c.exec("t1", {"args": ["sh", "-c", "tty; stty size; echo done"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"],
+                  "user": {"uid": 0, "gid": 0}, "consoleSize": {"height": 30, "width": 100}}, terminal=True)
+    with c.attach("t1") as stream:
+        c.start("t1")
+        out = b"".join(data for _, data in stream)
+    assert b"/dev/pts/" in out and b"done" in out, out
+    assert c.wait("t1", timeout=20).exit_status == 0
+
+
+def test_init_with_terminal_and_stdin(shim_env):
+    c, _ = shim_env.start(["sh", "-c", "read line; echo \"got:$line\"; tty"], terminal=True, stdin=True, cid="tty")
+    c.create()
+    with c.attach(stdin=True) as stream:
+        c.start()
+        c.resize_pty(120, 40)
+        stream.send(b"hello\n")
+        out = b""
+        while b"/dev/pts" not in out:
+            item = stream.recv(timeout=20)
+            assert item is not None, out
+            out += item[1]
+    assert b"got:hello" in out
+    assert c.wait(timeout=20).exit_status == 0
+    assert b"got:hello" in log_text(shim_env, "tty")
+
+
+def test_attach_stdin_pipes_and_several_clients(shim_env):
+    c, _ = shim_env.start(["sh", "-c", "while read line; do echo \"echo:$line\"; done; echo bye"], stdin=True, cid="cat")
+    c.create()
+    a1 = c.attach(stdin=True)
+    a2 = c.attach(stdout=True, stderr=False)
+    c.start()
+    a1.send(b"one\n")
+    assert a1.recv(20) == ("stdout", b"echo:one\n")
+    assert a2.recv(20) == ("stdout", b"echo:one\n")
+    a1.send(b"two\n", close_stdin=True)
+    rest = b"".join(d for _, d in a2)
+    assert rest == b"echo:two\nbye\n"
+    a1.close()
+    a2.close()
+    assert c.wait(timeout=20).exit_status == 0
+    with pytest.raises(errors.FailedPrecondition):
+        c.attach()
+
+
+def test_kill_one_and_all(shim_env):
+    c, _ = shim_env.run(["sh", "-c", "trap 'echo got-term; exit 42' TERM; while true; do sleep 0.05; done"], cid="k")
+    time.sleep(0.3)  # let the shell install its trap
+    c.kill(signal.SIGTERM)
+    assert c.wait(timeout=20).exit_status == 42
+    c.kill(signal.SIGKILL)  # a stopped process: no error
+    c2, _ = shim_env.run(["sleep", "1000"], cid="k2")
+    c2.exec("bg", {"args": ["sleep", "1000"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}})
+    c2.start("bg")
+    c2.kill(signal.SIGKILL, all=True)
+    assert c2.wait(timeout=20).exit_status == 137
+    assert c2.wait("bg", timeout=20).exit_status == 137
+    with pytest.raises(errors.InvalidArgument):
+        c2.kill(signal.SIGKILL, exec_id="bg", all=True)
+
+
+def test_pause_resume_stats_pids_update(shim_env):
+    c, _ = shim_env.run(["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"], cid="p")
+    pid = c.state().pid
+    assert [pid] == [p for p, _ in c.pids() if p == pid]
+    c.pause()
+    assert c.state().status == shim_pb2.PAUSED
+    with pytest.raises(errors.FailedPrecondition):
+        c.pause()
+    size = os.path.getsize(shim_env.log_path("p"))
+    time.sleep(0.3)
+    assert os.path.getsize(shim_env.log_path("p")) == size  # frozen: no output
+    c.resume()
+    assert c.state().status == shim_pb2.RUNNING
+    wait_for(lambda: os.path.getsize(shim_env.log_path("p")) > size, what="output after resume")
+    s = c.stats()
+    assert s.memory_usage_bytes > 0 and s.cpu_usage_ns > 0 and s.pids_current >= 1
+    c.update({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}})
+    s = c.stats()
+    assert s.memory_limit_bytes == 64 << 20 and s.pids_limit == 50
+    with pytest.raises(errors.InvalidArgument):
+        c.update(b"[1,")
+    with pytest.raises(errors.FailedPrecondition):
+        c.delete()
+    assert c.delete(force=True).exit_status == 137
+
+
+def test_reopen_log_loses_and_duplicates_nothing(shim_env):
+    n = 60000
+    c, _ = shim_env.run(["sh", "-c", "i=0; while [ $i -lt %d ]; do echo line-$i; i=$((i+1)); done" % n], cid="rot")
+    path = shim_env.log_path("rot")
+    rotated = []
+    while True:
+        done = c.state().status == shim_pb2.STOPPED
+        old = "%s.%d" % (path, len(rotated))
+        os.rename(path, old)
+        rotated.append(old)
+        c.reopen_log()
+        if done:
+            break
+        time.sleep(0.005)
+    assert c.wait(timeout=60).exit_status == 0
+    data = b"".join(open(p, "rb").read() for p in rotated + [path])
+    assert crilog.reassemble(data) == b"".join(b"line-%d\n" % i for i in range(n))
+    assert sum(1 for p in rotated if os.path.getsize(p)) >= 2  # the output did span a rotation
+
+
+def test_long_and_binary_lines_reach_the_log_exactly(shim_env):
+    script = "head -c 100000 /dev/zero | tr '\\0' 'x'; echo; printf 'a\\001\\377b\\n'; printf 'last'"
+    c, _ = shim_env.run(["sh", "-c", script], cid="long")
+    assert c.wait(timeout=20).exit_status == 0
+    raw = open(shim_env.log_path("long"), "rb").read()
+    assert crilog.reassemble(raw) == b"x" * 100000 + b"\na\x01\xffb\nlast"
+    tags = [crilog.parse_record(r)[2] for r in crilog.split_records(raw)]
+    assert tags == ["P"] * 6 + ["F", "F", "P"]  # 6 x 16 KiB + rest, the binary line, the unterminated tail
+
+
+def test_oom_kill_is_reported(shim_env):
+    cfg = shim_env.bundle(["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"], name="oom")[1]
+    cfg["linux"]["resources"]["memory"] = {"limit": 24 << 20, "swap": 24 << 20}
+    c, state = shim_env.start(cfg=cfg, cid="oom")
+    c.create()
+    c.start()
+    w = c.wait(timeout=60)
+    assert w.reason == "OOMKilled", (w, c.state())
+    assert json.load(open(os.path.join(state, "exit")))["reason"] == "OOMKilled"
+
+
+def test_delete_command_after_the_shim_is_gone(shim_env):
+    c, state = shim_env.run(["sh", "-c", "exit 5"], cid="gone")
+    wait_for(lambda: os.path.exists(os.path.join(state, "exit")), what="the exit file")
+    os.kill(c.connect().shim_pid, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists("/proc/%s" % open(os.path.join(state, "shim.pid")).read().strip()),
+             what="the shim to die")
+    argv = shim_env.launcher + ["delete", "--id", "gone", "--bundle", os.path.join(shim_env.dir, "gone.b"),
+                                "--state-dir", state, "--runtime", shim_env.runtime, "--runtime-root", shim_env.runtime_root]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["exit_status"] == 5
+    assert not os.path.exists(state)
+
+
+def test_call_command_prints_json(shim_env):
+    c, _ = shim_env.run(["sleep", "1000"], cid="cli")
+    out = subprocess.run(shim_env.launcher[:0] + [SHIM, "call", c.address, "State", "{}"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["status"] == "RUNNING"
+    bad = subprocess.run([SHIM, "call", c.address, "State", '{"execId": "nope"}'], capture_output=True, text=True)
+    assert bad.returncode == 1 and "NOT_FOUND" in bad.stderr
