@@ -171,6 +171,15 @@ def plan(seccomp):
     return default, arches, attrs, rules
 
 
+def preload(sys=None):
+    """Open libseccomp now: the init calls this before pivot_root, after which the
+    host's shared libraries are out of reach and load() could not dlopen it."""
+    if sys is None:
+        from .syscalls import get
+        sys = get()
+    sys.seccomp_preload()
+
+
 def validate(seccomp):
     if seccomp is not None:
         plan(seccomp)

@@ -40,7 +40,8 @@ def preload(linux, terminal):
     from .. import capabilities  # noqa: F401
     from ..log import describe  # noqa: F401
     if linux.get("seccomp"):
-        from .. import seccomp  # noqa: F401
+        from .. import seccomp
+        seccomp.preload()  # dlopen libseccomp before pivot_root hides the host's libraries
     if terminal:
         import fcntl  # noqa: F401  (console)
         import socket  # noqa: F401

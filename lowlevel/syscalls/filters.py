@@ -35,6 +35,10 @@ class FilterCalls:
         return rc
 
     # -------------------------------------------------------------- seccomp
+    def seccomp_preload(self):
+        """dlopen libseccomp while the host's /usr/lib is still reachable."""
+        self._libseccomp()
+
     def seccomp_init(self, default_action):
         ctx = self._libseccomp().seccomp_init(default_action)
         if ctx == self.ffi.NULL:
