@@ -95,11 +95,12 @@ def stats_v1(read):
             if text is not None:
                 return _entries_v1(text)
         return []
-    return {"ioServiceBytesRecursive": first("blkio.io_service_bytes_recursive",
-                                             "blkio.bfq.io_service_bytes_recursive",
-                                             "blkio.throttle.io_service_bytes_recursive"),
-            "ioServicedRecursive": first("blkio.io_serviced_recursive", "blkio.bfq.io_serviced_recursive",
-                                         "blkio.throttle.io_serviced_recursive")}
+    out = {"ioServiceBytesRecursive": first("blkio.io_service_bytes_recursive",
+                                            "blkio.bfq.io_service_bytes_recursive",
+                                            "blkio.throttle.io_service_bytes_recursive"),
+           "ioServicedRecursive": first("blkio.io_serviced_recursive", "blkio.bfq.io_serviced_recursive",
+                                        "blkio.throttle.io_serviced_recursive")}
+    return {k: v for k, v in out.items() if v}   # runc leaves empty lists out
 
 
 def stats_v2(read):
@@ -116,4 +117,4 @@ def stats_v2(read):
             if key in names:
                 field, op = names[key]
                 out[field].append({"major": major, "minor": minor, "op": op, "value": int(value)})
-    return out
+    return {k: v for k, v in out.items() if v}

@@ -271,7 +271,8 @@ class Manager:
     # ----------------------------------------------------------------- stats
     def stats(self):
         """Resource usage in the shape of runc's `events --stats` "data" object."""
-        out = {"cpu": {}, "cpuset": {}, "memory": {}, "pids": {}, "blkio": {}, "hugetlb": {}}
+        out = {"cpu": {}, "cpuset": {}, "memory": {}, "pids": {}, "blkio": {}, "hugetlb": {}, "intel_rdt": {},
+               "network_interfaces": None}
         readers = {V1: self._read_v1, V2: self._read_v2}
         home = self.home("cpu") or (V2 if self.unified and "cpu" not in self.v1 else None)  # cpu.stat: always on v2
         if home:

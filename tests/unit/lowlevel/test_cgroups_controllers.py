@@ -40,6 +40,14 @@ def test_cpu_v2_realtime_is_refused():
         cpu.v2({"realtimeRuntime": 1000})
 
 
+def test_cpuset_stats():
+    files = {"cpuset.effective_cpus": "0-2,5\n", "cpuset.effective_mems": "0\n", "cpuset.cpu_exclusive": "0\n",
+             "cpuset.sched_relax_domain_level": "-1\n"}
+    assert cpuset.stats(files.get) == {"cpus": [0, 1, 2, 5], "mems": [0], "cpu_exclusive": 0,
+                                       "sched_relax_domain_level": -1}
+    assert cpuset.parse_list("") == []
+
+
 def test_cpuset_both_versions():
     assert cpuset.v1({"cpus": "0-1", "mems": "0"}) == [("cpuset.cpus", "0-1"), ("cpuset.mems", "0")]
     assert cpuset.v2({"cpus": "1"}) == [("cpuset.cpus", "1")]
