@@ -4,7 +4,8 @@ Life cycle::
 
     server = CriServer(path, servicers)   # nothing bound yet
     server.start()                        # checks the path, binds with mode 0600, serves
-    server.stop(grace)                    # stops serving, removes the socket it created
+    server.stop(grace)                    # stops serving, removes the socket it created, waits
+                                          # (bounded) for handler threads to return
 
 The socket is created under ``umask 0177`` and checked afterwards, so it is
 never reachable by anyone but its owner, not even for an instant.  A socket
@@ -20,6 +21,7 @@ import logging
 import os
 import socket
 import stat
+import threading
 import time
 from concurrent import futures
 
@@ -49,8 +51,37 @@ def _log_done(method, start, code="OK"):
         log.debug("rpc done", extra={"fields": {"method": method, "code": code, "ms": ms}})
 
 
+class InFlight:
+    """Counts handlers still running, so shutdown can wait for them (grpc cancels calls, not threads)."""
+
+    def __init__(self):
+        self._count = 0
+        self._cond = threading.Condition()
+
+    def __enter__(self):
+        with self._cond:
+            self._count += 1
+
+    def __exit__(self, *exc):
+        with self._cond:
+            self._count -= 1
+            self._cond.notify_all()
+
+    @property
+    def count(self):
+        return self._count
+
+    def wait_idle(self, timeout):
+        """True when no handler runs any more, False after ``timeout`` seconds."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._count == 0, timeout)
+
+
 class ErrorInterceptor(grpc.ServerInterceptor):
     """Maps domain exceptions to status codes for unary and server-streaming handlers."""
+
+    def __init__(self):
+        self.in_flight = InFlight()
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -63,7 +94,8 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             def unary(request, context):
                 start = time.monotonic()
                 try:
-                    response = inner(request, context)
+                    with self.in_flight:
+                        response = inner(request, context)
                 except Exception as exc:  # noqa: BLE001 - translated, never swallowed
                     if _aborted(context):
                         raise
@@ -80,7 +112,8 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             def stream(request, context):
                 start = time.monotonic()
                 try:
-                    yield from inner_stream(request, context)
+                    with self.in_flight:
+                        yield from inner_stream(request, context)
                 except Exception as exc:  # noqa: BLE001
                     if _aborted(context):
                         raise
@@ -108,12 +141,13 @@ class CriServer:
         self._max_workers = max_workers
         self._server = None
         self._inode = None
+        self._interceptor = ErrorInterceptor()
 
     def start(self):
         _prepare_path(self.path)
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="cri"),
-            interceptors=[ErrorInterceptor()],
+            interceptors=[self._interceptor],
             options=[("grpc.max_receive_message_length", 16 * 1024 * 1024),
                      ("grpc.max_send_message_length", 16 * 1024 * 1024)],
         )
@@ -134,13 +168,19 @@ class CriServer:
         self._server = server
         log.info("serving", extra={"fields": {"address": self.path}})
 
-    def stop(self, grace=5.0):
+    def stop(self, grace=5.0, drain=10.0):
+        """Stop serving: new calls are refused at once, running ones get ``grace`` seconds before
+        they are cancelled; then up to ``drain`` seconds for their handler threads to return.
+        Returns True when no handler runs any more (False: the caller should exit without them)."""
         if self._server is None:
-            return
+            return True
         self._server.stop(grace).wait()
         self._server = None
         self._remove_socket()
-        log.info("stopped serving", extra={"fields": {"address": self.path}})
+        idle = self._interceptor.in_flight.wait_idle(drain)
+        log.info("stopped serving", extra={"fields": {"address": self.path,
+                                                      "still_running": self._interceptor.in_flight.count}})
+        return idle
 
     def _remove_socket(self):
         # grpc core normally unlinks its unix socket itself on shutdown; if not, remove it here,

@@ -33,6 +33,7 @@ from . import convert
 
 log = logging.getLogger("gantry.cri.images")
 STREAM_BATCH = 128
+PROGRESS_EVERY_SECONDS = 5.0
 
 
 class ImageService(cri_pb2_grpc.ImageServiceServicer):
@@ -91,19 +92,15 @@ class ImageService(cri_pb2_grpc.ImageServiceServicer):
         return cri_pb2.ImageFsInfoResponse(image_filesystems=usages)
 
 
-def _progress_logger(ref, every_seconds=2.0):
-    """A progress callback that logs at most every few seconds (debug level)."""
-    last = [0.0]
+def _progress_logger(ref, every_seconds=PROGRESS_EVERY_SECONDS, clock=time.monotonic):
+    """A ``progress(digest, done, total)`` callback that logs each blob's bytes every few seconds."""
+    last = [clock()]
 
-    def progress(*args, **kwargs):
-        now = time.monotonic()
-        if now - last[0] >= every_seconds and log.isEnabledFor(logging.DEBUG):
+    def progress(digest, done, total=None, *rest, **kwargs):
+        now = clock()
+        if now - last[0] >= every_seconds:
             last[0] = now
-            log.debug("pull progress", extra={"fields": {"ref": ref, "state": _describe(args, kwargs)}})
+            log.info("pull progress", extra={"fields": {"ref": ref, "blob": digest, "done": done,
+                                                        "total": total if total is not None else "?"}})
 
     return progress
-
-
-def _describe(args, kwargs):
-    parts = [str(a) for a in args] + ["%s=%s" % kv for kv in sorted(kwargs.items())]
-    return " ".join(parts)[:200]

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 
 import grpc
 import pytest
@@ -195,3 +196,37 @@ def test_crictl_unchanged(gantryd, pushed):
     assert crictl(gantryd, "images", "-q").stdout.split() == []
     r = crictl(gantryd, "rmi", pushed["ref"])
     assert r.returncode == 1 and "no such image" in r.stderr
+
+
+def test_sigterm_during_a_stalled_pull_exits_promptly(pushed, fault_proxy, registry, tmp_path):
+    proxy = fault_proxy(registry)
+    proxy.stall_after(100_000, seconds=120, times=None)  # the layer stalls (the small config passes)
+    write_hosts(pushed["certs"], proxy.host)
+    gd = GantrydProcess(str(tmp_path), registry_config_dir=pushed["certs"])
+    errors = []
+    try:
+        gd.start()
+        ref = "%s/gantryd-images/busybox:1.36" % proxy.host
+
+        def run():
+            try:
+                pull(gd, ref, timeout=180)
+            except grpc.RpcError as exc:
+                errors.append(exc.code())
+
+        t = threading.Thread(target=run)
+        t.start()
+        deadline = time.monotonic() + 30
+        while not any("/blobs/" in r.path for r in proxy.requests) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the blob body is flowing, then stalls
+        start = time.monotonic()
+        assert gd.stop() == 0
+        took = time.monotonic() - start
+        t.join(30)
+        assert took < 15, "gantryd took %.1fs to stop" % took
+        assert errors and errors[0] != grpc.StatusCode.OK
+        assert not os.path.exists(gd.address)
+        assert "still running" in gd.log_text(), gd.log_text()
+    finally:
+        gd.cleanup()

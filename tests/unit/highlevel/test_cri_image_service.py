@@ -1,4 +1,5 @@
 """The CRI ImageService adapter against a fake images facade with the agreed interface."""
+import logging
 from dataclasses import dataclass, field
 
 import pytest
@@ -138,3 +139,40 @@ def test_image_fs_info(svc):
     assert (fs.timestamp, fs.fs_id.mountpoint, fs.used_bytes.value, fs.inodes_used.value) == \
         (42, "/var/lib/gantry/images/snapshots", 8192, 4)
     assert list(resp.container_filesystems) == []
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_progress_is_logged_every_few_seconds():
+    from gantry.highlevel.cri import image_service
+
+    now = [100.0]
+    progress = image_service._progress_logger("busybox", every_seconds=5, clock=lambda: now[0])
+    logger = logging.getLogger("gantry.cri.images")
+    capture = _Records()
+    saved = logger.level, logger.propagate
+    logger.addHandler(capture)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        progress("sha256:aa", 10, 100)  # t=0: too early
+        now[0] = 106.0
+        progress("sha256:aa", 50, 100)
+        now[0] = 107.0
+        progress("sha256:aa", 60, 100)  # 1 s later: skipped
+        now[0] = 112.0
+        progress("sha256:bb", 5)
+    finally:
+        logger.removeHandler(capture)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+    fields = [r.fields for r in capture.records if r.getMessage() == "pull progress"]
+    assert fields == [{"ref": "busybox", "blob": "sha256:aa", "done": 50, "total": 100},
+                      {"ref": "busybox", "blob": "sha256:bb", "done": 5, "total": "?"}]
