@@ -34,14 +34,15 @@ import hashlib
 import os
 import shutil
 import stat
-import tarfile
 import zlib
 from dataclasses import dataclass
 
 from .. import errors
+from .tarstream import TarStream
 from .whiteouts import classify, clean_path
 
 BUF = 1 << 20
+PREFETCH = True    # decompress in a helper thread (see DiffReader.prefetch)
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _FORBIDDEN_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 
@@ -96,6 +97,7 @@ class DiffReader:
         self._hash = hashlib.sha256()
         self.size = 0
         self._pending = b""
+        self._ppos = 0
         self._eof = False
         if self.compression == "gzip":
             self._src = src
@@ -129,32 +131,85 @@ class DiffReader:
             if out:
                 return out
 
+    def chunk(self):
+        """The next piece of the uncompressed stream (any size), b"" at the end."""
+        if self._eof:
+            return b""
+        try:
+            chunk = self._next()
+        except zlib.error as e:
+            raise errors.DataLoss(f"layer: corrupt gzip stream: {e}") from e
+        except errors.GantryError:
+            raise
+        except Exception as e:  # zstandard.ZstdError and friends
+            if type(e).__module__.startswith("zstandard"):
+                raise errors.DataLoss(f"layer: corrupt zstd stream: {e}") from e
+            raise
+        if not chunk:
+            self._eof = True
+            return b""
+        self._hash.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
     def read(self, n=-1):
         if n is None or n < 0:
             n = 1 << 62
-        while not self._pending and not self._eof:
-            try:
-                chunk = self._next()
-            except zlib.error as e:
-                raise errors.DataLoss(f"layer: corrupt gzip stream: {e}") from e
-            except errors.GantryError:
-                raise
-            except Exception as e:  # zstandard.ZstdError and friends
-                if type(e).__module__.startswith("zstandard"):
-                    raise errors.DataLoss(f"layer: corrupt zstd stream: {e}") from e
-                raise
-            if not chunk:
-                self._eof = True
-                break
-            self._hash.update(chunk)
-            self.size += len(chunk)
-            self._pending = chunk
-        out = self._pending[:n]
-        self._pending = self._pending[n:]
+        if self._ppos >= len(self._pending):
+            self._pending, self._ppos = self.chunk(), 0
+        out = self._pending[self._ppos:self._ppos + n]
+        self._ppos += len(out)
         return out
 
+    def prefetch(self, depth=8):
+        """Decompress and hash in a background thread (zlib, zstd and sha256 release the
+        GIL), so file creation overlaps decompression; ``chunk`` then reads the queue.
+        ``close()`` stops the thread."""
+        import queue
+        import threading
+
+        produce = self.chunk
+        q = queue.Queue(depth)
+        stop = threading.Event()
+
+        def run():
+            while not stop.is_set():
+                try:
+                    item = produce()
+                except BaseException as e:  # handed to the consumer
+                    item = e
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if not isinstance(item, bytes) or not item:
+                    return
+
+        thread = threading.Thread(target=run, name="layer-decompress", daemon=True)
+
+        def consume():
+            item = q.get()
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+        def close():
+            stop.set()
+            thread.join()
+
+        self.chunk = consume
+        self.close = close
+        thread.start()
+        return self
+
+    def close(self):
+        pass
+
     def drain(self):
-        while self.read(BUF):
+        self._pending, self._ppos = b"", 0
+        while self.chunk():
             pass
 
     @property
@@ -173,13 +228,14 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
     tmp = _mkdtemp(parent, "." + os.path.basename(target) + ".unpack-")
     try:
         reader = DiffReader(stream, compression)
-        applier = _Applier(tmp, os.geteuid() == 0 if owners is None else owners)
+        if PREFETCH:
+            reader.prefetch()
         try:
-            with tarfile.open(fileobj=reader, mode="r|", bufsize=BUF) as tf:
-                applier.run(tf)
-        except tarfile.TarError as e:
-            raise errors.InvalidArgument(f"unpack into {target}: malformed tar stream: {e}") from e
-        reader.drain()
+            applier = _Applier(tmp, os.geteuid() == 0 if owners is None else owners)
+            applier.run(TarStream(reader.chunk))
+            reader.drain()
+        finally:
+            reader.close()
         if expected_diff_id is not None and reader.digest != expected_diff_id:
             raise errors.DataLoss(
                 f"unpack into {target}: layer diff_id is {reader.digest}, expected {expected_diff_id}")
@@ -285,16 +341,12 @@ class _Applier:
         self.dir_meta = {}           # parts -> TarInfo, applied last
         self.implicit = set()        # parents created without an entry of their own
 
-    def run(self, tf):
-        while True:
-            member = tf.next()
-            if member is None:
-                return
-            tf.members = []          # stream mode: do not keep every header in memory
+    def run(self, ts):
+        for member in ts.members():
             self.count += 1
-            self.apply(tf, member)
+            self.apply(ts, member)
 
-    def apply(self, tf, m):
+    def apply(self, ts, m):
         entry = classify(m.name)
         if entry.kind == "root":
             if m.isdir():
@@ -323,7 +375,7 @@ class _Applier:
             return
         self._clear(path_parts, path)
         if m.isreg():
-            self._write_file(tf, m, path)
+            self._write_file(ts, m, path)
         elif m.issym():
             os.symlink(m.linkname, path)
         elif m.islnk():
@@ -381,20 +433,13 @@ class _Applier:
             os.unlink(path)
             self.files.discard(parts)
 
-    def _write_file(self, tf, m, path):
+    def _write_file(self, ts, m, path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            src = tf.fileobj
-            src.seek(m.offset_data)
-            left = m.size
-            while left > 0:
-                chunk = src.read(min(BUF, left))
-                if not chunk:
-                    raise errors.DataLoss(f"layer entry {m.name!r}: tar stream ends inside the file")
-                view = memoryview(chunk)
+            def write(view):
                 while view:
                     view = view[os.write(fd, view):]
-                left -= len(chunk)
+            ts.copy_data(m, write)
         finally:
             os.close(fd)
 
