@@ -251,30 +251,28 @@ class _Pull:
         compression, _ = manifests.layer_kind(desc)
         content, snaps = self.store.content, self.store.snapshots
         need_unpack = not snaps.exists(chain)
-        extract_key = None
+        extracted = None
         if not content.exists(desc.digest):
-            extract_key = self._download(desc, diff_id, compression, need_unpack)
-        if need_unpack and extract_key is None:
+            extracted = self._download(desc, diff_id, compression, need_unpack)
+        if need_unpack and extracted is None:
             with content.open(desc.digest) as f:
-                extract_key, _ = snaps.extract_layer(f, expected_diff_id=diff_id, compression=compression or "none")
-        if extract_key is None:
+                extracted = snaps.extract_layer(f, expected_diff_id=diff_id, compression=compression or "none")
+        if extracted is None:
             return
+        key, layer_result = extracted
         try:
             if parent_future is not None:
                 parent_future.result()  # commits go bottom-up: the parent must be committed first
-            if snaps.exists(chain):
-                snaps.remove(extract_key)  # another pull committed this layer meanwhile
-                return
-            snaps.commit(chain, extract_key, parent=parent_chain)
         except BaseException:
-            if snaps.exists(extract_key):
-                snaps.remove(extract_key)
+            snaps.remove(key)
             raise
+        # commit_layer drops the extraction itself if another pull committed this chain meanwhile
+        snaps.commit_layer(chain, key, parent_chain, layer_result)
 
     def _download(self, desc, diff_id, compression, unpack):
         """Fetch a layer blob into the content store; unpack it on the way when ``unpack``.
 
-        Returns the extraction key (a detached active snapshot) or None when it did not unpack
+        Returns (extraction key, LayerResult) of a detached active snapshot, or None when it did not unpack
         (not asked to, or an earlier partial ingest meant the stream did not start at byte 0).
         """
         writer = self.store.content.writer("pull-" + desc.digest, desc.digest, desc.size)
@@ -312,12 +310,12 @@ class _Pull:
         thread.join()
         if "error" in result:
             raise result["error"]
-        return result["key"]
+        return result["key"], result["layer"]
 
     def _extract_from_pipe(self, pipe, diff_id, compression, result):
         try:
-            result["key"], _ = self.store.snapshots.extract_layer(pipe, expected_diff_id=diff_id,
-                                                                   compression=compression or "none")
+            result["key"], result["layer"] = self.store.snapshots.extract_layer(
+                pipe, expected_diff_id=diff_id, compression=compression or "none")
         except BaseException as exc:
             result["error"] = exc
             pipe.abandon(exc)
