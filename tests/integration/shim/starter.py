@@ -1,0 +1,44 @@
+"""A stand-in for gantryd in the restart test: start a template, ask it for N shims,
+run a logging container in each, print the addresses as one JSON line, then
+block in Wait calls until killed (the test SIGKILLs this whole process group).
+
+    python -m tests.integration.shim.starter SHIM_ARGV0 WORKDIR RUNTIME RUNTIME_ROOT N
+"""
+import json
+import os
+import sys
+import threading
+
+from gantry.highlevel import shimclient
+
+from tests.fixtures import bundle as bundles
+from tests.fixtures import busybox
+
+TICKER = "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.05; done"
+EXITER = "echo bye; sleep 1; exit 7"
+
+
+def main(shim, workdir, runtime, runtime_root, n):
+    rootfs = busybox.cached_rootfs(workdir)
+    template = shimclient.start_template(os.path.join(workdir, "tpl.sock"), executable=shim)
+    t = shimclient.TemplateClient(os.path.join(workdir, "tpl.sock"))
+    out = []
+    for i in range(n):
+        cid = "r%d" % i
+        b = bundles.write_bundle(os.path.join(workdir, cid + ".b"), rootfs,
+                                 bundles.default_config(["sh", "-c", EXITER if i == 0 else TICKER]))
+        r = t.spawn(cid, b, runtime, os.path.join(workdir, "s", cid), runtime_root=runtime_root,
+                    log_path=os.path.join(workdir, cid + ".log"))
+        c = shimclient.ShimClient(r.address)
+        c.create()
+        c.start()
+        out.append({"id": cid, "address": r.address, "shim_pid": r.pid, "pid": c.state().pid,
+                    "state_dir": os.path.join(workdir, "s", cid), "log": os.path.join(workdir, cid + ".log")})
+        threading.Thread(target=c.wait, daemon=True).start()  # like gantryd: blocked in Wait
+    sys.stdout.write(json.dumps({"template_pid": template.pid, "shims": out}) + "\n")
+    sys.stdout.flush()
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))

@@ -1,0 +1,78 @@
+"""Stress: sequential create/start/exit/delete cycles through template-forked
+shims leave no zombie, fd, mount, cgroup or state file behind.
+
+100 cycles per runtime here; GANTRY_SHIM_STRESS_CYCLES=1000 for the long run."""
+import os
+import time
+
+import pytest
+from gantry.highlevel import shimclient
+
+from tests.integration.shim.conftest import wait_for
+
+pytestmark = pytest.mark.root
+CYCLES = int(os.environ.get("GANTRY_SHIM_STRESS_CYCLES", "100"))
+
+
+def zombie_children(parent):
+    """Zombies whose parent is parent (the machine is shared: other zombies are not ours)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] == "Z" and int(fields[1]) == parent:
+                out.append(int(pid))
+    return out
+
+
+def mounts():
+    with open("/proc/self/mountinfo") as f:
+        return sorted(line.split()[4] for line in f)
+
+
+def cgroup_dirs(prefix):
+    found = []
+    for base, dirs, _ in os.walk("/sys/fs/cgroup"):
+        found += [os.path.join(base, d) for d in dirs if d.startswith(prefix)]
+        if base.count("/") > 6:
+            dirs[:] = []
+    return found
+
+
+def test_cycles_leave_nothing_behind(shim_env):
+    bundle_dir, _ = shim_env.bundle(["true"], name="stress")
+    template = shimclient.start_template(os.path.join(shim_env.dir, "tpl.sock"), executable=shim_env.launcher[0])
+    try:
+        t = shimclient.TemplateClient(os.path.join(shim_env.dir, "tpl.sock"))
+        before = (len(os.listdir("/proc/self/fd")), mounts())
+        prefix = "stress-%d-" % os.getpid()
+        state_root = os.path.join(shim_env.dir, "s")
+        shim_pids = []
+        start = time.monotonic()
+        for i in range(CYCLES):
+            cid = prefix + str(i)
+            r = t.spawn(cid, bundle_dir, shim_env.runtime, os.path.join(state_root, cid),
+                        runtime_root=shim_env.runtime_root, log_path=os.path.join(shim_env.dir, "stress.log"))
+            shim_pids.append(r.pid)
+            c = shimclient.ShimClient(r.address, timeout=30)
+            c.create()
+            c.start()
+            assert c.wait(timeout=30).exit_status == 0
+            wait_for(lambda r=r: not zombie_children(r.pid), timeout=5, what="the shim to reap every child")
+            c.delete()
+        elapsed = time.monotonic() - start
+        wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in shim_pids), timeout=30,
+                 what="every shim to exit and be reaped")
+        assert len(os.listdir("/proc/self/fd")) == before[0]
+        assert mounts() == before[1]
+        assert cgroup_dirs(prefix) == []
+        assert not os.path.exists(state_root) or os.listdir(state_root) == []
+        assert os.listdir(shim_env.runtime_root) == [] if os.path.exists(shim_env.runtime_root) else True
+        print("%d cycles with %s: %.1f ms per cycle" % (CYCLES, shim_env.runtime_name, elapsed * 1000 / CYCLES))
+    finally:
+        template.kill()
+        template.wait()
