@@ -31,6 +31,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="gantryd", description="Gantry CRI daemon (Kubernetes CRI runtime.v1 over a unix socket)",
         epilog="Every option can also be set in the TOML file; flags win over the file.")
+    p.add_argument("--version", action="version", version="gantryd %s" % runtime_version())
     p.add_argument("--config", metavar="FILE",
                    help="TOML configuration file (default: %s if it exists)" % configmod.DEFAULT_CONFIG_FILE)
     p.add_argument("--address", metavar="PATH", help="unix socket to serve CRI on (default: %s)" % configmod.Config.address)

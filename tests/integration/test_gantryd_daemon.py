@@ -167,3 +167,9 @@ def test_gantryctl_without_a_daemon(tmp_path):
     r = subprocess.run([sys.executable, "-m", "gantry.highlevel.ctl", "--address", str(tmp_path / "none.sock"),
                         "version"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "no such socket" in r.stderr
+
+
+def test_version_flag():
+    r = subprocess.run([sys.executable, "-m", "gantry.highlevel.daemon", "--version"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.startswith("gantryd ") and len(r.stdout.split()) == 2
