@@ -38,6 +38,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -193,18 +194,30 @@ class Snapshotter:
                 total += st.st_blocks * 512
         return total, inodes
 
-    def clean_orphans(self):
-        """Remove directories no row refers to (crash leftovers); returns their names."""
+    def clean_orphans(self, new_grace=3600.0):
+        """Remove directories no row refers to (crash leftovers); returns their names.
+
+        Call inside ``meta.transaction()`` (gc does) so no ``_create`` can insert a row
+        meanwhile; ``new-*`` directories of a ``_create`` still building its tree are
+        spared for ``new_grace`` seconds.
+        """
         known = {str(r.id) for r in self.meta.snapshots()}
         removed = []
+        now = time.time()
         for name in os.listdir(self.root):
             if name in known:
                 continue
-            if name.isdigit() or name.startswith(("new-", "rm-")):
-                # a "new-" directory may belong to a _create in progress in this process:
-                # the caller (gc) holds the store lock, which every _create also takes.
-                shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
-                removed.append(name)
+            path = os.path.join(self.root, name)
+            if name.startswith("new-"):
+                try:
+                    if now - os.lstat(path).st_mtime < new_grace:
+                        continue
+                except FileNotFoundError:
+                    continue
+            elif not (name.isdigit() or name.startswith("rm-")):
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(name)
         return removed
 
     # -- layers ------------------------------------------------------------

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import hashlib
 import os
 import shutil
@@ -245,6 +246,11 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
         if os.path.isdir(target):
             os.rmdir(target)
         os.rename(tmp, target)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise errors.ResourceExhausted(f"unpack into {target}: no space left on device") from e
+        raise errors.Internal(f"unpack into {target}: {e}") from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

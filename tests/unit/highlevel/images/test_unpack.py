@@ -220,3 +220,22 @@ def test_diff_reader_reads_in_pieces():
             break
         out += chunk
     assert out == layer.tar and r.digest == layer.diff_id and r.size == len(layer.tar)
+
+
+def test_disk_full_is_resource_exhausted_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno as errno_mod
+
+    real_write = os.write
+    written = [0]
+
+    def full_write(fd, data):
+        written[0] += 1
+        if written[0] > 2:
+            raise OSError(errno_mod.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(unpack.os, "write", full_write)
+    layer = oi.Layer([oi.File(f"f{i}", b"x" * 100) for i in range(5)])
+    with pytest.raises(errors.ResourceExhausted, match="no space"):
+        apply(layer, tmp_path / "t")
+    assert os.listdir(tmp_path) == []
