@@ -5,17 +5,14 @@ named like the kernel's files ("2MB", "1GB"); ``page_sizes`` lists them
 from /sys/kernel/mm/hugepages (hugepages-2048kB -> 2MB).
 """
 import os
-import re
 
 from .errors import CgroupError
-
-_SIZE = re.compile(r"^[0-9]+(KB|MB|GB)$")
 
 
 def _check(limits):
     for entry in limits or ():
         size = entry.get("pageSize", "")
-        if not _SIZE.match(size):
+        if not (isinstance(size, str) and size[-2:] in ("KB", "MB", "GB") and size[:-2].isdigit()):
             raise CgroupError("hugepageLimits: page size %r is not like 2MB or 1GB" % size)
 
 

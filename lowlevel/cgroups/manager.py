@@ -23,7 +23,7 @@ later apply() calls (update) touch devices only when "devices" is given.
 import os
 import time
 
-from . import blkio, cpu, cpuset, devices, freezer, fs, hugetlb, memory, pids
+from . import fs
 from .errors import CgroupError
 from .layout import HYBRID, V1, V2, detect
 from .paths import directory, inner_path
@@ -152,6 +152,7 @@ class Manager:
 
     # ----------------------------------------------------------------- apply
     def apply(self, resources):
+        from . import cpu, cpuset, hugetlb, pids  # controllers load on demand: start-up time counts
         resources = resources or {}
         cpu_res = resources.get("cpu") or {}
         if any(k in cpu_res for k in ("shares", "quota", "period", "burst", "realtimePeriod",
@@ -189,6 +190,7 @@ class Manager:
         self._write_all((to_v1 if home == V1 else to_v2)(section), home)
 
     def _apply_memory(self, section):
+        from . import memory
         home = self._home_or_fail("memory", "linux.resources.memory")
         if home == V2:
             self._write_all(memory.v2(section), V2)
@@ -198,6 +200,7 @@ class Manager:
         self._write_all(memory.v1_order(files, int(current) if current else None), V1)
 
     def _apply_blkio(self, section):
+        from . import blkio
         home = self._home_or_fail("blkio", "linux.resources.blockIO")
         if home == V1:
             self._write_all(blkio.v1(section, fs.listing(self.v1["blkio"])), V1)
@@ -217,6 +220,7 @@ class Manager:
         self._write_all(files, V1)
 
     def _apply_devices(self, rules):
+        from . import devices
         effective = devices.effective_rules(rules, self.linux_devices)
         if "devices" in self.v1:
             self._write_all(devices.v1(effective), V1)
@@ -250,6 +254,7 @@ class Manager:
         self._set_frozen(False)
 
     def _set_frozen(self, frozen):
+        from . import freezer
         home = self._freezer()
         name, value = freezer.v1_write(frozen) if home == V1 else freezer.v2_write(frozen)
         target = "frozen" if frozen else "thawed"
@@ -264,6 +269,7 @@ class Manager:
             time.sleep(0.005)
 
     def state(self):
+        from . import freezer
         if self._freezer() == V1:
             return freezer.v1_state(self._read_v1("freezer.state"))
         return freezer.v2_state(self._read_v2("cgroup.events"))
@@ -271,6 +277,7 @@ class Manager:
     # ----------------------------------------------------------------- stats
     def stats(self):
         """Resource usage in the shape of runc's `events --stats` "data" object."""
+        from . import blkio, cpu, cpuset, hugetlb, memory, pids
         out = {"cpu": {}, "cpuset": {}, "memory": {}, "pids": {}, "blkio": {}, "hugetlb": {}, "intel_rdt": {},
                "network_interfaces": None}
         readers = {V1: self._read_v1, V2: self._read_v2}
@@ -297,6 +304,7 @@ class Manager:
 
     def oom_kills(self):
         """How many processes the OOM killer has killed in this cgroup."""
+        from . import memory
         if self.home("memory") == V1:
             return memory.oom_kills_v1(self._read_v1("memory.oom_control"))
         return memory.oom_kills_v2(self._read_v2("memory.events"))
@@ -339,6 +347,7 @@ class Manager:
     # --------------------------------------------------------------- destroy
     def destroy(self):
         """Remove every directory; safe to repeat (after kill -9 of a previous try)."""
+        from . import freezer
         if "freezer" in self.v1 and os.path.isdir(self.v1["freezer"]):
             try:
                 fs.write(self.v1["freezer"], *freezer.v1_write(False))
