@@ -142,10 +142,10 @@ class ContentStore:
         """Names of the ingest directories present (for tests and GC)."""
         return sorted(os.listdir(self.ingest_root))
 
-    def clean_stale_ingests(self, older_than):
+    def clean_stale_ingests(self, older_than, now=None):
         """Remove unlocked ingests whose data was last written ``older_than`` seconds ago."""
         removed = []
-        now = time.time()
+        now = time.time() if now is None else now
         for name in self.ingests():
             d = os.path.join(self.ingest_root, name)
             lock = _try_lock(d)

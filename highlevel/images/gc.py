@@ -76,5 +76,5 @@ def collect(store, blob_grace=0.0, extract_grace=3600.0, ingest_grace=24 * 3600.
             continue
         if store.content.delete(info.digest):
             result.blobs.append(info.digest)
-    result.ingests = store.content.clean_stale_ingests(ingest_grace)
+    result.ingests = store.content.clean_stale_ingests(ingest_grace, now)
     return result
