@@ -47,9 +47,9 @@ def load(store, container_id, command):
 
 
 def hook_state(record, pid, status):
-    import json
+    from .jsonio import dumps
     r = dict(record, pid=pid)
-    return json.dumps(st.oci_state(r, status))
+    return dumps(st.oci_state(r, status))
 
 
 def write_pid_file(path, pid):
@@ -110,13 +110,32 @@ def create(sys, store, container_id, bundle, pid_file=None, console_socket=None,
             write_pid_file(pid_file, pid)
         return record
     except BaseException:
-        if manager is not None:
+        if record.get("pid"):
             try:
-                manager.destroy()
-            except Exception:
+                os.kill(record["pid"], 9)
+            except ProcessLookupError:
                 pass
+        if manager is not None:
+            _destroy_cgroups(manager, kill=True)
         store.remove(container_id)
         raise
+
+
+def _destroy_cgroups(manager, kill=False, log=None, container_id=""):
+    """Remove the container's cgroups, killing what is left in them first when asked."""
+    import time
+    for attempt in range(50):
+        try:
+            if kill:
+                manager.signal_all(9)
+            manager.destroy()
+            return
+        except Exception as e:
+            if attempt == 49:
+                if log:
+                    log.warn("delete %s: cgroups: %s" % (container_id, e))
+                return
+            time.sleep(0.002 * (attempt + 1))
 
 
 # ------------------------------------------------------------------- start
@@ -210,11 +229,7 @@ def delete(store, container_id, force=False, log=None):
     if hooks.has(cfg, "poststop"):
         hooks.run(cfg, ["poststop"], hook_state(record, 0, "stopped"), warn=log.warn if log else print)
     if manager is not None:
-        try:
-            manager.destroy()
-        except Exception as e:
-            if log:
-                log.warn("delete %s: cgroups: %s" % (container_id, e))
+        _destroy_cgroups(manager, kill=True, log=log, container_id=container_id)
     store.remove(container_id)
 
 

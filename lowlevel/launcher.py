@@ -21,7 +21,11 @@ gantry.__path__ = [{parent!r}]
 sys.modules["gantry"] = gantry
 from gantry.lowlevel.cli import main
 sys.argv[0] = "gantry-oci"
-sys.exit(main())
+code = main()
+sys.stdout.flush()
+sys.stderr.flush()
+import os
+os._exit(code or 0)  # skip interpreter teardown (a few ms); nothing is left to clean up
 """
 
 

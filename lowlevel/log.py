@@ -23,8 +23,8 @@ class Log:
         if not self.path:
             return
         if self.fmt == "json":
-            import json
-            line = json.dumps({"level": level, "msg": msg, "time": _now()})
+            from .jsonio import dumps
+            line = dumps({"level": level, "msg": msg, "time": _now()})
         else:
             line = 'time="%s" level=%s msg="%s"' % (_now(), level, msg.replace('"', '\\"'))
         try:

@@ -25,11 +25,11 @@ class SpecError(ValueError):
 
 
 def load(bundle):
-    import json
+    from .jsonio import loads
     path = os.path.join(bundle, "config.json")
     try:
         with open(path, "rb") as f:
-            cfg = json.loads(f.read())
+            cfg = loads(f.read())
     except FileNotFoundError:
         raise SpecError("open %s: no such file or directory" % path) from None
     except ValueError as e:

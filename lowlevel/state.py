@@ -10,8 +10,9 @@ The record stores the init pid *with its start time* (field 22 of
 A half-written file never exists (rename is atomic); a record that fails to
 parse is reported as an error naming the file, never read as valid.
 """
-import json
 import os
+
+from .jsonio import dumps, loads
 
 DEFAULT_ROOT = "/run/gantry-oci"
 OCI_VERSION = "1.2.0"
@@ -94,7 +95,7 @@ class Store:
     def write(self, record):
         path = os.path.join(self.dir(record["id"]), "state.json")
         tmp = path + ".tmp"
-        data = json.dumps(record, separators=(",", ":")).encode()
+        data = dumps(record).encode()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             os.write(fd, data)
@@ -108,7 +109,7 @@ class Store:
         path = os.path.join(self.dir(container_id), "state.json")
         try:
             with open(path, "rb") as f:
-                return json.loads(f.read())
+                return loads(f.read())
         except FileNotFoundError:
             raise StateError("container %s does not exist" % container_id) from None
         except ValueError as e:
@@ -122,8 +123,30 @@ class Store:
         return [n for n in names if os.path.exists(os.path.join(self.root, n, "state.json"))]
 
     def remove(self, container_id):
-        import shutil
-        shutil.rmtree(self.dir(container_id), ignore_errors=True)
+        remove_tree(self.dir(container_id))
+
+
+def remove_tree(path):
+    """rm -rf without following symlinks (shutil costs ~2 ms to import)."""
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        os.unlink(path)
+        return
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            remove_tree(e.path)
+        else:
+            try:
+                os.unlink(e.path)
+            except FileNotFoundError:
+                pass
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
 
 
 def init_alive(record):

@@ -21,8 +21,9 @@ For exec, I is the process that will exec the user's command.
 
 EOF from the child without "ready" means it died; P reports its exit status.
 """
-import json
 import os
+
+from ..jsonio import dumps, loads
 
 
 class ChannelClosed(Exception):
@@ -40,7 +41,7 @@ class Channel:
         if self.closed:
             raise ChannelClosed("channel already closed")
         fields["t"] = t
-        data = json.dumps(fields).encode() + b"\n"
+        data = dumps(fields).encode() + b"\n"
         while data:
             n = os.write(self.wfd, data)
             data = data[n:]
@@ -53,7 +54,7 @@ class Channel:
                 return None
             self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
-        return json.loads(line)
+        return loads(line)
 
     def expect(self, t):
         msg = self.recv()

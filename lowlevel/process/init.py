@@ -79,10 +79,15 @@ def stage1(sys, chan, linux, final, terminal=False):
         if flags & CLONE_NEWTIME and linux.get("timeOffsets"):
             write_time_offsets(linux["timeOffsets"])
         if flags & (CLONE_NEWPID | CLONE_NEWTIME) or any(k in ("pid", "time") for k, _ in join):
+            # pid 1 waits until stage 1 has reported its pid, so "pid" always reaches the parent first
+            r, w = os.pipe()
             pid = os.fork()
             if pid:
                 chan.send("pid", pid=pid)
                 os._exit(0)
+            os.close(w)
+            os.read(r, 1)
+            os.close(r)
         else:
             chan.send("pid", pid=os.getpid())
         final(sys, chan, userns, flags, cgroup_view)

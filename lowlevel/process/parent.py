@@ -66,13 +66,18 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("console_fd")),
                         terminal=bool((cfg.get("process") or {}).get("terminal")))
     init_pid = 0
+    # The first write to a v1 cgroup.procs waits for an RCU grace period (~10 ms here).  Unless a
+    # cgroup namespace needs stage 1 inside the cgroup before it unshares, the init is placed while
+    # it sets up its mounts, in parallel; it cannot run user code before `start` anyway.
+    early = any(ns.get("type") == "cgroup" for ns in linux.get("namespaces") or [])
     try:
         hello = _next(chan, stage, "container init")
         try:
             if manager is not None:
                 manager.create()
-                manager.add(stage)
                 manager.apply(linux.get("resources") or {})
+                if early:
+                    manager.add(stage)
             if hello.get("userns"):
                 namespaces.write_id_maps(stage, linux)
         except Exception as e:
@@ -81,6 +86,8 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
         chan.send("go")
         init_pid = _next(chan, stage, "container init")["pid"]
         on_pid(init_pid)
+        if manager is not None and not early:
+            manager.add(init_pid)
         if init_pid != stage:
             os.waitpid(stage, 0)
         while True:
