@@ -128,7 +128,23 @@ def _run(sys, caps, step, cap_last):
         try:
             getattr(sys, call)(*args)
         except OSError as err:
+            if call == "capset":
+                raise OSError(err.errno, _capset_failure(sys, args, err)) from None
             raise OSError(err.errno, "%s%r (capabilities %s): %s" % (call, args, step, err.strerror)) from None
+
+
+def _capset_failure(sys, args, err):
+    """Name the capabilities the runtime cannot grant because it lacks them itself."""
+    wanted = args[0] | args[1] | args[2]
+    try:
+        _, permitted, _ = sys.capget()
+    except (OSError, AttributeError, ValueError):
+        return "capset: %s" % err.strerror
+    missing = names_of(wanted & ~permitted)
+    if missing:
+        return ("capset: %s: gantry-oci itself does not hold %s (this host or VM does not grant it), "
+                "so the container cannot get it" % (err.strerror, ", ".join(missing)))
+    return "capset effective=%#x permitted=%#x inheritable=%#x: %s" % (args + (err.strerror,))
 
 
 def prepare(sys, caps, cap_last=None):

@@ -79,9 +79,21 @@ def test_empty_config_drops_everything():
     assert sum(1 for c in sys.calls if c[1] == caps.PR_CAPBSET_DROP) == 41
 
 
-def test_error_names_the_call():
+def test_capset_failure_names_what_the_runtime_lacks():
     class Failing(Recorder):
         def capset(self, *a):
             raise PermissionError(1, "Operation not permitted")
-    with pytest.raises(OSError, match="capset.*finish"):
-        caps.finish(Failing(), {"effective": ["CAP_CHOWN"]}, cap_last=40)
+
+        def capget(self):
+            everything_but_sys_resource = ((1 << 41) - 1) & ~(1 << 24)
+            return everything_but_sys_resource, everything_but_sys_resource, 0
+    with pytest.raises(OSError, match="does not hold CAP_SYS_RESOURCE"):
+        caps.finish(Failing(), {"effective": ["CAP_CHOWN", "CAP_SYS_RESOURCE"]}, cap_last=40)
+
+
+def test_prctl_failure_names_the_call():
+    class Failing(Recorder):
+        def prctl(self, *a):
+            raise PermissionError(1, "Operation not permitted")
+    with pytest.raises(OSError, match="prctl.*prepare"):
+        caps.prepare(Failing(), {}, cap_last=40)
