@@ -32,6 +32,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip >/dev/null
 	$(PIP) install -q -e '.[dev]'
+	@# gantry-oci: replace pip's console script by a lean launcher (python -IS; see lowlevel/launcher.py)
+	$(PY) -m gantry.lowlevel.launcher $(VENV)/bin/gantry-oci
 	touch $@
 
 venv: $(VENV)/.installed
