@@ -7,6 +7,7 @@
 - an OCI layout written by ``skopeo copy`` imports, and our export reads back in skopeo and umoci.
 """
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -171,3 +172,28 @@ def test_skopeo_layout_import_and_export(tmp_path, store):
                    capture_output=True)
     theirs, _ = snapshot_of_tree(umoci_rootfs(again, "v1", str(tmp_path / "umoci")))
     assert theirs["a/file"]["sha256"] == hashlib.sha256(b"v2\n").hexdigest()
+
+
+def test_docker_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store):
+    img = oi.Image(oi.feature_layers("gzip"))
+    src = str(tmp_path / "src")
+    oi.write_layout(src, {"v1": img})
+    tar = str(tmp_path / "saved.tar")
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{src}:v1", f"docker-archive:{tar}:test.local/saved:v1"],
+                   check=True, capture_output=True)
+    ((image_id, names),) = archive.import_docker_archive(store, tar)
+    assert names == ["test.local/saved:v1"]     # skopeo rewrites the config for the docker format
+    mnt = str(tmp_path / "mnt")
+    key = mounted_view(store, image_id, mnt)
+    try:
+        ours, _ = snapshot_of_tree(mnt)
+    finally:
+        sn.unmount(mnt)
+        store.snapshots.remove(key)
+    theirs, _ = snapshot_of_tree(umoci_rootfs(src, "v1", str(tmp_path / "umoci")))
+    assert ours == theirs
+    out = str(tmp_path / "ours.tar")
+    archive.export_docker_archive(ImageService(store), ["test.local/saved:v1"], out)
+    p = subprocess.run(["skopeo", "inspect", "--config", f"docker-archive:{out}"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["rootfs"]["diff_ids"] == [layer.diff_id for layer in img.layers]
