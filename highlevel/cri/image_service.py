@@ -16,8 +16,12 @@ What each call means on the CRI side:
   adds the ``info`` map.
 - PullImage: credentials from AuthConfig; answers the image id, which is the
   same id ListImages shows.
-- RemoveImage: by id (every tag goes), tag or digest; removing an absent image
-  succeeds.
+- RemoveImage: by id, tag or digest, the *image* goes, with every tag and
+  digest name it has (what containerd does, what crictl announces: "Removing
+  this image will delete all of the following tags", and what critest's
+  "removing image by one tag should remove all tags" expects).  Removing an
+  absent image succeeds.  (The facade's ``remove(tag)`` untags only, as
+  CRI-O and docker do; the CRI call resolves the image first.)
 - ImageFsInfo: the image filesystem(s); container filesystems stay empty until
   containers exist.
 
@@ -81,10 +85,14 @@ class ImageService(cri_pb2_grpc.ImageServiceServicer):
 
     def RemoveImage(self, request, context):
         ref = convert.image_ref(request.image, "RemoveImage")
-        try:
-            self.images.remove(ref)
-        except NotFound:
-            pass  # idempotent: already gone
+        image = self.images.image_status(ref)
+        if image is not None:
+            try:
+                self.images.remove(image.id)
+            except NotFound:
+                pass  # idempotent: removed meanwhile
+            log.info("image removed", extra={"fields": {"ref": ref, "id": image.id,
+                                                        "tags": ",".join(image.repo_tags)}})
         return cri_pb2.RemoveImageResponse()
 
     def ImageFsInfo(self, request, context):

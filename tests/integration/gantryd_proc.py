@@ -115,9 +115,8 @@ def write_hosts(registry_config_dir, host, scheme="http", ca=None):
     """hosts.toml (containerd layout) for a loopback test registry: plain HTTP, or HTTPS with a CA file."""
     d = os.path.join(registry_config_dir, host)
     os.makedirs(d, exist_ok=True)
-    url = "%s://%s" % (scheme, host)
-    text = 'server = "%s"\n\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' % (url, url)
+    text = 'server = "%s://%s"\ncapabilities = ["pull", "resolve"]\n' % (scheme, host)
     if ca:
-        text += '  ca = "%s"\n' % ca
+        text += 'ca = "%s"\n' % ca
     with open(os.path.join(d, "hosts.toml"), "w") as f:
         f.write(text)

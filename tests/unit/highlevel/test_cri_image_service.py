@@ -125,6 +125,14 @@ def test_pull_errors_propagate_as_domain_errors(svc):
         svc.PullImage(cri_pb2.PullImageRequest(), None)
 
 
+def test_remove_by_tag_removes_the_whole_image(svc):
+    svc.images.images[BUSY].repo_tags.append("docker.io/library/busybox:latest")
+    svc.RemoveImage(cri_pb2.RemoveImageRequest(image=spec("docker.io/library/busybox:latest")), None)
+    assert BUSY not in svc.images.images
+    assert ("remove", BUSY) in svc.images.calls  # by id: every tag goes
+    assert ALP in svc.images.images
+
+
 def test_remove_is_idempotent(svc):
     svc.RemoveImage(cri_pb2.RemoveImageRequest(image=spec(BUSY)), None)
     assert BUSY not in svc.images.images
