@@ -73,6 +73,7 @@ class Manager:
         self.linux_devices = [dict(type=d.get("type", "c"), major=d.get("major", 0), minor=d.get("minor", 0))
                               for d in linux_devices]
         self._fresh = False
+        self.sys = None   # the Syscalls object for bpf(); tests set a fake
 
     # ------------------------------------------------------------------ where
     def paths(self):
@@ -225,9 +226,11 @@ class Manager:
         if "devices" in self.v1:
             self._write_all(devices.v1(effective), V1)
         elif self.unified:
-            from ..syscalls import get
             from . import devices_bpf
-            devices_bpf.attach(get(), self.unified, effective)
+            if self.sys is None:
+                from ..syscalls import get
+                self.sys = get()
+            devices_bpf.attach(self.sys, self.unified, effective)
         elif rules:
             raise CgroupError("linux.resources.devices: no devices controller and no cgroup2 to attach a filter")
 

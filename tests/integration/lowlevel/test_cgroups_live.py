@@ -189,3 +189,19 @@ def test_v2_freeze_and_stats(layout, sleeper):
     p.kill()
     p.wait()
     m.destroy()
+
+
+def test_blkio_weight_uses_bfq_or_names_the_missing_file(layout):
+    cid = uuid.uuid4().hex[:8]
+    m = manager_for({"cgroupsPath": "/%s/%s" % (PARENT, cid)}, cid, layout=layout)
+    if m.home("blkio") != "v1":
+        pytest.skip("blkio is not a v1 controller here")
+    m.create()
+    files = set(os.listdir(m.v1["blkio"]))
+    if "blkio.weight" in files or "blkio.bfq.weight" in files:
+        m.apply({"blockIO": {"weight": 300}})
+        name = "blkio.weight" if "blkio.weight" in files else "blkio.bfq.weight"
+        assert _read(m.v1["blkio"], name).split()[-1] == "300"
+    with pytest.raises(CgroupError, match="blkio.leaf_weight does not exist"):
+        m.apply({"blockIO": {"leafWeight": 300}})
+    m.destroy()

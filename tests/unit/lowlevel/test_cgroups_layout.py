@@ -190,3 +190,57 @@ def test_relative_path_goes_below_own_cgroup(tmp_path):
     m = manager_for({"cgroupsPath": "sub"}, "c1", layout=layout, own={"memory": "/k", "": "/k"})
     assert m.v1["memory"].endswith("/memory/k/sub") and m.unified.endswith("/unified/k/sub")
     assert m.v1["cpu"].endswith("/cpu/sub")  # own path "/" in hierarchies not listed
+
+
+def _fake_v2(tmp_path):
+    root = tmp_path / "cg2"
+    files = ("cgroup.procs", "cgroup.controllers", "cgroup.subtree_control", "cgroup.freeze", "cgroup.events",
+             "memory.max", "memory.swap.max", "memory.low", "cpu.max", "cpu.weight", "pids.max", "io.weight",
+             "io.max", "cpuset.cpus")
+    for level in ("", "/k", "/k/c1"):
+        d = root / level.lstrip("/") if level else root
+        d.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            (d / f).write_text("")
+    for level in ("", "/k"):
+        (root / level.lstrip("/") / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    info = tmp_path / "mountinfo"
+    info.write_text("30 23 0:26 / %s rw shared:4 - cgroup2 cgroup2 rw\n" % root)
+    return root, detect(str(info), read_controllers=lambda mnt: ["cpuset", "cpu", "io", "memory", "pids"])
+
+
+class BpfRecorder:
+    def __init__(self):
+        self.calls = []
+
+    def bpf_prog_query(self, fd, attach_type):
+        return []
+
+    def bpf_prog_load(self, prog_type, insns, license):
+        self.calls.append(("load", len(insns) // 8))
+        return __import__("os").open("/dev/null", 0)
+
+    def bpf_prog_attach(self, fd, prog_fd, attach_type, flags):
+        self.calls.append(("attach", attach_type, flags))
+
+
+def test_pure_v2_manager(tmp_path):
+    root, layout = _fake_v2(tmp_path)
+    assert layout.mode == V2
+    m = manager_for({"cgroupsPath": "/k/c1"}, "c1", layout=layout, own={"": "/"})
+    assert m.v1 == {} and m.unified == str(root / "k" / "c1")
+    m.sys = BpfRecorder()
+    m.create()
+    enabled = "+cpu +cpuset +io +memory +pids"
+    assert (root / "cgroup.subtree_control").read_text() == enabled
+    assert (root / "k" / "cgroup.subtree_control").read_text() == enabled
+    m.apply({"memory": {"limit": 100, "swap": 300}, "cpu": {"shares": 1024, "quota": 5000},
+             "pids": {"limit": 7}, "blockIO": {"weight": 10}, "devices": []})
+    c = root / "k" / "c1"
+    assert (c / "memory.max").read_text() == "100" and (c / "memory.swap.max").read_text() == "200"
+    assert (c / "cpu.weight").read_text() == "39" and (c / "cpu.max").read_text() == "5000 100000"
+    assert (c / "pids.max").read_text() == "7" and (c / "io.weight").read_text() == "default 1"
+    assert [call[0] for call in m.sys.calls] == ["load", "attach"]
+    (c / "cgroup.events").write_text("populated 1\nfrozen 1\n")   # what the kernel reports once frozen
+    m.freeze()
+    assert (c / "cgroup.freeze").read_text() == "1" and m.state() == "frozen"
