@@ -45,6 +45,7 @@ log = logging.getLogger("gantry.images.pull")
 
 DEFAULT_CONCURRENCY = 3
 DEFAULT_STALL_TIMEOUT = 60.0
+MAX_LAYER_THREADS = 16
 
 
 def credentials_from(auth):
@@ -130,6 +131,8 @@ class _Pull:
         endpoints = hosts.endpoints(ref.domain, puller.registry_config_dir)
         self.repo = Repository(ref, endpoints, credentials, puller.transport, puller.tokens, puller.retry)
         self.what = "pull %s" % ref
+        # at most this many blobs download at once; unpacking is not limited (it waits on the disk)
+        self.download_slots = threading.BoundedSemaphore(puller.concurrency)
 
     def run(self):
         started = time.monotonic()
@@ -221,7 +224,8 @@ class _Pull:
             lease.add_content(desc.digest)
             lease.add_snapshot(chain)
         futures = []
-        pool = concurrent.futures.ThreadPoolExecutor(self.puller.concurrency, thread_name_prefix="pull-layer")
+        workers = min(len(layers), MAX_LAYER_THREADS) or 1
+        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="pull-layer")
         try:
             for i, desc in enumerate(layers):
                 fut, owner = self.puller._flights.claim(("layer", chains[i]))
@@ -288,8 +292,9 @@ class _Pull:
             log.info("%s: resuming %s at byte %d of %d", self.what, desc.digest, start, desc.size)
         sink = _Tee(writer, pipe)
         try:
-            self.repo.fetch_blob(desc, sink, start=start, progress=self.progress)
-            writer.commit()
+            with self.download_slots:  # released as soon as the blob is stored; unpacking may go on
+                self.repo.fetch_blob(desc, sink, start=start, progress=self.progress)
+                writer.commit()
         except PipeAbandoned:
             writer.close()  # keep what arrived for a later resume; the unpacker's error is the real one
             thread.join()
