@@ -1,0 +1,105 @@
+"""spec.validate: each ordered check, from a table of config edits and the error they must give."""
+import copy
+
+import pytest
+from gantry.lowlevel import spec
+
+from tests.fixtures import bundle
+
+
+@pytest.fixture
+def base(tmp_path):
+    (tmp_path / "rootfs").mkdir()
+    cfg = bundle.default_config(["/bin/true"])
+    cfg["root"] = {"path": "rootfs"}
+    return cfg, str(tmp_path)
+
+
+def edit(cfg, path, value):
+    cfg = copy.deepcopy(cfg)
+    node = cfg
+    keys = path.split(".")
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+    if value is DELETE:
+        del node[keys[-1]]
+    else:
+        node[keys[-1]] = value
+    return cfg
+
+
+DELETE = object()
+
+CASES = [
+    ("ociVersion", "2.0.0", "only runtime-spec 1.x"),
+    ("ociVersion", DELETE, "only runtime-spec 1.x"),
+    ("root.path", "missing", "not a directory"),
+    ("process.args", [], "process.args must be a non-empty list"),
+    ("process.cwd", "relative", "must be an absolute path"),
+    ("process.env", ["NOEQUALS"], "is not NAME=VALUE"),
+    ("process.user", {"uid": -1, "gid": 0}, "process.user.uid"),
+    ("process.rlimits", [{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}], "rlimit 'RLIMIT_BOGUS' is unknown"),
+    ("process.rlimits", [{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 1}], "soft limit 10 exceeds hard limit 1"),
+    ("linux.namespaces", [{"type": "pid"}, {"type": "pid"}], "namespace pid is given twice"),
+    ("linux.namespaces", [{"type": "bogus"}], "namespace type 'bogus' is unknown"),
+    ("linux.namespaces", [{"type": "mount"}, {"type": "network", "path": "/nonexistent/ns"}], "does not exist"),
+    ("linux.namespaces", [{"type": "mount"}], "hostname requires a new uts namespace"),
+    ("linux.uidMappings", [{"containerID": 0, "hostID": 1000, "size": 1}], "require a user namespace"),
+    ("mounts", [{"destination": "relative", "type": "tmpfs"}], "must be an absolute path"),
+    ("mounts", [{"type": "tmpfs"}], "has no destination"),
+    ("linux.maskedPaths", ["relative"], "must be an absolute path"),
+    ("linux.rootfsPropagation", "sideways", "rootfsPropagation 'sideways' is unknown"),
+    ("linux.sysctl", {"kernel.panic": "1"}, "is not namespaced"),
+    ("linux.sysctl", {"kernel.hostname": "x"}, "set hostname"),
+    ("linux.devices", [{"path": "/dev/x", "type": "z"}], "type 'z' is unknown"),
+    ("linux.devices", [{"path": "/dev/x", "type": "c"}], "needs major and minor"),
+    ("hooks", {"prestart": [{"path": "relative"}]}, "must be absolute"),
+    ("hooks", {"prerun": []}, "hook kind 'prerun' is unknown"),
+    ("hooks", {"poststop": [{"path": "/bin/true", "timeout": 0}]}, "timeout must be positive"),
+    ("process.capabilities", {"bounding": ["CAP_NOT_A_THING"]}, "CAP_NOT_A_THING"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", CASES, ids=[c[2][:40] for c in CASES])
+def test_check_rejects(base, path, value, message):
+    cfg, bundle_dir = base
+    with pytest.raises(spec.SpecError) as err:
+        spec.validate(edit(cfg, path, value), bundle_dir)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "1.0.2", "1.1.0", "1.2.0", "1.3.0", "1.9.9-dev"])
+def test_any_1x_version_is_accepted(base, version):
+    cfg, bundle_dir = base
+    spec.validate(edit(cfg, "ociVersion", version), bundle_dir)
+
+
+def test_config_without_process_is_valid_until_start(base):
+    cfg, bundle_dir = base
+    spec.validate(edit(cfg, "process", DELETE), bundle_dir)
+
+
+def test_sysctls_need_their_namespace(base):
+    cfg, bundle_dir = base
+    spec.validate(edit(cfg, "linux.sysctl", {"net.ipv4.ip_forward": "1", "kernel.shmmax": "1000"}), bundle_dir)
+    no_net = edit(cfg, "linux.namespaces", [{"type": t} for t in ("mount", "uts", "ipc")])
+    with pytest.raises(spec.SpecError, match="requires a new network namespace"):
+        spec.validate(edit(no_net, "linux.sysctl", {"net.ipv4.ip_forward": "1"}), bundle_dir)
+
+
+def test_load_errors_name_the_file(tmp_path):
+    with pytest.raises(spec.SpecError, match="config.json: no such file"):
+        spec.load(str(tmp_path))
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(spec.SpecError, match="parse .*config.json"):
+        spec.load(str(tmp_path))
+    (tmp_path / "config.json").write_text("[1]")
+    with pytest.raises(spec.SpecError, match="not a JSON object"):
+        spec.load(str(tmp_path))
+
+
+def test_checks_run_in_order(base):
+    cfg, bundle_dir = base
+    bad = edit(edit(cfg, "ociVersion", "0.9"), "process.args", [])
+    with pytest.raises(spec.SpecError, match="ociVersion"):
+        spec.validate(bad, bundle_dir)
