@@ -103,6 +103,14 @@ class Puller:
         self.tokens = registry_auth.TokenCache()
         self._flights = _Flights()
 
+    @classmethod
+    def from_config(cls, cfg):
+        """A Puller from gantryd's config (registry_config_dir, [images] max_concurrent_downloads and
+        pull_progress_timeout)."""
+        return cls(registry_config_dir=getattr(cfg, "registry_config_dir", None),
+                   max_concurrent_downloads=getattr(cfg, "max_concurrent_downloads", DEFAULT_CONCURRENCY),
+                   stall_timeout=getattr(cfg, "pull_progress_timeout", DEFAULT_STALL_TIMEOUT))
+
     def __call__(self, store, ref, auth=None, progress=None, platform=None):
         return self.pull(store, ref, auth=auth, progress=progress, platform=platform).image_id
 
@@ -293,8 +301,11 @@ class _Pull:
         sink = _Tee(writer, pipe)
         try:
             with self.download_slots:  # released as soon as the blob is stored; unpacking may go on
+                started = time.monotonic()
                 self.repo.fetch_blob(desc, sink, start=start, progress=self.progress)
                 writer.commit()
+                log.info("%s: layer %s: %d bytes stored in %.2fs", self.what, desc.digest, desc.size,
+                         time.monotonic() - started)
         except PipeAbandoned:
             writer.close()  # keep what arrived for a later resume; the unpacker's error is the real one
             thread.join()
