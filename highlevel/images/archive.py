@@ -62,7 +62,7 @@ def _copy_blob(store, lease, src_open, digest, size, what):
     if store.content.exists(digest):
         lease.add_content(digest)
         return
-    w = lease.writer(f"import-{digest}", digest, size)
+    w = lease.writer(f"import-{digest}-{lease.id}", digest, size)
     try:
         with src_open() as f:
             while True:

@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 
@@ -130,7 +131,8 @@ class ContentStore:
         digest = expected_digest or "sha256:" + hashlib.sha256(data).hexdigest()
         if self.exists(digest):
             return digest
-        w = self.writer("put-" + digest, digest, len(data))
+        # a ref of its own: two puts of the same bytes never contend for one ingest
+        w = self.writer(f"put-{digest}-{os.getpid()}-{threading.get_ident()}", digest, len(data))
         try:
             w.write(data)
             return w.commit()

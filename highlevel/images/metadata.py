@@ -15,7 +15,8 @@ Tables::
     image_names(name -> image id, kind 'tag' | 'digest')     a name points at one image
     image_blobs(image id, digest, role 'index'|'manifest'|'config'|'layer')
     image_layers(image id, idx, digest, diff_id, media type, size, chain_id)
-    snapshots(id (directory number), key, parent key, kind 'active'|'view'|'committed', created, labels)
+    snapshots(id (directory number), key, parent key, kind 'active'|'view'|'committed', created, labels,
+              usage measured at commit)
     leases(id, created, expires) + lease_resources(lease id, kind 'content'|'snapshot', key)
 
 Lifecycle of an image record: the puller writes blobs (content.py) and
@@ -78,7 +79,9 @@ CREATE TABLE IF NOT EXISTS snapshots(
     parent TEXT REFERENCES snapshots(key),
     kind TEXT NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
     created REAL NOT NULL,
-    labels TEXT NOT NULL DEFAULT '{}'
+    labels TEXT NOT NULL DEFAULT '{}',
+    usage_bytes INTEGER,          -- measured at commit (committed snapshots never change)
+    usage_inodes INTEGER
 );
 CREATE INDEX IF NOT EXISTS snapshots_by_parent ON snapshots(parent);
 CREATE TABLE IF NOT EXISTS leases(
@@ -236,6 +239,11 @@ class Metadata:
                 tx.execute("DELETE FROM images WHERE id=?", (row[0],))
             return row[0]
 
+    def set_pinned(self, image_id, pinned):
+        """Pin (or unpin) an image: kubelet's image GC leaves pinned images alone."""
+        with self.transaction() as tx:
+            return tx.execute("UPDATE images SET pinned=? WHERE id=?", (int(pinned), image_id)).rowcount > 0
+
     def delete_image(self, image_id):
         """Drop an image and all its names; returns whether it existed."""
         with self.transaction() as tx:
@@ -266,6 +274,12 @@ class Metadata:
         cur = tx.execute("INSERT INTO snapshots(key, parent, kind, created, labels) VALUES (?,?,?,?,?)",
                          (key, parent, kind, time.time(), json.dumps(labels or {}, sort_keys=True)))
         return cur.lastrowid
+
+    def committed_usage(self):
+        """(bytes, inodes) summed over committed snapshots, as measured when they were committed."""
+        row = self._query("SELECT COALESCE(SUM(usage_bytes), 0), COALESCE(SUM(usage_inodes), 0) FROM snapshots"
+                          " WHERE kind='committed'")[0]
+        return row[0], row[1]
 
     def snapshot_children(self, key):
         return [r[0] for r in self._query("SELECT key FROM snapshots WHERE parent=?", (key,))]

@@ -6,6 +6,7 @@
     svc.pull(ref, auth=None, progress=None) -> image id   (delegates to ``puller``)
     svc.remove(ref)                  -> None               (idempotent)
     svc.fs_info()                    -> FsUsage
+    svc.pin(ref, pinned=True)        -> None               (pinned images are kept by kubelet's GC)
     svc.config(image_id)             -> dict               (the OCI image config, for verbose status)
 
 ``ref`` is anything a user types: an image id (``sha256:<hex>``, the bare
@@ -22,7 +23,6 @@ default is ``pull.pull`` from this package (the registry side).
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -167,16 +167,18 @@ class ImageService:
                 meta.delete_image(iid)
             self.store.gc()
 
+    def pin(self, ref, pinned=True):
+        """Mark an image pinned (kubelet never garbage-collects it), e.g. the pause image."""
+        iid = self.resolve(ref)
+        if iid is None:
+            raise errors.NotFound(f"pin {ref}: no such image")
+        self.store.meta.set_pinned(iid, pinned)
+
     def fs_info(self):
-        """Bytes and inodes under the snapshots directory (what ImageFsInfo reports)."""
-        root = self.store.snapshots.root
-        used = inodes = 0
-        for dirpath, dirnames, filenames in os.walk(root):
-            for n in dirnames + filenames:
-                try:
-                    st = os.lstat(os.path.join(dirpath, n))
-                except FileNotFoundError:
-                    continue
-                inodes += 1
-                used += st.st_blocks * 512
-        return FsUsage(time.time_ns(), root, used, inodes)
+        """Bytes and inodes the snapshots take (what ImageFsInfo reports).
+
+        Committed snapshots are measured once, when committed; only active ones
+        (container root filesystems) are walked here.
+        """
+        used, inodes = self.store.snapshots.total_usage()
+        return FsUsage(time.time_ns(), self.store.snapshots.root, used, inodes)

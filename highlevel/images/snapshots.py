@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -150,6 +151,7 @@ class Snapshotter:
 
     def commit(self, name, key, parent=...):
         """Active ``key`` becomes committed ``name``; ``parent`` (if given) re-parents it."""
+        used, inodes = _usage(self.fs_path(key))
         with self.meta.transaction() as tx:
             rec = self._get(key)
             if rec.kind != "active":
@@ -161,8 +163,8 @@ class Snapshotter:
                 prec = self.meta.snapshot_get(new_parent)
                 if prec is None or prec.kind != "committed":
                     raise errors.FailedPrecondition(f"commit {name}: parent {new_parent} is not committed")
-            tx.execute("UPDATE snapshots SET key=?, kind='committed', parent=? WHERE id=?",
-                       (name, new_parent, rec.id))
+            tx.execute("UPDATE snapshots SET key=?, kind='committed', parent=?, usage_bytes=?, usage_inodes=?"
+                       " WHERE id=?", (name, new_parent, used, inodes, rec.id))
         shutil.rmtree(os.path.join(self._dir(rec.id), "work"), ignore_errors=True)
 
     def remove(self, key):
@@ -185,14 +187,22 @@ class Snapshotter:
         return self.meta.snapshots()
 
     def usage(self, key):
-        """(bytes, inodes) used by the snapshot's own directory."""
-        total = inodes = 0
-        for dirpath, dirnames, filenames in os.walk(self.fs_path(key)):
-            for n in dirnames + filenames:
-                st = os.lstat(os.path.join(dirpath, n))
-                inodes += 1
-                total += st.st_blocks * 512
-        return total, inodes
+        """(bytes, inodes) used by the snapshot's own directory (measured once for committed ones)."""
+        rec = self._get(key)
+        if rec.kind == "committed":
+            row = self.meta._query("SELECT usage_bytes, usage_inodes FROM snapshots WHERE id=?", (rec.id,))[0]
+            if row[0] is not None:
+                return row[0], row[1]
+        return _usage(self.fs_path(key))
+
+    def total_usage(self):
+        """(bytes, inodes) of every snapshot: committed ones from the database, the others measured."""
+        used, inodes = self.meta.committed_usage()
+        for rec in self.meta.snapshots():
+            if rec.kind != "committed":
+                b, i = _usage(os.path.join(self._dir(rec.id), "fs"))
+                used, inodes = used + b, inodes + i
+        return used, inodes
 
     def clean_orphans(self, new_grace=3600.0):
         """Remove directories no row refers to (crash leftovers); returns their names.
@@ -261,6 +271,25 @@ class Snapshotter:
             return False
         key, result = self.extract_layer(stream, expected_diff_id, compression)
         return self.commit_layer(chain_id, key, parent_chain_id, result)
+
+
+def _usage(path):
+    """(bytes allocated, inodes) below ``path``; hardlinked inodes count once."""
+    total = inodes = 0
+    seen = set()
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames + filenames:
+            try:
+                st = os.lstat(os.path.join(dirpath, n))
+            except FileNotFoundError:
+                continue
+            if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
+                if st.st_ino in seen:
+                    continue
+                seen.add(st.st_ino)
+            inodes += 1
+            total += st.st_blocks * 512
+    return total, inodes
 
 
 # -- mounting ----------------------------------------------------------------

@@ -201,3 +201,28 @@ def test_pull_delegates_to_the_puller(store):
     svc = ImageService(store, puller=lambda st, ref, auth=None, progress=None: seen.append((ref, auth)) or "id")
     assert svc.pull("busybox", auth={"u": 1}) == "id"
     assert seen == [("busybox", {"u": 1})]
+
+
+def test_pin_and_unpin(store, svc):
+    a, _ = two_images()
+    iid = add_image(store, a, "docker.io/library/a:1")
+    assert svc.image_status(iid).pinned is False
+    svc.pin("a:1")
+    assert svc.image_status(iid).pinned is True
+    svc.pin(iid, False)
+    assert svc.image_status(iid).pinned is False
+    with pytest.raises(errors.NotFound):
+        svc.pin("nope:1")
+
+
+def test_fs_info_measures_committed_once_and_active_live(store, svc):
+    a, _ = two_images()
+    add_image(store, a, "docker.io/library/a:1")
+    top = store.meta.get_image(a.config_digest).layers[-1].chain_id
+    base = svc.fs_info()
+    assert store.snapshots.usage(top)[1] == 2          # etc (implicit) and etc/os-release
+    store.snapshots.prepare("ctr", top)
+    with open(os.path.join(store.snapshots.fs_path("ctr"), "big"), "wb") as f:
+        f.write(b"x" * 100_000)
+    grown = svc.fs_info()
+    assert grown.used_bytes >= base.used_bytes + 100_000 and grown.inodes_used == base.inodes_used + 1
