@@ -42,11 +42,12 @@ _BIND_KEEP = MS_NOSUID | MS_NODEV | MS_NOEXEC
 class MountContext:
     """What the mount steps need to know besides the config."""
 
-    def __init__(self, rootfs, bundle, userns=False, cgroup_paths=None, cgroupns=False):
+    def __init__(self, rootfs, bundle, userns=False, cgroup_view=None, cgroupns=False):
         self.rootfs = rootfs
         self.bundle = bundle
         self.userns = userns
-        self.cgroup_paths = cgroup_paths or {}   # hierarchy mount dir -> path of this process in it
+        # () -> {hierarchy mount dir: path of the container in it}; called once the init is in its cgroups
+        self.cgroup_view = cgroup_view or dict
         self.cgroupns = cgroupns
 
 
@@ -131,19 +132,29 @@ def mount_cgroup(sys, m, ctx, opts, dest):
     """/sys/fs/cgroup: cgroup2 with a cgroup namespace, else a tmpfs of read-only binds of our own cgroups."""
     make_target(dest, True)
     flags = opts.flags & ~MS_REMOUNT
-    if ctx.cgroupns and "" in ctx.cgroup_paths and len(ctx.cgroup_paths) == 1:
+    view = ctx.cgroup_view()
+    if list(view) == ["/sys/fs/cgroup"]:   # cgroup v2 only
         fd, target = open_inside(ctx.rootfs, dest)
         try:
-            sys.mount("cgroup2", target, "cgroup2", flags)
+            if ctx.cgroupns:
+                sys.mount("cgroup2", target, "cgroup2", flags)
+            else:
+                sys.mount("/sys/fs/cgroup" + view["/sys/fs/cgroup"], target, None, MS_BIND | MS_REC)
         finally:
             os.close(fd)
+        if not ctx.cgroupns:
+            fd, target = open_inside(ctx.rootfs, dest)
+            try:
+                bind_remount(sys, target, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            finally:
+                os.close(fd)
         return
     fd, target = open_inside(ctx.rootfs, dest)
     try:
         sys.mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755")
     finally:
         os.close(fd)
-    for host_dir, path in ctx.cgroup_paths.items():
+    for host_dir, path in view.items():
         name = os.path.basename(host_dir)
         sub = secure_join(ctx.rootfs, os.path.join(m["destination"], name))
         make_target(sub, True)

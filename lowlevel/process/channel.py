@@ -9,6 +9,8 @@ For exec, I is the process that will exec the user's command.
     S -> P  {"t": "hello", "userns": bool}   S made (or joined) its user namespace
     P -> S  {"t": "go"}                      S is in the cgroup; id maps are written
     S -> P  {"t": "pid", "pid": N}           host pid of I (S then exits if it forked I)
+    P -> I  {"t": "placed"}                  I is in the container's cgroups (create only; I waits
+                                             for it before mounting cgroupfs or reporting ready)
     I -> P  {"t": "hooks"}                   mounts done, before pivot_root: run prestart and
                                              createRuntime hooks now (sent only if there are any)
     P -> I  {"t": "go"}                      hooks passed

@@ -253,9 +253,20 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     proc = cfg.get("process")
     specns = {ns["type"]: ns.get("path") or "" for ns in linux.get("namespaces") or []}
     # 1. mounts and /dev, with host paths still visible
-    ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns, cgroup_paths=cgroup_view,
+    placed = []
+
+    def view():
+        """Our cgroups, once the parent has placed us in them (it does so while we mount)."""
+        if not placed:
+            chan.expect("placed")
+            placed.append(True)
+        return cgroup_view if "cgroup" in specns else read_cgroup_view()
+
+    ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns, cgroup_view=view,
                               cgroupns="cgroup" in specns)
     rootfs.prepare(sys, cfg, ctx)
+    if not placed:
+        chan.expect("placed")
     # 2. prestart/createRuntime (parent, runtime namespace) then createContainer (here) hooks
     if hooks.has(cfg, "prestart", "createRuntime", "createContainer"):
         chan.send("hooks")

@@ -88,6 +88,7 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
         on_pid(init_pid)
         if manager is not None and not early:
             manager.add(init_pid)
+        chan.send("placed")
         if init_pid != stage:
             os.waitpid(stage, 0)
         while True:

@@ -141,7 +141,7 @@ def test_cgroup_mount_binds_own_cgroups_read_only(tree):
     bundle, root = tree
     cfg = {"mounts": [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
                        "options": ["nosuid", "noexec", "nodev", "ro"]}]}
-    ctx = rootfs.MountContext(root, bundle, cgroup_paths={"/sys/fs/cgroup/memory": "/c1"})
+    ctx = rootfs.MountContext(root, bundle, cgroup_view=lambda: {"/sys/fs/cgroup/memory": "/c1"})
     sys = FakeSyscalls()
     rootfs.prepare(sys, cfg, ctx)
     got = [c for c in mounts(sys) if "/sys/fs/cgroup" in str(c[2])]

@@ -57,7 +57,7 @@ def test_pid_start_time_detects_reuse_and_zombies():
         assert not st.init_alive({"pid": p.pid, "pid_start": start + 1})   # another process on the same pid
     finally:
         p.kill()
-        os.kill(p.pid, 0)   # still a zombie until waited for
+    os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)   # dead but not reaped: a zombie
     assert st.pid_start_time(p.pid) is None
     p.wait()
     assert st.pid_start_time(p.pid) is None
