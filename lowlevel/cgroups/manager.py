@@ -193,6 +193,11 @@ class Manager:
     def _apply_memory(self, section):
         from . import memory
         home = self._home_or_fail("memory", "linux.resources.memory")
+        if section.get("checkBeforeUpdate") and section.get("limit", 0) > 0:
+            usage = (self._read_v1("memory.usage_in_bytes") if home == V1 else self._read_v2("memory.current"))
+            if usage and int(usage) > section["limit"]:
+                raise CgroupError("memory limit %d: below the current usage %d (checkBeforeUpdate)"
+                                  % (section["limit"], int(usage)))
         if home == V2:
             self._write_all(memory.v2(section), V2)
             return

@@ -241,6 +241,11 @@ def test_pure_v2_manager(tmp_path):
     assert (c / "cpu.weight").read_text() == "39" and (c / "cpu.max").read_text() == "5000 100000"
     assert (c / "pids.max").read_text() == "7" and (c / "io.weight").read_text() == "default 1"
     assert [call[0] for call in m.sys.calls] == ["load", "attach"]
+    (c / "memory.current").write_text("4096\n")
+    with pytest.raises(CgroupError, match="below the current usage 4096"):
+        m.apply({"memory": {"limit": 1000, "checkBeforeUpdate": True}})
+    m.apply({"memory": {"limit": 8192, "checkBeforeUpdate": True}})
+    assert (c / "memory.max").read_text() == "8192"
     (c / "cgroup.events").write_text("populated 1\nfrozen 1\n")   # what the kernel reports once frozen
     m.freeze()
     assert (c / "cgroup.freeze").read_text() == "1" and m.state() == "frozen"
