@@ -1,7 +1,7 @@
 """gantryctl: a small CRI client for gantryd (or any CRI runtime on a unix socket).
 
     gantryctl [--address PATH] [--timeout S] version
-    gantryctl pull REF [--creds USER:PASS]
+    gantryctl pull REF [--creds USER:PASS] [--progress]
     gantryctl images [REF]
     gantryctl inspecti REF
     gantryctl rmi REF...
@@ -34,6 +34,8 @@ def parse_args(argv):
     pull = sub.add_parser("pull", help="pull an image")
     pull.add_argument("ref")
     pull.add_argument("--creds", metavar="USER:PASS", help="registry credentials")
+    pull.add_argument("--progress", action="store_true",
+                      help="print progress lines on stderr (the default when stderr is a terminal)")
     images = sub.add_parser("images", help="list images")
     images.add_argument("ref", nargs="?", help="only images this reference names")
     inspect = sub.add_parser("inspecti", help="image status as JSON (verbose)")
@@ -125,8 +127,8 @@ def run(args, out):
             req = cri_pb2.PullImageRequest(image=cri_pb2.ImageSpec(image=args.ref))
             if args.creds is not None:
                 req.auth.username, req.auth.password = parse_creds(args.creds)
-            resp = client.call("pull " + args.ref, client.images.PullImage, req,
-                               timeout=max(args.timeout, PULL_TIMEOUT))
+            show = args.progress or sys.stderr.isatty()
+            resp = pull_with_progress(client, req, max(args.timeout, PULL_TIMEOUT), sys.stderr if show else None)
             out.write("Image is up to date for %s\n" % resp.image_ref)
         elif args.command == "images":
             req = cri_pb2.ListImagesRequest()
@@ -154,6 +156,51 @@ def run(args, out):
             out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     finally:
         client.close()
+
+
+def pulls_dir_of(client):
+    """Where gantryd publishes pull progress (its state dir, from Status verbose); None if unknown."""
+    from gantry.api import cri_pb2
+
+    from .cri import pull_progress
+
+    try:
+        resp = client.runtime.Status(cri_pb2.StatusRequest(verbose=True), timeout=client.timeout)
+        state = json.loads(resp.info["config"])["state"]
+    except (client.grpc.RpcError, KeyError, ValueError, TypeError):
+        return None
+    return os.path.join(state, pull_progress.DIR_NAME)
+
+
+def pull_with_progress(client, req, timeout, err=None, poll_seconds=0.25):
+    """PullImage; while it runs, print the published progress to ``err`` (if given) when it changes."""
+    from .cri import pull_progress
+
+    ref = req.image.image
+    path = None
+    if err is not None:
+        pulls_dir = pulls_dir_of(client)
+        path = pull_progress.progress_path(pulls_dir, ref) if pulls_dir else None
+    future = client.images.PullImage.future(req, timeout=timeout)
+    shown = None
+    while True:
+        try:
+            return future.result(timeout=poll_seconds if path else None)
+        except client.grpc.FutureTimeoutError:
+            pass
+        except client.grpc.RpcError as exc:
+            raise CtlError("pull %s: %s: %s" % (ref, exc.code().name, exc.details())) from None
+        try:
+            with open(path, "rb") as f:
+                doc = pull_progress.parse(f.read())
+        except OSError:
+            doc = None
+        if doc is not None:
+            line = pull_progress.describe(doc)
+            if line != shown:
+                err.write(line + "\n")
+                err.flush()
+                shown = line
 
 
 def _json_or_text(value):

@@ -88,7 +88,7 @@ def build(cfg):
         os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
     images, store = open_images(cfg)
     runtime = RuntimeService(runtime_version(), config_info=asdict(cfg))
-    image_service = ImageService(images)
+    image_service = ImageService(images, pulls_dir=os.path.join(cfg.state, "pulls"))
 
     def register(server):
         cri_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime, server)

@@ -33,7 +33,7 @@ import time
 from gantry.api import cri_pb2, cri_pb2_grpc
 
 from ..errors import NotFound
-from . import convert
+from . import convert, pull_progress
 
 log = logging.getLogger("gantry.cri.images")
 STREAM_BATCH = 128
@@ -41,9 +41,11 @@ PROGRESS_EVERY_SECONDS = 5.0
 
 
 class ImageService(cri_pb2_grpc.ImageServiceServicer):
-    def __init__(self, images, clock=time.time_ns):
+    def __init__(self, images, clock=time.time_ns, pulls_dir=None):
+        """``pulls_dir``: where running pulls publish their progress (pull_progress.py); None: nowhere."""
         self.images = images
         self.clock = clock
+        self.pulls_dir = pulls_dir
 
     def ListImages(self, request, context):
         found = self.images.list_images(filter_ref=convert.image_filter(request))
@@ -78,7 +80,12 @@ class ImageService(cri_pb2_grpc.ImageServiceServicer):
         auth = convert.auth_from_cri(request.auth) if request.HasField("auth") else None
         start = time.monotonic()
         log.info("pull started", extra={"fields": {"ref": ref, "auth": "yes" if auth else "no"}})
-        image_id = self.images.pull(ref, auth=auth, progress=_progress_logger(ref))
+        published = pull_progress.ProgressFile(self.pulls_dir, ref) if self.pulls_dir else None
+        try:
+            image_id = self.images.pull(ref, auth=auth, progress=_progress_reporter(ref, published))
+        finally:
+            if published is not None:
+                published.close()
         log.info("pull done", extra={"fields": {"ref": ref, "id": image_id,
                                                 "ms": int((time.monotonic() - start) * 1000)}})
         return cri_pb2.PullImageResponse(image_ref=image_id)
@@ -100,11 +107,14 @@ class ImageService(cri_pb2_grpc.ImageServiceServicer):
         return cri_pb2.ImageFsInfoResponse(image_filesystems=usages)
 
 
-def _progress_logger(ref, every_seconds=PROGRESS_EVERY_SECONDS, clock=time.monotonic):
-    """A ``progress(digest, done, total)`` callback that logs each blob's bytes every few seconds."""
+def _progress_reporter(ref, published=None, every_seconds=PROGRESS_EVERY_SECONDS, clock=time.monotonic):
+    """A ``progress(digest, done, total)`` callback: logs each blob's bytes every few seconds and
+    updates the published progress file (if any)."""
     last = [clock()]
 
     def progress(digest, done, total=None, *rest, **kwargs):
+        if published is not None:
+            published.update(digest, done, total)
         now = clock()
         if now - last[0] >= every_seconds:
             last[0] = now

@@ -234,3 +234,21 @@ def test_sigterm_during_a_stalled_pull_exits_promptly(pushed, fault_proxy, regis
         assert "still running" in gd.log_text(), gd.log_text()
     finally:
         gd.cleanup()
+
+
+def test_gantryctl_shows_progress_of_a_slow_pull(pushed, fault_proxy, registry, tmp_path):
+    proxy = fault_proxy(registry)
+    proxy.throttle(400_000)  # ~1.5 MB layer: about 4 s
+    write_hosts(pushed["certs"], proxy.host)
+    gd = GantrydProcess(str(tmp_path), registry_config_dir=pushed["certs"])
+    try:
+        gd.start()
+        r = gd.ctl("pull", "--progress", "%s/gantryd-images/busybox:1.36" % proxy.host)
+        assert r.returncode == 0, r.stderr
+        assert pushed["id"] in r.stdout
+        lines = [line for line in r.stderr.splitlines() if "MB (" in line]
+        assert len(lines) >= 2, r.stderr  # it moved while we watched
+        assert os.listdir(os.path.join(gd.state, "pulls")) == []  # nothing left once done
+        assert gd.stop() == 0
+    finally:
+        gd.cleanup()

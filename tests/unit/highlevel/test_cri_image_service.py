@@ -1,5 +1,6 @@
 """The CRI ImageService adapter against a fake images facade with the agreed interface."""
 import logging
+import os
 from dataclasses import dataclass, field
 
 import pytest
@@ -162,7 +163,7 @@ def test_progress_is_logged_every_few_seconds():
     from gantry.highlevel.cri import image_service
 
     now = [100.0]
-    progress = image_service._progress_logger("busybox", every_seconds=5, clock=lambda: now[0])
+    progress = image_service._progress_reporter("busybox", None, every_seconds=5, clock=lambda: now[0])
     logger = logging.getLogger("gantry.cri.images")
     capture = _Records()
     saved = logger.level, logger.propagate
@@ -184,3 +185,24 @@ def test_progress_is_logged_every_few_seconds():
     fields = [r.fields for r in capture.records if r.getMessage() == "pull progress"]
     assert fields == [{"ref": "busybox", "blob": "sha256:aa", "done": 50, "total": 100},
                       {"ref": "busybox", "blob": "sha256:bb", "done": 5, "total": "?"}]
+
+
+def test_pull_publishes_progress_while_it_runs(tmp_path):
+    from gantry.highlevel.cri import pull_progress
+
+    seen = []
+
+    class Pulling(FakeImages):
+        def pull(self, ref, auth=None, progress=None):
+            progress("sha256:aa", 10, 100)
+            seen.append(pull_progress.parse(open(pull_progress.progress_path(str(tmp_path), ref), "rb").read()))
+            if ref == "broken":
+                raise Unavailable("pull broken: registry went away")
+            return BUSY
+
+    svc = ImageService(Pulling(), pulls_dir=str(tmp_path))
+    assert svc.PullImage(cri_pb2.PullImageRequest(image=spec("busybox")), None).image_ref == BUSY
+    assert seen[0]["ref"] == "busybox" and seen[0]["done"] == 10 and seen[0]["total"] == 100
+    with pytest.raises(Unavailable):
+        svc.PullImage(cri_pb2.PullImageRequest(image=spec("broken")), None)
+    assert os.listdir(str(tmp_path)) == []  # removed after success and after failure
