@@ -134,8 +134,11 @@ def _aborted(context):
 
 
 class CriServer:
-    def __init__(self, path, register, max_workers=16):
-        """``register(server)`` adds the servicers (``add_*Servicer_to_server``)."""
+    def __init__(self, path, register, max_workers=64):
+        """``register(server)`` adds the servicers (``add_*Servicer_to_server``).
+
+        ``max_workers`` bounds concurrent calls: long pulls each hold a thread, and the kubelet's
+        Version/Status probes must still find one free (threads start only when needed)."""
         self.path = path
         self._register = register
         self._max_workers = max_workers
