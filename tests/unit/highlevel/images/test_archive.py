@@ -121,3 +121,18 @@ def test_docker_archive_malformed(tmp_path, svc):
 def test_export_unknown_image(tmp_path, svc):
     with pytest.raises(errors.NotFound):
         archive.export_oci_layout(svc, ["nope:1"], str(tmp_path / "o"))
+
+
+def test_command_line_import_and_export(tmp_path, capsys):
+    from gantry.highlevel.images import archivecli
+
+    img = oi.Image(LAYERS)
+    oi.write_layout(str(tmp_path / "lay"), {"v1": img})
+    root = str(tmp_path / "cli-store")
+    assert archivecli.main(["--root", root, "import", str(tmp_path / "lay"), "--base-name", "example.com/a"]) == 0
+    assert capsys.readouterr().out == f"{img.config_digest} example.com/a:v1\n"
+    assert archivecli.main(["--root", root, "export", "--docker", str(tmp_path / "o.tar"), "example.com/a:v1"]) == 0
+    assert archivecli.main(["--root", str(tmp_path / "s2"), "import", str(tmp_path / "o.tar")]) == 0
+    assert capsys.readouterr().out == f"{img.config_digest} example.com/a:v1\n"
+    assert archivecli.main(["--root", root, "export", "--oci", str(tmp_path / "x"), "nope:1"]) == 1
+    assert "no such image" in capsys.readouterr().err
