@@ -8,6 +8,7 @@ otherwise.
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -249,6 +250,41 @@ def test_gantryctl_shows_progress_of_a_slow_pull(pushed, fault_proxy, registry, 
         lines = [line for line in r.stderr.splitlines() if "MB (" in line]
         assert len(lines) >= 2, r.stderr  # it moved while we watched
         assert os.listdir(os.path.join(gd.state, "pulls")) == []  # nothing left once done
+        assert gd.stop() == 0
+    finally:
+        gd.cleanup()
+
+
+def test_kill9_mid_pull_then_restart_pulls_again(pushed, fault_proxy, registry, tmp_path):
+    proxy = fault_proxy(registry)
+    proxy.throttle(300_000)
+    write_hosts(pushed["certs"], proxy.host)
+    ref = "%s/gantryd-images/busybox:1.36" % proxy.host
+    gd = GantrydProcess(str(tmp_path), registry_config_dir=pushed["certs"])
+    try:
+        gd.start()
+        outcome = []
+
+        def run():
+            try:
+                outcome.append(pull(gd, ref))
+            except grpc.RpcError as exc:
+                outcome.append(exc.code())
+
+        t = threading.Thread(target=run)
+        t.start()
+        deadline = time.monotonic() + 30
+        while not any("/blobs/" in r.path for r in proxy.requests) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # part of the layer is in the store's ingest area
+        gd.stop(signal.SIGKILL)
+        t.join(30)
+        assert outcome[0] in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)  # no image id
+        proxy.throttle(0)
+        gd.start()  # same root, same (stale) socket path
+        assert listed(gd) == {}  # nothing half-pulled is visible
+        assert pull(gd, ref) == pushed["id"]
+        assert list(listed(gd)) == [pushed["id"]]
         assert gd.stop() == 0
     finally:
         gd.cleanup()
