@@ -198,3 +198,35 @@ def test_docker_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store)
     p = subprocess.run(["skopeo", "inspect", "--config", f"docker-archive:{out}"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["rootfs"]["diff_ids"] == [layer.diff_id for layer in img.layers]
+
+
+def test_single_layer_images_use_bind_mounts(tmp_path, store):
+    img = oi.Image([oi.Layer([oi.Dir("etc"), oi.File("etc/hello", b"hi\n")])])
+    layout = str(tmp_path / "layout")
+    oi.write_layout(layout, {"one": img})
+    ((image_id, _),) = archive.import_oci_layout(store, layout, base_name="test.local/one")
+    top = store.meta.get_image(image_id).layers[-1].chain_id
+    ro = str(tmp_path / "ro")
+    key = mounted_view(store, image_id, ro)
+    try:
+        assert open(os.path.join(ro, "etc", "hello")).read() == "hi\n"
+        with pytest.raises(OSError) as err:
+            open(os.path.join(ro, "etc", "new"), "w")
+        assert err.value.errno == 30          # EROFS
+    finally:
+        sn.unmount(ro)
+        store.snapshots.remove(key)
+    # a scratch container (no parent) gets its own directory bind-mounted read-write
+    rw = str(tmp_path / "rw")
+    os.makedirs(rw)
+    mounts = store.snapshots.prepare("scratch", None)
+    assert [m.type for m in mounts] == ["bind"]
+    sn.mount_all(mounts, rw)
+    try:
+        with open(os.path.join(rw, "f"), "w") as f:
+            f.write("x")
+    finally:
+        sn.unmount(rw)
+    assert os.listdir(store.snapshots.fs_path("scratch")) == ["f"]
+    store.snapshots.remove("scratch")
+    assert store.snapshots.exists(top)
