@@ -328,7 +328,11 @@ def mount_all(mounts, target, snapshots_root=None, runner=subprocess.run):
             ro = "ro" in options
             _run(runner, ["mount", "--rbind" if "rbind" in options else "--bind", m.source, target], target)
             if ro:
-                _run(runner, ["mount", "-o", "remount,bind,ro", target], target)
+                try:
+                    _run(runner, ["mount", "-o", "remount,bind,ro", target], target)
+                except errors.GantryError:
+                    _run(runner, ["umount", target], target)   # never leave it writable
+                    raise
         else:
             _run(runner, ["mount", "-t", m.type, "-o", option_string(options), m.source, target], target, cwd)
 

@@ -178,3 +178,16 @@ def test_implicit_parents_inherit_from_the_parent_chain_in_any_extraction_order(
     assert os.stat(os.path.join(fs, "opt")).st_mtime == oi.EPOCH + 3
     assert os.stat(os.path.join(fs, "opt", "a")).st_mode & 0o7777 == 0o750
     assert os.stat(os.path.join(fs, "new")).st_mode & 0o7777 == 0o755
+
+
+def test_failed_read_only_remount_unmounts_the_bind():
+    calls = []
+
+    def runner(argv, cwd=None, **kw):
+        calls.append(argv)
+        rc = 32 if "remount,bind,ro" in argv else 0
+        return subprocess.CompletedProcess(argv, rc, "", "nope")
+
+    with pytest.raises(errors.Internal):
+        sn.mount_all([sn.Mount("bind", "/src", ["rbind", "ro"])], "/t", runner=runner)
+    assert calls == [["mount", "--rbind", "/src", "/t"], ["mount", "-o", "remount,bind,ro", "/t"], ["umount", "/t"]]
