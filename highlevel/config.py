@@ -8,6 +8,7 @@ TOML file holds the same settings under the same names, at top level::
     state = "/run/gantry"                    # runtime: shim sockets, pod state (tmpfs)
     registry_config_dir = "/etc/gantry/certs.d"   # containerd hosts.toml layout
     log_level = "info"                       # debug, info, warning, error
+    cgroup_driver = "cgroupfs"               # or "systemd"; told to the kubelet (RuntimeConfig)
 
     [images]
     max_concurrent_downloads = 3             # layers fetched at once per pull
@@ -26,6 +27,7 @@ from .errors import InvalidArgument
 
 DEFAULT_CONFIG_FILE = "/etc/gantry/gantryd.toml"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+CGROUP_DRIVERS = ("cgroupfs", "systemd")
 UNIX_SCHEME = "unix://"
 
 
@@ -36,13 +38,14 @@ class Config:
     state: str = "/run/gantry"
     registry_config_dir: str = "/etc/gantry/certs.d"
     log_level: str = "info"
+    cgroup_driver: str = "cgroupfs"
     max_concurrent_downloads: int = 3
     pull_progress_timeout: float = 60.0
 
 
 # TOML table -> the Config fields it may hold (top level is "").
 _TABLES = {
-    "": ("address", "root", "state", "registry_config_dir", "log_level"),
+    "": ("address", "root", "state", "registry_config_dir", "log_level", "cgroup_driver"),
     "images": ("max_concurrent_downloads", "pull_progress_timeout"),
 }
 _TYPES = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(Config)}
@@ -101,6 +104,9 @@ def validate(cfg):
         raise InvalidArgument("config address: unix socket path longer than 107 bytes: %r" % cfg.address)
     if cfg.log_level not in LOG_LEVELS:
         raise InvalidArgument("config log_level: %r is not one of %s" % (cfg.log_level, ", ".join(LOG_LEVELS)))
+    if cfg.cgroup_driver not in CGROUP_DRIVERS:
+        raise InvalidArgument("config cgroup_driver: %r is not one of %s"
+                              % (cfg.cgroup_driver, ", ".join(CGROUP_DRIVERS)))
     if cfg.max_concurrent_downloads < 1:
         raise InvalidArgument("config images.max_concurrent_downloads: must be >= 1")
     if cfg.pull_progress_timeout <= 0:

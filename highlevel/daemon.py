@@ -87,7 +87,7 @@ def build(cfg):
     for directory in (cfg.root, cfg.state):
         os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
     images, store = open_images(cfg)
-    runtime = RuntimeService(runtime_version(), config_info=asdict(cfg))
+    runtime = RuntimeService(runtime_version(), config_info=asdict(cfg), cgroup_driver=cfg.cgroup_driver)
     image_service = ImageService(images, pulls_dir=os.path.join(cfg.state, "pulls"))
 
     def register(server):

@@ -1,6 +1,8 @@
 """CRI RuntimeService of gantryd.
 
-Implemented here: ``Version`` and ``Status``.  Pods, containers, streaming and
+Implemented here: ``Version``, ``Status`` and ``RuntimeConfig`` (the cgroup
+driver from gantryd's settings, which a kubelet configured to ask the runtime
+adopts).  Pods, containers, streaming and
 stats are filled in by later work; until then every other RuntimeService
 method answers UNIMPLEMENTED with a message naming the method (generated below
 from the service descriptor, so no method is ever left with grpc's anonymous
@@ -17,6 +19,7 @@ from gantry.api import cri_pb2, cri_pb2_grpc
 from ..errors import Unimplemented
 from . import convert
 
+CGROUP_DRIVERS = {"cgroupfs": cri_pb2.CGROUPFS, "systemd": cri_pb2.SYSTEMD}
 RUNTIME_READY = "RuntimeReady"
 NETWORK_READY = "NetworkReady"
 
@@ -27,10 +30,11 @@ def not_ready(condition):
 
 
 class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
-    def __init__(self, version, readiness=not_ready, config_info=None):
+    def __init__(self, version, readiness=not_ready, config_info=None, cgroup_driver="cgroupfs"):
         self.version = version
         self.readiness = readiness
         self.config_info = config_info or {}
+        self.cgroup_driver = CGROUP_DRIVERS[cgroup_driver]
 
     def Version(self, request, context):
         return convert.version_response(self.version)
@@ -45,6 +49,10 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
         if request.verbose:
             response.info["config"] = json.dumps(self.config_info, sort_keys=True)
         return response
+
+
+    def RuntimeConfig(self, request, context):
+        return cri_pb2.RuntimeConfigResponse(linux=cri_pb2.LinuxRuntimeConfiguration(cgroup_driver=self.cgroup_driver))
 
 
 def _unimplemented(name, server_streaming):

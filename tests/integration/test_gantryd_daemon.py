@@ -173,3 +173,14 @@ def test_version_flag():
     r = subprocess.run([sys.executable, "-m", "gantry.highlevel.daemon", "--version"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and r.stdout.startswith("gantryd ") and len(r.stdout.split()) == 2
+
+
+def test_runtime_config_names_the_cgroup_driver(tmp_path):
+    gd = GantrydProcess(str(tmp_path), config_text='cgroup_driver = "systemd"\n')
+    try:
+        gd.start()
+        resp = gd.runtime.RuntimeConfig(cri_pb2.RuntimeConfigRequest(), timeout=5)
+        assert resp.linux.cgroup_driver == cri_pb2.SYSTEMD
+        assert gd.stop() == 0
+    finally:
+        gd.cleanup()

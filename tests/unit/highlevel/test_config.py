@@ -12,6 +12,7 @@ def test_defaults_need_no_file_and_no_flags():
     assert cfg.state == "/run/gantry"
     assert cfg.registry_config_dir == "/etc/gantry/certs.d"
     assert cfg.log_level == "info"
+    assert cfg.cgroup_driver == "cgroupfs"
 
 
 def test_default_file_is_read_when_present():
@@ -36,6 +37,7 @@ root = "/tmp/g/root"
 state = "/tmp/g/state"
 registry_config_dir = "/tmp/g/certs.d"
 log_level = "DEBUG"
+cgroup_driver = "systemd"
 
 [images]
 max_concurrent_downloads = 5
@@ -46,7 +48,7 @@ pull_progress_timeout = 30
 def test_every_setting_from_toml():
     cfg = config.resolve(config.parse_toml(TOML))
     assert cfg == config.Config(address="/tmp/g/x.sock", root="/tmp/g/root", state="/tmp/g/state",
-                                registry_config_dir="/tmp/g/certs.d", log_level="debug",
+                                registry_config_dir="/tmp/g/certs.d", log_level="debug", cgroup_driver="systemd",
                                 max_concurrent_downloads=5, pull_progress_timeout=30.0)
 
 
@@ -80,6 +82,7 @@ def test_bad_toml_names_the_key(text, message):
     ({"address": "@abstract"}, "address: must be an absolute path"),
     ({"address": "/" + "a" * 120}, "longer than 107 bytes"),
     ({"log_level": "chatty"}, "log_level"),
+    ({"cgroup_driver": "cgroupv2"}, "cgroup_driver"),
     ({"max_concurrent_downloads": 0}, "max_concurrent_downloads"),
     ({"pull_progress_timeout": 0.0}, "pull_progress_timeout"),
 ])

@@ -8,7 +8,7 @@ from gantry.highlevel.cri.runtime_service import RuntimeService
 from gantry.highlevel.errors import Unimplemented
 
 METHODS = cri_pb2.DESCRIPTOR.services_by_name["RuntimeService"].methods
-IMPLEMENTED = {"Version", "Status"}
+IMPLEMENTED = {"Version", "Status", "RuntimeConfig"}
 
 
 def test_version():
@@ -30,6 +30,13 @@ def test_status_ready_from_the_readiness_callable():
     resp = svc.Status(cri_pb2.StatusRequest(), None)
     assert all(c.status and not c.reason for c in resp.status.conditions)
     assert dict(resp.info) == {}
+
+
+@pytest.mark.parametrize("driver, value", [("cgroupfs", cri_pb2.CGROUPFS), ("systemd", cri_pb2.SYSTEMD)])
+def test_runtime_config_reports_the_cgroup_driver(driver, value):
+    resp = RuntimeService("1.0", cgroup_driver=driver).RuntimeConfig(cri_pb2.RuntimeConfigRequest(), None)
+    assert resp.linux.cgroup_driver == value
+    assert resp.HasField("linux")
 
 
 @pytest.mark.parametrize("method", [m for m in METHODS if m.name not in IMPLEMENTED], ids=lambda m: m.name)
