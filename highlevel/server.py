@@ -14,9 +14,12 @@ socket left by a killed gantryd is replaced.
 
 Errors: service code raises ``gantry.highlevel.errors`` exceptions; the one
 interceptor below turns them into gRPC status codes with ``errors.grpc_code``
-and the exception's message.  Anything else becomes INTERNAL, logged with its
+and the exception's message.  An OSError that escapes keeps a meaningful code
+for a few errnos (ENOSPC -> RESOURCE_EXHAUSTED, EACCES -> PERMISSION_DENIED,
+EROFS -> FAILED_PRECONDITION); anything else becomes INTERNAL, logged with its
 traceback.  Every call is logged at debug level with its code and duration.
 """
+import errno
 import logging
 import os
 import socket
@@ -34,7 +37,22 @@ SOCKET_MODE = 0o600
 DIR_MODE = 0o711
 
 
+# OS errors that escape domain code still say something a client can act on
+_ERRNO_KINDS = {
+    errno.ENOSPC: errors.ResourceExhausted, errno.EDQUOT: errors.ResourceExhausted,
+    errno.EMFILE: errors.ResourceExhausted, errno.ENFILE: errors.ResourceExhausted,
+    errno.EACCES: errors.PermissionDenied, errno.EPERM: errors.PermissionDenied,
+    errno.EROFS: errors.FailedPrecondition,
+}
+
+
+def _as_domain(exc):
+    kind = _ERRNO_KINDS.get(exc.errno) if isinstance(exc, OSError) else None
+    return kind(str(exc)) if kind else exc
+
+
 def _abort(context, method, exc):
+    exc = _as_domain(exc)
     code = errors.grpc_code(exc)
     if isinstance(exc, errors.GantryError):
         message = str(exc) or type(exc).__name__

@@ -76,6 +76,8 @@ def test_version(served):
     (errors.Unavailable("list: registry down"), grpc.StatusCode.UNAVAILABLE),
     (errors.DeadlineExceeded("list: stalled"), grpc.StatusCode.DEADLINE_EXCEEDED),
     (RuntimeError("kaboom"), grpc.StatusCode.INTERNAL),
+    (OSError(28, "No space left on device", "/var/lib/gantry/x"), grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (OSError(13, "Permission denied", "/var/lib/gantry/x"), grpc.StatusCode.PERMISSION_DENIED),
 ])
 def test_domain_errors_map_to_codes(served, exc, code):
     _, _, images, _, image_stub = served
