@@ -180,7 +180,7 @@ class Repository:
                 time.sleep(delay)
 
     def _authorized(self, endpoint, authz, tls, method, url, what, headers):
-        base = dict(endpoint.headers)
+        base = _endpoint_headers(endpoint)
         base.update(headers or {})
         header = authz.header(self.scope)
         if header:
@@ -371,6 +371,14 @@ def _skip_for(resp, offset, what):
         resp.close(broken=True)
         raise Dropped("%s: 206 starts at %d, wanted %d" % (what, first, offset))
     return offset - first
+
+
+def _endpoint_headers(endpoint):
+    """hosts.toml [header] entries; several values of one name are joined with ", " (RFC 9110)."""
+    out = {}
+    for name, value in endpoint.headers:
+        out[name] = out[name] + ", " + value if name in out else value
+    return out
 
 
 def _drain(resp, limit=64 << 10):

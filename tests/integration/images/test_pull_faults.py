@@ -258,3 +258,16 @@ def test_schema1_manifest_is_refused_clearly(tmp_path):
             puller(config).pull(new_store(tmp_path), "%s/old/app:v1" % fake.host)
     finally:
         fake.stop()
+
+
+def test_hosts_toml_headers_reach_the_registry(registry, fault_proxy, tmp_path):
+    img = small_image("headers")
+    registry.push_image(img, "faults/headers", "v1")
+    proxy = fault_proxy(registry)
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    with open("%s/%s/hosts.toml" % (config, proxy.host), "a") as f:
+        f.write('[header]\n  x-gantry-test = ["one", "two"]\n')
+    puller(config).pull(new_store(tmp_path), "%s/faults/headers:v1" % proxy.host)
+    gets = [r for r in proxy.requests if r.method == "GET"]
+    assert gets and all(r.headers.get("x-gantry-test") == "one, two" for r in gets)
+

@@ -148,3 +148,9 @@ def test_puller_from_config_and_validation():
 def test_bad_reference_is_invalid_argument_before_any_io():
     with pytest.raises(errors.InvalidArgument, match="lowercase"):
         pull.Puller().pull(store=None, ref="Not/Valid")
+
+
+def test_endpoint_headers_join_repeated_names():
+    from gantry.highlevel.images.registry.hosts import Endpoint
+    e = Endpoint("https", "r", headers=(("x-a", "1"), ("x-b", "2"), ("x-a", "3")))
+    assert client._endpoint_headers(e) == {"x-a": "1, 3", "x-b": "2"}
