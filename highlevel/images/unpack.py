@@ -377,7 +377,6 @@ class _Applier:
                 os.mkdir(path, 0o700)
                 self.dirs[path_parts] = True
             self.dir_meta[path_parts] = m
-            self._xattrs(path, m)
             return
         self._clear(path_parts, path)
         if m.isreg():
@@ -396,7 +395,6 @@ class _Applier:
         else:
             raise errors.InvalidArgument(f"layer entry {m.name!r}: unsupported entry type {m.type!r}")
         self.files.add(path_parts)
-        self._xattrs(path, m)
         self._attrs(path, m, symlink=m.issym())
 
     # -- helpers ---------------------------------------------------------
@@ -474,10 +472,13 @@ class _Applier:
                 raise errors.InvalidArgument(f"layer entry {m.name!r}: setxattr {name}: {e.strerror}") from e
 
     def _attrs(self, path, m, symlink=False):
+        """Owner, then mode (chown clears setuid), then xattrs (chown clears file
+        capabilities), then mtime."""
         if self.owners:
             os.lchown(path, m.uid, m.gid)
         if not symlink:
             os.chmod(path, stat.S_IMODE(m.mode))
+        self._xattrs(path, m)
         os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
 
     def finish(self):

@@ -239,3 +239,17 @@ def test_disk_full_is_resource_exhausted_and_leaves_nothing(tmp_path, monkeypatc
     with pytest.raises(errors.ResourceExhausted, match="no space"):
         apply(layer, tmp_path / "t")
     assert os.listdir(tmp_path) == []
+
+
+@root_only
+def test_file_capabilities_survive_the_owner_change(tmp_path):
+    import struct
+
+    cap_net_raw = 1 << 13
+    vfs_cap_v2 = struct.pack("<IIIII", 0x02000001, cap_net_raw, 0, 0, 0)   # effective + permitted
+    layer = oi.Layer([oi.File("ping", b"\x7fELF", mode=0o755, uid=1000, gid=1000,
+                              xattrs={"security.capability": vfs_cap_v2})])
+    apply(layer, tmp_path / "t")
+    p = tmp_path / "t" / "ping"
+    assert os.lstat(p).st_uid == 1000
+    assert os.getxattr(p, "security.capability") == vfs_cap_v2
