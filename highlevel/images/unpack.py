@@ -43,6 +43,7 @@ from .tarstream import TarStream
 from .whiteouts import classify, clean_path
 
 BUF = 1 << 20
+OUT_MAX = 4 << 20     # largest decompressed piece held at once
 PREFETCH = True    # decompress in a helper thread (see DiffReader.prefetch)
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _FORBIDDEN_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
@@ -116,8 +117,12 @@ class DiffReader:
             raise errors.InvalidArgument(f"layer: unsupported compression {self.compression!r}")
 
     def _gzip_chunk(self):
+        """Up to OUT_MAX bytes of output per call, so a small, highly compressed blob
+        cannot make one call allocate gigabytes."""
         while True:
-            if self._z.eof:
+            if self._z.unconsumed_tail:
+                rest = self._z.unconsumed_tail
+            elif self._z.eof:
                 rest = self._z.unused_data
                 if not rest:
                     rest = self._src.read(BUF)
@@ -128,7 +133,7 @@ class DiffReader:
                 rest = self._src.read(BUF)
                 if not rest:
                     raise errors.DataLoss("layer: truncated gzip stream")
-            out = self._z.decompress(rest)
+            out = self._z.decompress(rest, OUT_MAX)
             if out:
                 return out
 

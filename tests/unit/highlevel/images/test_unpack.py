@@ -253,3 +253,19 @@ def test_file_capabilities_survive_the_owner_change(tmp_path):
     p = tmp_path / "t" / "ping"
     assert os.lstat(p).st_uid == 1000
     assert os.getxattr(p, "security.capability") == vfs_cap_v2
+
+
+def test_gzip_output_is_bounded_per_chunk():
+    import gzip
+
+    data = b"\0" * (64 << 20)
+    blob = gzip.compress(data, 9)
+    assert len(blob) < (1 << 20)
+    r = unpack.DiffReader(io.BytesIO(blob))
+    sizes = []
+    while True:
+        chunk = r.chunk()
+        if not chunk:
+            break
+        sizes.append(len(chunk))
+    assert sum(sizes) == len(data) and max(sizes) <= unpack.OUT_MAX
