@@ -24,7 +24,9 @@ everything a pull writes from GC until the image is recorded.
 Single flight: a layer (keyed by chain ID) or config being fetched by one pull
 is awaited, not fetched again, by any other pull in this process.
 
-``progress(digest, done, total)`` is called as bytes arrive for each blob.
+``progress(digest, done, total)`` is called as bytes arrive for each blob;
+``Puller.active()`` gives the same figures for every pull in flight (for
+gantryctl and logs): ``{ref: {digest: (done, total)}}``.
 ``auth`` is None, a registry.auth.Credentials, a dict, or a CRI AuthConfig
 (username, password, auth, identity_token, registry_token).
 """
@@ -102,6 +104,27 @@ class Puller:
         self.transport = transport or Transport(stall_timeout=stall_timeout)
         self.tokens = registry_auth.TokenCache()
         self._flights = _Flights()
+        self._active = {}
+        self._active_lock = threading.Lock()
+
+    def active(self):
+        """Bytes per blob of every pull in flight: ``{ref: {digest: (done, total)}}`` (a copy)."""
+        with self._active_lock:
+            return {ref: dict(blobs) for ref, blobs in self._active.items()}
+
+    def _track(self, ref, digest, done, total):
+        with self._active_lock:
+            blobs = self._active.get(ref)
+            if blobs is not None:
+                blobs[digest] = (done, total)
+
+    def _begin(self, ref):
+        with self._active_lock:
+            self._active.setdefault(ref, {})
+
+    def _end(self, ref):
+        with self._active_lock:
+            self._active.pop(ref, None)
 
     @classmethod
     def from_config(cls, cfg):
@@ -134,7 +157,7 @@ class PullResult:
 class _Pull:
     def __init__(self, puller, store, ref, credentials, progress, platform):
         self.puller, self.store, self.ref = puller, store, ref
-        self.progress = progress
+        self.user_progress = progress
         self.platform = platform
         endpoints = hosts.endpoints(ref.domain, puller.registry_config_dir)
         self.repo = Repository(ref, endpoints, credentials, puller.transport, puller.tokens, puller.retry)
@@ -142,14 +165,22 @@ class _Pull:
         # at most this many blobs download at once; unpacking is not limited (it waits on the disk)
         self.download_slots = threading.BoundedSemaphore(puller.concurrency)
 
+    def progress(self, digest, done, total):
+        self.puller._track(str(self.ref), digest, done, total)
+        if self.user_progress is not None:
+            self.user_progress(digest, done, total)
+
     def run(self):
         started = time.monotonic()
+        self.puller._begin(str(self.ref))
         try:
             return self._run(started)
         except GantryError as exc:
             if not str(exc).startswith(self.what):
                 raise type(exc)("%s: %s" % (self.what, exc)) from exc
             raise
+        finally:
+            self.puller._end(str(self.ref))
 
     def _run(self, started):
         resolved = self.repo.resolve()

@@ -271,3 +271,31 @@ def test_hosts_toml_headers_reach_the_registry(registry, fault_proxy, tmp_path):
     gets = [r for r in proxy.requests if r.method == "GET"]
     assert gets and all(r.headers.get("x-gantry-test") == "one, two" for r in gets)
 
+
+
+def test_progress_of_pulls_in_flight_is_visible(registry, fault_proxy, tmp_path):
+    img = big_image("progress")
+    registry.push_image(img, "faults/progress", "v1")
+    proxy = fault_proxy(registry)
+    proxy.throttle(4_000_000)
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    p = puller(config)
+    ref = "%s/faults/progress:v1" % proxy.host
+    snapshots, done = [], threading.Event()
+
+    def run():
+        try:
+            p.pull(new_store(tmp_path), ref)
+        finally:
+            done.set()
+
+    t = threading.Thread(target=run)
+    t.start()
+    while not done.wait(0.05):
+        snapshots.append(p.active())
+    t.join()
+    big = img.layers[1]
+    partial = [s[ref][big.digest] for s in snapshots if ref in s and big.digest in s[ref]]
+    assert partial and any(0 < d < big.size for d, _ in partial)
+    assert all(total == big.size for _, total in partial)
+    assert p.active() == {}
