@@ -74,6 +74,31 @@ def make_puller(cfg):
                   stall_timeout=cfg.pull_progress_timeout)
 
 
+_root_lock = None  # the open lock file: held for the life of the process
+
+
+def lock_root(root):
+    """One gantryd per root: an exclusive flock on ``<root>/gantryd.lock`` (it holds our pid).
+
+    The kernel drops the lock when the process dies, however it dies, so a
+    kill -9 never leaves a root locked."""
+    import fcntl
+
+    global _root_lock
+    path = os.path.join(root, "gantryd.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise errors.FailedPrecondition("lock %s: root is in use by another gantryd (pid %s)" % (path, owner)) \
+            from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, b"%d\n" % os.getpid(), 0)
+    _root_lock = fd
+
+
 def build(cfg):
     """Services and server for a config (nothing started)."""
     from dataclasses import asdict
@@ -86,6 +111,7 @@ def build(cfg):
 
     for directory in (cfg.root, cfg.state):
         os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+    lock_root(cfg.root)
     images, store = open_images(cfg)
     runtime = RuntimeService(runtime_version(), config_info=asdict(cfg), cgroup_driver=cfg.cgroup_driver)
     image_service = ImageService(images, pulls_dir=os.path.join(cfg.state, "pulls"))

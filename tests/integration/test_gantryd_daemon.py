@@ -184,3 +184,13 @@ def test_runtime_config_names_the_cgroup_driver(tmp_path):
         assert gd.stop() == 0
     finally:
         gd.cleanup()
+
+
+def test_a_second_daemon_on_the_same_root_is_refused(gantryd):
+    r = subprocess.run([sys.executable, "-m", "gantry.highlevel.daemon", "--address", gantryd.address + ".2",
+                        "--root", gantryd.root, "--state", gantryd.state + "2"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "root is in use by another gantryd (pid %d)" % gantryd.proc.pid in r.stderr
+    assert not os.path.exists(gantryd.address + ".2")
+    gantryd.runtime.Version(cri_pb2.VersionRequest(), timeout=5)
