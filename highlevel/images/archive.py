@@ -59,10 +59,10 @@ def _layout_blob(layout, digest):
 
 
 def _copy_blob(store, lease, src_open, digest, size, what):
+    lease.add_content(digest)          # lease first, then look: GC re-checks leases before deleting
     if store.content.exists(digest):
-        lease.add_content(digest)
         return
-    w = lease.writer(f"import-{digest}-{lease.id}", digest, size)
+    w = store.content.writer(f"import-{digest}-{lease.id}", digest, size)
     try:
         with src_open() as f:
             while True:
@@ -180,6 +180,12 @@ def import_docker_archive(store, path):
     return results
 
 
+def _put_leased(store, lease, data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    lease.add_content(digest)
+    return store.content.put_bytes(data, digest)
+
+
 def _member_digest(open_member):
     h = hashlib.sha256()
     size = 0
@@ -201,8 +207,7 @@ def _import_docker_entry(store, lease, member, entry, path):
             or not isinstance(entry.get("Layers"), list):
         raise errors.InvalidArgument(f"import {path}: malformed manifest.json entry")
     config_bytes = member(entry["Config"]).read()
-    config_digest = store.content.put_bytes(config_bytes)
-    lease.add_content(config_digest)
+    config_digest = _put_leased(store, lease, config_bytes)
     layer_descs = []
     for name in entry["Layers"]:
         digest, size, compression = _member_digest(lambda name=name: member(name))
@@ -212,8 +217,7 @@ def _import_docker_entry(store, lease, member, entry, path):
                 "config": {"mediaType": mf.DOCKER_CONFIG, "digest": config_digest, "size": len(config_bytes)},
                 "layers": layer_descs}
     body = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-    manifest_digest = store.content.put_bytes(body)
-    lease.add_content(manifest_digest)
+    manifest_digest = _put_leased(store, lease, body)
     layers = [(d["digest"], d["mediaType"], d["size"]) for d in layer_descs]
     store.unpack_from_content(config_digest, layers, lease)
     names = []

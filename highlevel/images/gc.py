@@ -32,7 +32,6 @@ class GcResult:
 
 def mark(meta, now, extract_grace):
     """(content digests, snapshot keys) that must stay."""
-    meta.expire_leases(now)
     content = meta.referenced_content()
     leased_snaps = meta.leased("snapshot")
     snaps = {r.key: r for r in meta.snapshots()}
@@ -51,11 +50,27 @@ def mark(meta, now, extract_grace):
     return content, live, snaps
 
 
+def _still_dead_snapshot(tx, key):
+    """Inside the removal's transaction: nothing took ``key`` since the mark (another process)."""
+    return not (tx.execute("SELECT 1 FROM lease_resources WHERE kind='snapshot' AND key=?", (key,)).fetchone()
+                or tx.execute("SELECT 1 FROM image_layers WHERE chain_id=?", (key,)).fetchone()
+                or tx.execute("SELECT 1 FROM snapshots WHERE parent=?", (key,)).fetchone())
+
+
+def _still_dead_blob(tx, digest):
+    return not (tx.execute("SELECT 1 FROM lease_resources WHERE kind='content' AND key=?", (digest,)).fetchone()
+                or tx.execute("SELECT 1 FROM image_blobs WHERE digest=?", (digest,)).fetchone())
+
+
 def collect(store, blob_grace=0.0, extract_grace=3600.0, ingest_grace=24 * 3600.0, now=None):
+    """Mark, then sweep; each removal re-checks its object inside a write transaction, so a
+    process that leases an object (always before it checks the object exists) keeps it."""
     now = time.time() if now is None else now
     result = GcResult()
     meta = store.meta
-    content, live, snaps = mark(meta, now, extract_grace)
+    meta.expire_leases(now)
+    with meta.transaction():           # one consistent view for the whole mark
+        content, live, snaps = mark(meta, now, extract_grace)
     # Snapshots: remove leaves first so the parent foreign key is never violated.
     dead = {k for k in snaps if k not in live}
     while dead:
@@ -63,18 +78,19 @@ def collect(store, blob_grace=0.0, extract_grace=3600.0, ingest_grace=24 * 3600.
         if not leaves:
             break
         for key in sorted(leaves):
-            store.snapshots.remove(key)
-            result.snapshots.append(key)
             dead.discard(key)
+            with meta.transaction() as tx:
+                if not _still_dead_snapshot(tx, key):
+                    continue
+                store.snapshots.remove(key)
+            result.snapshots.append(key)
     with meta.transaction():
         result.orphans = store.snapshots.clean_orphans()
     for info in store.content.walk():
         if info.digest in content or now - info.created < blob_grace:
             continue
-        # Re-check under the database: a concurrent record_image may have just referenced it.
-        if info.digest in meta.referenced_content():
-            continue
-        if store.content.delete(info.digest):
-            result.blobs.append(info.digest)
+        with meta.transaction() as tx:
+            if _still_dead_blob(tx, info.digest) and store.content.delete(info.digest):
+                result.blobs.append(info.digest)
     result.ingests = store.content.clean_stale_ingests(ingest_grace, now)
     return result

@@ -7,6 +7,11 @@
         image_id = store.record_image(ref, manifest_digest, ...)   # one transaction
     store.gc()                                   # frees what no image or lease refers to
 
+Rule for every writer (this process or another one on the same root): add
+an object to the lease FIRST, then check whether it already exists; the
+collector re-checks leases and image rows inside the transaction that
+removes each object, so what a lease names is never swept.
+
 ``record_image`` is the one place an image becomes visible: it reads the
 config from the content store, checks that every layer's snapshot is
 committed, and writes the image, its blobs, layers and names in one

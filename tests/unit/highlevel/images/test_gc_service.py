@@ -226,3 +226,29 @@ def test_fs_info_measures_committed_once_and_active_live(store, svc):
         f.write(b"x" * 100_000)
     grown = svc.fs_info()
     assert grown.used_bytes >= base.used_bytes + 100_000 and grown.inodes_used == base.inodes_used + 1
+
+
+def test_objects_leased_after_the_mark_survive_the_sweep(store, svc, monkeypatch):
+    """Another process leases a blob and a layer between GC's mark and its sweep: both stay."""
+    from gantry.highlevel.images import gc as gc_module
+
+    a, _ = two_images()
+    add_image(store, a, "docker.io/library/a:1")
+    store.meta.delete_image(a.config_digest)        # now everything is garbage ...
+    real_mark = gc_module.mark
+
+    def mark_then_someone_leases(meta, now, grace):
+        out = real_mark(meta, now, grace)
+        meta.lease_create("other-process")
+        meta.lease_add("other-process", "content", BASE.digest)
+        meta.lease_add("other-process", "snapshot", BASE.diff_id)
+        return out
+
+    monkeypatch.setattr(gc_module, "mark", mark_then_someone_leases)
+    store.gc()
+    assert blobs(store) == {BASE.digest}              # ... except what the late lease took
+    assert [s.key for s in store.snapshots.walk()] == [BASE.diff_id]
+    monkeypatch.setattr(gc_module, "mark", real_mark)
+    store.meta.lease_delete("other-process")
+    store.gc()
+    assert blobs(store) == set() and store.snapshots.walk() == []
