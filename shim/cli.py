@@ -14,8 +14,8 @@
     gantry-shim template --socket PATH
         Serve the Template API: fork warm shims on request (used by gantryd).
 """
-import argparse
 import base64
+import gc
 import json
 import os
 import socket
@@ -25,6 +25,7 @@ USAGE_TEXT = __doc__.split("\n", 2)[2]
 
 
 def _parser():
+    import argparse  # not at module level: the template never needs it
     p = argparse.ArgumentParser(prog="gantry-shim", description="One shim per container: it forks the OCI "
                                 "runtime and stays the container's parent.", epilog=USAGE_TEXT,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,7 +174,16 @@ def cmd_template(a):
 
 
 def main(argv=None):
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    # Before the heavy imports: a process that forks shims must not leave freed "holes" in
+    # the pages its children share, so the collector stays off until each child turns it on
+    # (see the gc.freeze documentation); short-lived commands do not need it either.
+    gc.disable()
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 3 and argv[0] == "template" and argv[1] == "--socket":
+        from . import template  # the template: no argument parser kept in its memory
+        template.serve(argv[2])
+        return 0
+    args = _parser().parse_args(argv)
     return {"start": cmd_start, "delete": cmd_delete, "call": cmd_call, "template": cmd_template}[args.command](args)
 
 

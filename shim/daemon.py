@@ -31,11 +31,12 @@ GRACE_SECONDS = 2.0
 
 
 def write_atomic(path, text):
+    """Temp file + rename: a reader sees all of it or nothing.  No fsync: these files only
+    matter while the shim lives, and a machine crash ends the shim too."""
     tmp = path + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, text.encode())
-        os.fsync(fd)
     finally:
         os.close(fd)
     os.rename(tmp, path)

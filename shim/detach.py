@@ -19,6 +19,7 @@ dir finds it held and answers with the running shim's address.
 """
 import errno
 import fcntl
+import gc
 import os
 import signal
 import time
@@ -63,6 +64,7 @@ def _become_shim(config, lock_fd, notify_fd):
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN if sig in (signal.SIGPIPE, signal.SIGHUP) else signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
+    gc.enable()  # the template's objects are frozen: collections see only the shim's own
     _close_fds_except({lock_fd, notify_fd})
     null = os.open(os.devnull, os.O_RDWR)
     log = os.open(config.path("shim.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -65,6 +65,9 @@ class Loop:
     def stop(self):
         self.running = False
 
+    def close(self):
+        self._sel.close()
+
     def run(self):
         self.running = True
         while self.running:

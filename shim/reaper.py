@@ -5,8 +5,8 @@ init becomes its child once the runtime exits, and so does every orphan of
 the runtime's or the container's.  SIGCHLD only wakes the loop (through
 ``signal.set_wakeup_fd``); the reaping itself, ``waitpid(-1, WNOHANG)`` until
 nothing is left, runs in the loop, never in a signal handler, and never while
-a runtime command is being waited for (those run synchronously, so subprocess
-collects its own child first).  Statuses of pids nobody asked about (runtime
+a runtime command is being waited for (those run synchronously, and
+``Runtime.run`` collects its own child with waitpid(pid) first).  Statuses of pids nobody asked about (runtime
 helpers, orphans) are dropped: they only had to stop being zombies.
 """
 import ctypes

@@ -8,7 +8,22 @@ during create and exec.
 """
 import json
 import os
-import subprocess
+import signal
+
+# The environment the runtime gets (the shim's own, taken once), and the signals it must not
+# inherit as ignored (the shim ignores SIGPIPE and SIGHUP; a container must not).
+_ENV = dict(os.environ)
+_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGXFSZ)
+
+
+def _read_all(fd):
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 class RuntimeFailed(Exception):
@@ -63,26 +78,63 @@ class Runtime:
         return self._global() + ["state", cid]
 
     def run(self, argv, stdin=None, stdout=None, stderr=None, timeout=60):
-        """Run argv; stdio default to /dev/null (create and exec pass the process's pipes).
-        Returns captured stdout when stdout is None; raises RuntimeFailed on failure."""
-        capture = stdout is None
-        since = self._log_size()
+        """Run argv with the given stdio fds (default: /dev/null in, captured out and err).
+        Returns the captured stdout; raises RuntimeFailed on failure.
+
+        posix_spawn rather than subprocess: one C call instead of subprocess's Python machinery,
+        which, run in a forked shim, copied ~0.4 MiB of the template's pages into every shim.
+        Output is captured in memfds read after the exit (no pipes to drain, no select loop);
+        the wait is a blocking waitpid, and a runtime that hangs is killed by SIGALRM."""
+        opened = []
         try:
-            proc = subprocess.run(
-                argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE if capture else stdout,
-                stderr=stderr if stderr is not None else subprocess.PIPE,
-                timeout=timeout, close_fds=True, check=False)
+            if stdin is None:
+                stdin = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                opened.append(stdin)
+            out_fd = err_fd = -1
+            if stdout is None:
+                stdout = out_fd = os.memfd_create("runtime-stdout")
+                opened.append(out_fd)
+            if stderr is None:
+                stderr = err_fd = os.memfd_create("runtime-stderr")
+                opened.append(err_fd)
+            since = self._log_size()
+            status = self._spawn_and_wait(argv, (stdin, stdout, stderr), timeout)
+            out = _read_all(out_fd) if out_fd >= 0 else b""
+            err = _read_all(err_fd) if err_fd >= 0 else b""
+        finally:
+            for fd in opened:
+                os.close(fd)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            words = err.decode("utf-8", "replace").strip()
+            raise RuntimeFailed("%s: exit status %d: %s" % (
+                " ".join(argv[len(self._global()):][:1] + argv[-1:]), code,
+                words or self.last_error(since) or "no error message"))
+        return out
+
+    @staticmethod
+    def _spawn_and_wait(argv, stdio, timeout):
+        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(stdio)]
+        try:
+            pid = os.posix_spawnp(argv[0], argv, _ENV, file_actions=actions, setsigdef=_DEFAULT_SIGNALS,
+                                  setsigmask=())
         except FileNotFoundError as e:
             raise RuntimeFailed("%s: runtime not found" % argv[0]) from e
-        except subprocess.TimeoutExpired as e:
-            raise RuntimeFailed("%s: timed out after %ss" % (" ".join(argv[:4]), timeout)) from e
-        if proc.returncode != 0:
-            words = (proc.stderr or b"").decode("utf-8", "replace").strip() if stderr is None else ""
-            raise RuntimeFailed("%s: exit status %d: %s" % (
-                " ".join(argv[len(self._global()):][:1] + argv[-1:]), proc.returncode,
-                words or self.last_error(since) or "no error message"))
-        return proc.stdout if capture else b""
+        expired = []
+
+        def on_alarm(*_):
+            expired.append(True)
+            os.kill(pid, signal.SIGKILL)
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(timeout)
+        try:
+            _, status = os.waitpid(pid, 0)
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+        if expired:
+            raise RuntimeFailed("%s: timed out after %ss" % (" ".join(argv[:4]), timeout))
+        return status
 
     def _log_size(self):
         try:

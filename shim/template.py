@@ -19,7 +19,7 @@ import sys
 
 from gantry.api import shim_pb2, shimcalls
 
-from . import daemon, detach, reaper
+from . import daemon, detach, reaper, warmup
 from .errors import FailedPrecondition, Internal, InvalidArgument
 from .loop import Loop
 from .server import Server, listen
@@ -54,6 +54,7 @@ def serve(socket_path, announce=sys.stdout):
         raise RuntimeError("gantry-shim template must start single-threaded")
     reaper.libc()  # load it here, not in every shim
     assert daemon.Shim  # every module a shim runs is imported by now
+    warmup.warm_up()
     loop = Loop()
     Server(loop, listen(socket_path), {"Spawn": spawn_request}, shimcalls.TEMPLATE_CALLS)
     gc.collect()
