@@ -3,7 +3,7 @@
 Semantics (as runc): start from "deny everything", apply the rules in order,
 the last rule that matches an access decides.  After the config's rules come
 the devices every container gets (null, zero, full, random, urandom, tty,
-ptmx, pts, and mknod of anything: runc's list) and one rwm allow per device
+ptmx, pts, net/tun, and mknod of anything: runc's list) and one rwm allow per device
 in linux.devices, so those always work.
 
 v1: "a" is written to devices.deny first (reset to deny-all), then each rule
@@ -19,6 +19,7 @@ DEFAULT_ALLOWED = (
     ("c", WILDCARD, WILDCARD, "m"), ("b", WILDCARD, WILDCARD, "m"),
     ("c", 1, 3, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 7, "rwm"), ("c", 5, 0, "rwm"),
     ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"), ("c", 136, WILDCARD, "rwm"), ("c", 5, 2, "rwm"),
+    ("c", 10, 200, "rwm"),   # /dev/net/tun, which runc 1.1 allows too
 )
 
 

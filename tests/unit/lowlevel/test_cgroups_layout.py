@@ -157,7 +157,7 @@ def test_manager_routes_writes_to_each_hierarchy(tmp_path):
     assert (root / "memory" / c / "memory.memsw.limit_in_bytes").read_text() == "2000"
     assert (root / "unified" / c / "hugetlb.2MB.max").read_text() == "2097152"
     # writes to the same file overwrite in a plain dir: the last device rule landed
-    assert (root / "devices" / c / "devices.allow").read_text() == "c 5:2 rwm"
+    assert (root / "devices" / c / "devices.allow").read_text() == "c 10:200 rwm"
     with pytest.raises(CgroupError, match="pids controller is not available"):
         m.apply({"pids": {"limit": 5}})
     with pytest.raises(CgroupError, match="net_cls"):

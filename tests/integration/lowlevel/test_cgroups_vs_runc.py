@@ -1,0 +1,95 @@
+"""Side by side with runc: the same bundle created by runc and by gantry-oci
+must leave the same values in the kernel's cgroup files (v1 here)."""
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from tests.fixtures import bundle
+
+pytestmark = pytest.mark.root
+
+OCI = os.path.join(os.path.dirname(sys.executable), "gantry-oci")
+RUNC = shutil.which("runc")
+PARENT = "gantry-vs-runc-%d" % os.getpid()
+
+FILES = {
+    "memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
+               "memory.swappiness", "memory.oom_control"],
+    "cpu": ["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"],
+    "cpuset": ["cpuset.cpus", "cpuset.mems"],
+    "pids": ["pids.max"],
+    "devices": ["devices.list"],
+}
+
+CASES = {
+    "limits": {"memory": {"limit": 48 << 20, "swap": 96 << 20, "reservation": 16 << 20, "swappiness": 20,
+                          "disableOOMKiller": True},
+               "cpu": {"shares": 700, "quota": 30000, "period": 50000, "cpus": "0", "mems": "0"},
+               "pids": {"limit": 77},
+               "devices": [{"allow": False, "access": "rwm"},
+                           {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rw"}]},
+    "unlimited": {"memory": {"limit": -1, "swap": -1}, "pids": {"limit": -1}, "cpu": {"quota": -1},
+                  "devices": [{"allow": True, "access": "rwm"}]},
+    "devices_order": {"devices": [{"allow": True, "access": "rwm"},
+                                  {"allow": False, "type": "b", "access": "rwm"},
+                                  {"allow": False, "type": "c", "major": 1, "minor": 3, "access": "w"}]},
+}
+
+
+def snapshot(cid):
+    out = {}
+    for controller, names in FILES.items():
+        d = os.path.join("/sys/fs/cgroup", controller, PARENT, cid)
+        for name in names:
+            with open(os.path.join(d, name)) as f:
+                text = f.read()
+            if name == "devices.list":
+                out[name] = sorted(text.split("\n"))
+            elif name == "memory.oom_control":
+                out[name] = [line for line in text.splitlines() if line.startswith("oom_kill_disable")]
+            else:
+                out[name] = text.strip()
+    return out
+
+
+def created_with(runtime, tmp_path, rootfs, resources):
+    cid = "c" + uuid.uuid4().hex[:8]
+    cfg = bundle.default_config(["sleep", "30"])
+    cfg["linux"]["resources"] = resources
+    cfg["linux"]["cgroupsPath"] = "/%s/%s" % (PARENT, cid)
+    path = bundle.write_bundle(str(tmp_path / cid), rootfs, cfg)
+    root = str(tmp_path / ("root-" + os.path.basename(runtime)))
+    # the created init keeps the stdio it was given: a file, never a pipe we would wait on
+    with open(str(tmp_path / (cid + ".log")), "w+") as log:
+        run = subprocess.run([runtime, "--root", root, "create", "--bundle", path, cid], stdout=log, stderr=log,
+                             timeout=60, stdin=subprocess.DEVNULL)
+        log.seek(0)
+        assert run.returncode == 0, (runtime, log.read())
+    try:
+        return snapshot(cid)
+    finally:
+        subprocess.run([runtime, "--root", root, "delete", "--force", cid], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+
+
+@pytest.fixture
+def cleanup():
+    yield
+    for mnt in os.listdir("/sys/fs/cgroup"):
+        parent = os.path.join("/sys/fs/cgroup", mnt, PARENT)
+        if os.path.isdir(parent):
+            for d, _dirs, _ in os.walk(parent, topdown=False):
+                os.rmdir(d)
+
+
+@pytest.mark.skipif(RUNC is None, reason="runc is not installed")
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"), reason="needs the v1 memory hierarchy")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_same_cgroup_files_as_runc(case, tmp_path, busybox_rootfs, cleanup):
+    ours = created_with(OCI, tmp_path, busybox_rootfs, CASES[case])
+    theirs = created_with(RUNC, tmp_path, busybox_rootfs, CASES[case])
+    assert ours == theirs
