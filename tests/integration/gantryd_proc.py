@@ -102,7 +102,11 @@ class GantrydProcess:
                               capture_output=True, text=True, timeout=timeout)
 
     def __enter__(self):
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
 
     def __exit__(self, *exc):
         try:

@@ -15,10 +15,12 @@ from .gantryd_proc import GantrydProcess
 @pytest.fixture
 def gantryd(tmp_path):
     gd = GantrydProcess(str(tmp_path))
-    gd.start()
-    yield gd
-    gd.stop()
-    gd.cleanup()
+    try:
+        gd.start()
+        yield gd
+        gd.stop()
+    finally:
+        gd.cleanup()
 
 
 def spec(ref):

@@ -53,10 +53,12 @@ def pushed(registry, basic_auth_registry, busybox_rootfs, tmp_path_factory):
 @pytest.fixture
 def gantryd(pushed, tmp_path):
     gd = GantrydProcess(str(tmp_path), registry_config_dir=pushed["certs"])
-    gd.start()
-    yield gd
-    assert gd.stop() == 0
-    gd.cleanup()
+    try:
+        gd.start()
+        yield gd
+        assert gd.stop() == 0
+    finally:
+        gd.cleanup()
 
 
 def pull(gd, ref, auth=None, timeout=120):
