@@ -296,7 +296,18 @@ class _Pull:
         need_unpack = not snaps.exists(chain)
         extracted = None
         if not content.exists(desc.digest):
-            extracted = self._download(desc, diff_id, compression, need_unpack)
+            # one download per blob, also when an image lists the same layer twice (empty layers)
+            flights = self.puller._flights
+            fut, owner = flights.claim(("blob", desc.digest))
+            if owner:
+                try:
+                    extracted = self._download(desc, diff_id, compression, need_unpack)
+                except BaseException as exc:
+                    flights.finish(("blob", desc.digest), fut, error=exc)
+                    raise
+                flights.finish(("blob", desc.digest), fut)
+            else:
+                fut.result()
         if need_unpack and extracted is None:
             with content.open(desc.digest) as f:
                 extracted = snaps.extract_layer(f, expected_diff_id=diff_id, compression=compression or "none")

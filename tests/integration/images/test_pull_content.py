@@ -153,3 +153,16 @@ def test_client_certificate_from_hosts_toml(tmp_path):
         assert reg.peers and all(reg.peers)
     finally:
         reg.stop()
+
+
+def test_image_with_the_same_layer_twice(registry, tmp_path):
+    empty = oi.Layer([], "gzip")
+    data = oi.Layer([oi.File("a", b"a")], "gzip")
+    img = oi.Image([empty, data, empty, oi.Layer([oi.File("b", b"b")]), empty])
+    registry.push_image(img, "content/duplicates", "v1")
+    config = hosts_dir(tmp_path, registry.host, registry.url)
+    store = new_store(tmp_path)
+    result = puller(config).pull(store, "%s/content/duplicates:v1" % registry.host)
+    assert result.image_id == img.config_digest
+    for chain in chain_ids([layer.diff_id for layer in img.layers]):
+        assert store.snapshots.exists(chain)
