@@ -38,6 +38,22 @@ def _next(chan, stage_pid, what):
     return msg
 
 
+def _send(chan, stage_pid, what, t, **fields):
+    """Send to the child; if it already died, raise its own report instead of EPIPE."""
+    try:
+        chan.send(t, **fields)
+    except BrokenPipeError:
+        _next(chan, stage_pid, what)
+        raise ChildError("%s exited before %r was delivered" % (what, t)) from None
+
+
+def _abort(chan, text):
+    try:
+        chan.send("abort", msg=text)
+    except OSError:
+        pass
+
+
 def _fork(sys, linux, final, keep_fds=(), terminal=False):
     pchan, cchan = channel.pair()
     pid = os.fork()
@@ -81,14 +97,14 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
             if hello.get("userns"):
                 namespaces.write_id_maps(stage, linux)
         except Exception as e:
-            chan.send("abort", msg=str(e))
+            _abort(chan, str(e))
             raise
-        chan.send("go")
+        _send(chan, stage, "container init", "go")
         init_pid = _next(chan, stage, "container init")["pid"]
         on_pid(init_pid)
         if manager is not None and not early:
             manager.add(init_pid)
-        chan.send("placed")
+        _send(chan, init_pid if init_pid == stage else stage, "container init", "placed")
         if init_pid != stage:
             os.waitpid(stage, 0)
         while True:
@@ -100,9 +116,9 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
                 try:
                     hooks.run(cfg, ["prestart", "createRuntime"], state)
                 except hooks.HookError as e:
-                    chan.send("abort", msg=str(e))
+                    _abort(chan, str(e))
                     raise ChildError(str(e)) from None
-                chan.send("go", state=state)
+                _send(chan, stage, "container init", "go", state=state)
     except BaseException:
         for pid in {stage, init_pid} - {0}:
             try:
@@ -132,9 +148,9 @@ def spawn_exec(sys, proc, linux, opts, manager):
             if manager is not None:
                 manager.add(stage)
         except Exception as e:
-            chan.send("abort", msg=str(e))
+            _abort(chan, str(e))
             raise
-        chan.send("go")
+        _send(chan, stage, "exec process", "go")
         pid = _next(chan, stage, "exec process")["pid"]
         if pid != stage:
             os.waitpid(stage, 0)
