@@ -205,34 +205,41 @@ def test_crictl_unchanged(gantryd, pushed):
     assert r.returncode == 1 and "no such image" in r.stderr
 
 
+def pull_in_background(gd, ref, proxy, outcome):
+    """Start a pull in a thread (its image id or error code lands in ``outcome``); return once
+    the proxy has seen a blob request."""
+
+    def run():
+        try:
+            outcome.append(pull(gd, ref, timeout=180))
+        except grpc.RpcError as exc:
+            outcome.append(exc.code())
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not any("/blobs/" in r.path for r in proxy.requests) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return t
+
+
 def test_sigterm_during_a_stalled_pull_exits_promptly(pushed, fault_proxy, registry, tmp_path):
     proxy = fault_proxy(registry)
     proxy.stall_after(100_000, seconds=120, times=None)  # the layer stalls (the small config passes)
     write_hosts(pushed["certs"], proxy.host)
     gd = GantrydProcess(str(tmp_path), registry_config_dir=pushed["certs"])
-    errors = []
+    outcome = []
     try:
         gd.start()
         ref = "%s/gantryd-images/busybox:1.36" % proxy.host
-
-        def run():
-            try:
-                pull(gd, ref, timeout=180)
-            except grpc.RpcError as exc:
-                errors.append(exc.code())
-
-        t = threading.Thread(target=run)
-        t.start()
-        deadline = time.monotonic() + 30
-        while not any("/blobs/" in r.path for r in proxy.requests) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        t = pull_in_background(gd, ref, proxy, outcome)
         time.sleep(0.3)  # the blob body is flowing, then stalls
         start = time.monotonic()
         assert gd.stop() == 0
         took = time.monotonic() - start
         t.join(30)
         assert took < 15, "gantryd took %.1fs to stop" % took
-        assert errors and errors[0] != grpc.StatusCode.OK
+        assert len(outcome) == 1 and isinstance(outcome[0], grpc.StatusCode)  # an error, not an image id
         assert not os.path.exists(gd.address)
         assert "still running" in gd.log_text(), gd.log_text()
     finally:
@@ -266,18 +273,7 @@ def test_kill9_mid_pull_then_restart_pulls_again(pushed, fault_proxy, registry, 
     try:
         gd.start()
         outcome = []
-
-        def run():
-            try:
-                outcome.append(pull(gd, ref))
-            except grpc.RpcError as exc:
-                outcome.append(exc.code())
-
-        t = threading.Thread(target=run)
-        t.start()
-        deadline = time.monotonic() + 30
-        while not any("/blobs/" in r.path for r in proxy.requests) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        t = pull_in_background(gd, ref, proxy, outcome)
         time.sleep(1.0)  # part of the layer is in the store's ingest area
         gd.stop(signal.SIGKILL)
         t.join(30)
