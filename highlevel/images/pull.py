@@ -106,6 +106,23 @@ class Puller:
         self._flights = _Flights()
         self._active = {}
         self._active_lock = threading.Lock()
+        self._jobs = 0
+        self._jobs_done = threading.Condition()
+
+    def idle(self, timeout=None):
+        """Wait until no layer job runs (a failed pull returns at once; its other layers finish in the
+        background, shared with any pull that waits for them).  True if idle within ``timeout``."""
+        with self._jobs_done:
+            return self._jobs_done.wait_for(lambda: self._jobs == 0, timeout)
+
+    def _job_started(self):
+        with self._jobs_done:
+            self._jobs += 1
+
+    def _job_ended(self):
+        with self._jobs_done:
+            self._jobs -= 1
+            self._jobs_done.notify_all()
 
     def active(self):
         """Bytes per blob of every pull in flight: ``{ref: {digest: (done, total)}}`` (a copy)."""
@@ -270,6 +287,7 @@ class _Pull:
                 fut, owner = self.puller._flights.claim(("layer", chains[i]))
                 if owner:
                     parent = futures[i - 1] if i else None
+                    self.puller._job_started()
                     pool.submit(self._layer_job, fut, desc, diff_ids[i], chains[i],
                                 chains[i - 1] if i else None, parent)
                 futures.append(fut)
@@ -286,8 +304,10 @@ class _Pull:
             self._layer(desc, diff_id, chain, parent_chain, parent_future)
         except BaseException as exc:
             self.puller._flights.finish(key, fut, error=exc)
-            return
-        self.puller._flights.finish(key, fut)
+        else:
+            self.puller._flights.finish(key, fut)
+        finally:
+            self.puller._job_ended()
 
     def _layer(self, desc, diff_id, chain, parent_chain, parent_future):
         """Ensure blob ``desc`` is stored and snapshot ``chain`` is committed on ``parent_chain``."""

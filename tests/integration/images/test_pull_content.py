@@ -58,8 +58,10 @@ def test_wrong_diff_id_in_config_is_data_loss(registry, tmp_path):
     registry.push_image(lying, "content/diffid", "v1")
     config = hosts_dir(tmp_path, registry.host, registry.url)
     store = new_store(tmp_path)
+    p = puller(config)
     with pytest.raises(DataLoss, match="diff_id"):
-        puller(config).pull(store, "%s/content/diffid:v1" % registry.host)
+        p.pull(store, "%s/content/diffid:v1" % registry.host)
+    assert p.idle(30)
     assert store.meta.image_id_by_name("%s/content/diffid:v1" % registry.host) is None
     assert not any(s.key.startswith("extract-") for s in store.snapshots.walk())
 
@@ -78,8 +80,10 @@ def test_hostile_layer_is_refused_and_leaves_nothing(registry, tmp_path, name):
     registry.push_image(img, repo, "v1")
     config = hosts_dir(tmp_path, registry.host, registry.url)
     store = new_store(tmp_path)
+    p = puller(config)
     with pytest.raises(InvalidArgument):
-        puller(config).pull(store, "%s/%s:v1" % (registry.host, repo))
+        p.pull(store, "%s/%s:v1" % (registry.host, repo))
+    assert p.idle(30)
     assert not any(s.key.startswith("extract-") for s in store.snapshots.walk())
     assert store.meta.image_id_by_name("%s/%s:v1" % (registry.host, repo)) is None
 

@@ -167,8 +167,10 @@ def test_corrupt_blob_is_data_loss_and_nothing_is_kept(registry, fault_proxy, tm
     proxy.corrupt_at(5000, pattern="/blobs/" + big.digest)
     config = hosts_dir(tmp_path, proxy.host, proxy.url)
     store = new_store(tmp_path)
+    p = puller(config)
     with pytest.raises(DataLoss, match=big.digest):
-        puller(config).pull(store, "%s/faults/corrupt:v1" % proxy.host)
+        p.pull(store, "%s/faults/corrupt:v1" % proxy.host)
+    assert p.idle(30)
     assert not store.content.exists(big.digest)
     assert store.content.ingests() == []
     assert not any(s.key.startswith("extract-") for s in store.snapshots.walk())

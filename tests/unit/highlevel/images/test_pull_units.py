@@ -154,3 +154,12 @@ def test_endpoint_headers_join_repeated_names():
     from gantry.highlevel.images.registry.hosts import Endpoint
     e = Endpoint("https", "r", headers=(("x-a", "1"), ("x-b", "2"), ("x-a", "3")))
     assert client._endpoint_headers(e) == {"x-a": "1, 3", "x-b": "2"}
+
+
+def test_idle_counts_layer_jobs():
+    p = pull.Puller()
+    assert p.idle(0)
+    p._job_started()
+    assert not p.idle(0.01)
+    threading.Timer(0.05, p._job_ended).start()
+    assert p.idle(5)
