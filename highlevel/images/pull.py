@@ -34,6 +34,7 @@ import concurrent.futures
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from ..errors import GantryError, InvalidArgument, NotFound, Unimplemented
 from . import reference
@@ -160,15 +161,15 @@ class Puller:
         return _Pull(self, store, parsed, credentials_from(auth), progress, platform or self.platform).run()
 
 
+@dataclass(frozen=True)
 class PullResult:
-    def __init__(self, image_id, ref, manifest_digest, resolved_digest, index_digest, names, layers):
-        self.image_id = image_id
-        self.ref = ref
-        self.manifest_digest = manifest_digest
-        self.resolved_digest = resolved_digest
-        self.index_digest = index_digest
-        self.names = names
-        self.layers = layers
+    image_id: str           # sha256:<config digest>, what CRI calls the image id
+    ref: reference.Reference
+    manifest_digest: str    # the platform manifest
+    resolved_digest: str    # what the reference resolved to (the index for a multi-arch image)
+    index_digest: str | None
+    names: list             # names recorded: "name:tag", "name@digest"
+    layers: list            # [(digest, media type, size)], bottom first
 
 
 class _Pull:

@@ -178,8 +178,14 @@ def parse_index(doc):
     return [descriptor(e, "index entry") for e in entries]
 
 
+CONFIG_TYPES = (DOCKER_CONFIG, OCI_CONFIG)
+
+
 def parse_manifest(doc, media_type):
     config = descriptor(doc.get("config"), "manifest config")
+    if config.media_type not in CONFIG_TYPES:
+        raise Unimplemented("manifest config has media type %r: not a container image (an OCI artifact?)"
+                            % config.media_type)
     layers = doc.get("layers")
     if not isinstance(layers, list):
         raise InvalidArgument("manifest: 'layers' is not a list")

@@ -148,3 +148,10 @@ def test_verify_bytes_and_chain_ids():
     chain = m.chain_ids([DA, DB])
     assert chain[0] == DA
     assert chain[1] == "sha256:" + hashlib.sha256((DA + " " + DB).encode()).hexdigest()
+
+
+def test_artifact_config_is_not_an_image():
+    doc = json.loads(manifest())
+    doc["config"]["mediaType"] = "application/vnd.cncf.helm.config.v1+json"
+    with pytest.raises(Unimplemented, match="not a container image"):
+        m.parse_manifest(doc, m.OCI_MANIFEST)
