@@ -371,7 +371,7 @@ class _Applier:
         self._ensure_dir(path_parts[:-1], m.name)
         path = self._path(path_parts)
         if entry.kind == "whiteout":
-            if os.path.lexists(path):
+            if path_parts in self.files or path_parts in self.dirs:
                 return   # the layer also carries the path itself: that entry wins
             os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
             self.files.add(path_parts)
@@ -429,6 +429,8 @@ class _Applier:
 
     def _clear(self, parts, path):
         """A later entry replaces an earlier one of the same name (tar semantics)."""
+        if parts not in self.files and parts not in self.dirs:
+            return      # everything in the tree was made by this layer and is in one of the two
         try:
             st = os.lstat(path)
         except FileNotFoundError:
