@@ -19,7 +19,6 @@ ends the pull with DeadlineExceeded naming what stalled.
 import hashlib
 import json
 import logging
-import ssl
 import threading
 import time
 import urllib.parse
@@ -172,7 +171,7 @@ class Repository:
                 raise DeadlineExceeded("%s: %s" % (what, exc)) from exc
             except (Dropped, ConnectFailed, _RetryableStatus) as exc:
                 attempt += 1
-                if attempt >= self.retry.attempts or _is_certificate_error(exc):
+                if attempt >= self.retry.attempts or getattr(exc, "final", False):
                     kind = Unavailable
                     raise kind("%s: %s (after %d attempts)" % (what, exc, attempt)) from exc
                 delay = self.retry.delay(attempt - 1, getattr(exc, "retry_after", None))
@@ -394,11 +393,6 @@ def _drain(resp, limit=64 << 10):
         return b""
     finally:
         resp.close()
-
-
-def _is_certificate_error(exc):
-    cause = exc.__cause__
-    return isinstance(cause, (ssl.SSLCertVerificationError, ssl.SSLError))
 
 
 def _origin(url):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 log = logging.getLogger("gantry.images.registry")
 
 MAX_REDIRECTS = 5
+CONNECT_TIMEOUT = 30.0  # TCP connect + TLS handshake; at most the stall timeout
 CHUNK = 1 << 20
 USER_AGENT = "gantry/0.1"
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -34,7 +35,14 @@ class Stalled(Exception):
 
 
 class ConnectFailed(Exception):
-    """The endpoint could not be reached at all (refused, TLS handshake, DNS)."""
+    """The endpoint could not be reached at all (refused, TLS handshake, DNS).
+
+    ``final`` is True when trying the same endpoint again is pointless (a connect timeout, a
+    certificate the endpoint's trust settings refuse): the caller moves to the next endpoint."""
+
+    def __init__(self, message, final=False):
+        super().__init__(message)
+        self.final = final
 
 
 class Dropped(Exception):
@@ -186,10 +194,11 @@ class Transport:
             if idle:
                 return key, idle.pop(), True
         host, port = _split_netloc(netloc, 443 if scheme == "https" else 80)
+        connect_timeout = min(self.stall_timeout, CONNECT_TIMEOUT)
         if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=self.stall_timeout, context=self.context(tls))
+            conn = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=self.context(tls))
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=self.stall_timeout)
+            conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
         return key, conn, False
 
     def _release(self, key, conn, reusable):
@@ -266,10 +275,13 @@ class Transport:
             conn.connect()
         except (TimeoutError, socket.timeout) as exc:
             conn.close()
-            raise Stalled("connect to %s: no answer for %ss" % (parts.netloc, self.stall_timeout)) from exc
+            raise ConnectFailed("connect to %s://%s: no answer within %ss"
+                                % (parts.scheme, parts.netloc, conn.timeout), final=True) from exc
         except OSError as exc:  # ssl.SSLError is an OSError
             conn.close()
-            raise ConnectFailed("connect to %s://%s: %s" % (parts.scheme, parts.netloc, exc)) from exc
+            final = isinstance(exc, ssl.SSLError)  # certificate or protocol mismatch: will not change
+            raise ConnectFailed("connect to %s://%s: %s" % (parts.scheme, parts.netloc, exc), final) from exc
+        conn.sock.settimeout(self.stall_timeout)  # from now on: no byte for this long is a stall
 
 
 def _split_netloc(netloc, default_port):

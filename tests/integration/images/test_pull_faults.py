@@ -301,3 +301,21 @@ def test_progress_of_pulls_in_flight_is_visible(registry, fault_proxy, tmp_path)
     assert partial and any(0 < d < big.size for d, _ in partial)
     assert all(total == big.size for _, total in partial)
     assert p.active() == {}
+
+
+def test_mirror_that_never_answers_the_tls_handshake_falls_back(registry, tmp_path):
+    import socket
+    img = small_image("silent-mirror")
+    registry.push_image(img, "faults/silentmirror", "v1")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections (the kernel does), never says a word
+    try:
+        mirror = "https://127.0.0.1:%d" % silent.getsockname()[1]
+        config = hosts_dir(tmp_path, registry.host, registry.url, mirrors=[mirror])
+        started = time.monotonic()
+        result = puller(config, stall_timeout=1.0).pull(new_store(tmp_path), "%s/faults/silentmirror:v1" % registry.host)
+        assert result.image_id == img.config_digest
+        assert time.monotonic() - started < 5
+    finally:
+        silent.close()
