@@ -64,14 +64,10 @@ def open_images(cfg):
 
 
 def make_puller(cfg):
-    """The registry side of pulls, configured from cfg; None lets the facade say it is missing."""
-    try:
-        from .images.pull import Puller
-    except ImportError:
-        return None
-    return Puller(registry_config_dir=cfg.registry_config_dir,
-                  max_concurrent_downloads=cfg.max_concurrent_downloads,
-                  stall_timeout=cfg.pull_progress_timeout)
+    """The registry side of pulls, configured from cfg (registry dir, concurrency, stall timeout)."""
+    from .images.pull import Puller
+
+    return Puller.from_config(cfg)
 
 
 _root_lock = None  # the open lock file: held for the life of the process

@@ -22,20 +22,23 @@ START_TIMEOUT = 15.0
 class GantrydProcess:
     def __init__(self, workdir, registry_config_dir=None, extra_args=(), config_text=None):
         self.workdir = workdir
-        # unix socket paths are limited to 107 bytes: keep the socket in a short private dir
-        self.sockdir = tempfile.mkdtemp(prefix="gd-", dir="/tmp")
-        self.address = os.path.join(self.sockdir, "gantryd.sock")
         self.root = os.path.join(workdir, "root")
         self.state = os.path.join(workdir, "state")
         self.registry_config_dir = registry_config_dir or os.path.join(workdir, "certs.d")
         self.log_path = os.path.join(workdir, "gantryd.log")
-        self.args = ["--address", self.address, "--root", self.root, "--state", self.state,
-                     "--registry-config-dir", self.registry_config_dir, "--log-level", "debug", *extra_args]
+        config_args = []
         if config_text is not None:
+            os.makedirs(workdir, exist_ok=True)
             path = os.path.join(workdir, "gantryd.toml")
             with open(path, "w") as f:
                 f.write(config_text)
-            self.args = ["--config", path, *self.args]
+            config_args = ["--config", path]
+        # unix socket paths are limited to 107 bytes: keep the socket in a short private dir
+        # (created last: cleanup() removes it)
+        self.sockdir = tempfile.mkdtemp(prefix="gd-", dir="/tmp")
+        self.address = os.path.join(self.sockdir, "gantryd.sock")
+        self.args = [*config_args, "--address", self.address, "--root", self.root, "--state", self.state,
+                     "--registry-config-dir", self.registry_config_dir, "--log-level", "debug", *extra_args]
         self.proc = None
         self.channel = None
         self.returncode = None

@@ -286,3 +286,24 @@ def test_kill9_mid_pull_then_restart_pulls_again(pushed, fault_proxy, registry, 
         assert gd.stop() == 0
     finally:
         gd.cleanup()
+
+
+def test_stall_timeout_from_the_config_file_cancels_a_stalled_pull(pushed, fault_proxy, registry, tmp_path):
+    proxy = fault_proxy(registry)
+    proxy.stall_after(100_000, seconds=60, times=None)
+    write_hosts(pushed["certs"], proxy.host)
+    gd = GantrydProcess(str(tmp_path), registry_config_dir=pushed["certs"],
+                        config_text="[images]\npull_progress_timeout = 2\n")
+    try:
+        gd.start()
+        start = time.monotonic()
+        with pytest.raises(grpc.RpcError) as info:
+            pull(gd, "%s/gantryd-images/busybox:1.36" % proxy.host, timeout=60)
+        took = time.monotonic() - start
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "stall" in info.value.details()
+        assert took < 20, "a 2 s stall timeout took %.1fs" % took
+        assert listed(gd) == {}
+        assert gd.stop() == 0
+    finally:
+        gd.cleanup()
