@@ -92,6 +92,13 @@ def test_pull_list_status_remove(gantryd, pushed):
     assert img.size > 500_000
     for ref in (pushed["ref"], image_id, image_id[len("sha256:"):], "%s@%s" % (pushed["repo"], pushed["manifest"])):
         assert status(gantryd, ref).image.id == image_id, ref
+    streamed = list(gantryd.images.StreamImages(cri_pb2.StreamImagesRequest(), timeout=10))
+    assert [i.id for batch in streamed for i in batch.images] == [image_id]
+    req = cri_pb2.ListImagesRequest()
+    req.filter.image.image = pushed["ref"]
+    assert [i.id for i in gantryd.images.ListImages(req, timeout=10).images] == [image_id]
+    req.filter.image.image = pushed["repo"] + ":other"
+    assert list(gantryd.images.ListImages(req, timeout=10).images) == []
     info = json.loads(status(gantryd, pushed["ref"], verbose=True).info["info"])
     assert info["imageSpec"]["rootfs"]["type"] == "layers"
     fs = gantryd.images.ImageFsInfo(cri_pb2.ImageFsInfoRequest(), timeout=10).image_filesystems[0]
@@ -159,6 +166,10 @@ def test_gantryctl_pull_images_inspecti_rmi(gantryd, pushed):
     r = gantryd.ctl("images")
     assert r.returncode == 0
     assert [pushed["repo"], "1.36", pushed["id"][7:20]] == r.stdout.splitlines()[1].split()[:3]
+    r = gantryd.ctl("images", pushed["ref"])
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 2
+    r = gantryd.ctl("images", pushed["repo"] + ":other")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 1
     r = gantryd.ctl("inspecti", pushed["ref"])
     assert r.returncode == 0 and json.loads(r.stdout)["status"]["id"] == pushed["id"]
     r = gantryd.ctl("pull", pushed["auth_ref"], "--creds", "%s:%s" % pushed["creds"])
