@@ -24,6 +24,12 @@ Decisions, written down:
   returns EPERM and TRACE passes EPERM as its data.
 - SCMP_ACT_NOTIFY needs a seccomp agent (listenerPath); gantry-oci does not
   talk to agents, so it is a clear error.
+- Syscalls newer than the profile (numbered above the highest it names, per
+  architecture) get ENOSYS instead of the default action, as with runc: a few
+  classic-BPF instructions go in front of libseccomp's program, and the whole
+  filter is installed with seccomp(2) (flags passed as the kernel's own).
+  Default actions ALLOW, LOG and ERRNO(ENOSYS) need no stub and keep
+  libseccomp's seccomp_load().
 
 When to load (the init's job): without noNewPrivileges, loading needs
 CAP_SYS_ADMIN, so the filter goes in before capabilities.finish(); with
@@ -31,6 +37,7 @@ noNewPrivileges, set PR_SET_NO_NEW_PRIVS and load as the last step before
 execve.  Either way every syscall the init makes afterwards must be allowed.
 """
 import errno
+import struct
 
 ACTIONS = {
     "SCMP_ACT_KILL": 0x00000000,
@@ -185,6 +192,80 @@ def validate(seccomp):
         plan(seccomp)
 
 
+# ---------------------------------------------------------------- ENOSYS stub
+# A profile written before a syscall existed would answer it with the default
+# action, often EPERM; C libraries fall back to older calls only on ENOSYS
+# (clone3 -> clone, fchmodat2 -> fchmodat).  So, as runc does, syscalls numbered
+# above the highest one the profile names (per architecture) get ENOSYS from a
+# few classic-BPF instructions placed before libseccomp's program.
+AUDIT_ARCH = {"x86_64": 0xC000003E, "x86": 0x40000003, "aarch64": 0xC00000B7, "arm": 0x40000028,
+              "ppc64le": 0xC0000015, "ppc64": 0x80000015, "s390x": 0x80000016, "riscv64": 0xC00000F3}
+X32_BIT = 0x40000000
+RET_ENOSYS = 0x00050000 | errno.ENOSYS
+KERNEL_FLAGS = {ATTR_CTL_TSYNC: 1, ATTR_CTL_LOG: 2, ATTR_CTL_SSB: 4}
+_LD_ABS_W, _JEQ, _JGT, _JSET, _JA, _RET = 0x20, 0x15, 0x25, 0x45, 0x05, 0x06
+
+
+def enosys_stub(maxima):
+    """sock_filter bytes: for each (arch name, highest syscall number) answer higher numbers with ENOSYS.
+
+    ``maxima`` maps libseccomp arch names to the highest number the profile names; "x32"
+    shares x86_64's audit arch and is told apart by the X32 bit.  Everything else falls
+    through to the program that follows the stub.
+    """
+    code = []   # instructions (op, jt, jf, k) with label names as jump targets, and ("label", name) marks
+    blocks = [a for a in maxima if a in AUDIT_ARCH]
+    for i, arch in enumerate(blocks):
+        nxt = "arch%d" % (i + 1)
+        code += [(_LD_ABS_W, 0, 0, 4),                          # A = arch
+                 (_JEQ, 0, nxt, AUDIT_ARCH[arch]),
+                 (_LD_ABS_W, 0, 0, 0)]                          # A = syscall number
+        if arch == "x86_64" and "x32" in maxima:
+            code += [(_JSET, "x32", 0, X32_BIT),
+                     (_JGT, "enosys", "program", maxima["x86_64"]),
+                     ("label", "x32"),
+                     (_JGT, "enosys", "program", maxima["x32"])]
+        else:
+            if arch == "x86_64":
+                code.append((_JSET, "program", 0, X32_BIT))      # x32 calls: libseccomp's program decides
+            code.append((_JGT, "enosys", "program", maxima[arch]))
+        code.append(("label", nxt))
+    code += [(_JA, 0, 0, "program"), ("label", "enosys"), (_RET, 0, 0, RET_ENOSYS), ("label", "program")]
+    labels, pc = {}, 0
+    for item in code:
+        if item[0] == "label":
+            labels[item[1]] = pc
+        else:
+            pc += 1
+    out, pc = [], 0
+    for item in code:
+        if item[0] == "label":
+            continue
+        op, jt, jf, k = item
+        if op == _JA:
+            k = labels[k] - pc - 1
+        jt = labels[jt] - pc - 1 if isinstance(jt, str) else jt
+        jf = labels[jf] - pc - 1 if isinstance(jf, str) else jf
+        out.append(struct.pack("<HBBI", op, jt, jf, k))
+        pc += 1
+    return b"".join(out)
+
+
+def _maxima(sys, arches, names):
+    maxima = {}
+    for arch in arches:
+        numbers = [sys.seccomp_syscall_resolve_name_arch(arch, name) for name in names]
+        numbers = [n & ~X32_BIT if arch == "x32" else n for n in numbers if n >= 0]
+        if numbers:
+            maxima[arch] = max(numbers) | (X32_BIT if arch == "x32" else 0)
+    return maxima
+
+
+def _wants_stub(default, seccomp):
+    return (default not in (ACTIONS["SCMP_ACT_ALLOW"], ACTIONS["SCMP_ACT_LOG"], RET_ENOSYS)
+            and any(entry.get("names") for entry in seccomp.get("syscalls") or ()))
+
+
 def load(sys, seccomp):
     """Compile and install the filter in this process; returns the syscall names skipped."""
     default, arches, attrs, rules = plan(seccomp)
@@ -208,7 +289,16 @@ def load(sys, seccomp):
                     skipped.append(name)
             if numbers[name] != UNKNOWN_SYSCALL:
                 sys.seccomp_rule_add(ctx, action, numbers[name], conds, what=name)
-        sys.seccomp_load(ctx)
+        if _wants_stub(default, seccomp):
+            names = sorted({n for entry in seccomp.get("syscalls") or () for n in entry.get("names") or ()})
+            in_filter = [sys.seccomp_arch_native_name()] + [a for a in arches]
+            maxima = _maxima(sys, list(dict.fromkeys(in_filter)), names)
+            flags = 0
+            for attr, _ in attrs:
+                flags |= KERNEL_FLAGS[attr]
+            sys.seccomp_set_mode_filter(enosys_stub(maxima) + sys.seccomp_export_program(ctx), flags)
+        else:
+            sys.seccomp_load(ctx)
     finally:
         sys.seccomp_release(ctx)
     return skipped

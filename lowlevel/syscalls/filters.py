@@ -7,6 +7,7 @@ libseccomp reports failure as a negative errno; bpf(2) as -1 and errno.
 import os
 
 _BPF_NR = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351, "riscv64": 280}
+_SECCOMP_NR = {"x86_64": 317, "aarch64": 277, "ppc64le": 358, "s390x": 348, "riscv64": 277}
 
 BPF_PROG_LOAD = 5
 BPF_PROG_ATTACH = 8
@@ -65,6 +66,38 @@ class FilterCalls:
     def seccomp_syscall_resolve_name(self, name):
         """The native number, a libseccomp pseudo number (< -1), or -1 when unknown."""
         return self._libseccomp().seccomp_syscall_resolve_name(name.encode())
+
+    def seccomp_syscall_resolve_name_arch(self, arch_name, name):
+        """The number of ``name`` on ``arch_name`` (libseccomp's arch name), negative when it has none."""
+        lib = self._libseccomp()
+        token = lib.seccomp_arch_resolve_name(arch_name.encode())
+        return lib.seccomp_syscall_resolve_name_arch(token, name.encode()) if token else -1
+
+    def seccomp_arch_native_name(self):
+        """libseccomp's name of this machine's architecture."""
+        return {0xC000003E: "x86_64", 0xC00000B7: "aarch64", 0x40000028: "arm", 0x40000003: "x86",
+                0xC0000015: "ppc64", 0x80000015: "ppc64le", 0x80000016: "s390x",
+                0xC00000F3: "riscv64"}.get(self._libseccomp().seccomp_arch_native(), "x86_64")
+
+    def seccomp_export_program(self, ctx):
+        """The filter libseccomp generated, as sock_filter bytes."""
+        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+        try:
+            self.seccomp_export_bpf(ctx, fd)
+            size = os.lseek(fd, 0, os.SEEK_END)
+            return os.pread(fd, size, 0)
+        finally:
+            os.close(fd)
+
+    def seccomp_set_mode_filter(self, program, flags):
+        """seccomp(SECCOMP_SET_MODE_FILTER, flags, program): install sock_filter bytes in this thread."""
+        ffi = self.ffi
+        code = ffi.new("char[]", program)
+        prog = ffi.new("struct sock_fprog *", {"len": len(program) // 8, "filter": code})
+        nr = _SECCOMP_NR.get(os.uname().machine, 317)
+        rc = self.lib.syscall(ffi.cast("long", nr), ffi.cast("unsigned int", 1), ffi.cast("unsigned int", flags),
+                              prog)
+        self._check(rc, "seccomp SECCOMP_SET_MODE_FILTER (%d instructions, flags %#x)" % (len(program) // 8, flags))
 
     def seccomp_rule_add(self, ctx, action, number, conditions, what=""):
         ffi = self.ffi

@@ -29,6 +29,7 @@ attempt("getpgid_self", lambda: os.getpgid(os.getpid()))
 attempt("getpgid_masked", lambda: os.getpgid(0x1007))
 attempt("mkdir", lambda: os.mkdir(sys.argv[2] + "/d"))
 attempt("chmod", lambda: os.chmod(sys.argv[2], 0o755))
+attempt("pidfd_open", lambda: os.close(os.pidfd_open(os.getpid())))
 with open("/proc/self/status") as f:
     status = dict(line.split(":\t", 1) for line in f.read().splitlines() if ":\t" in line)
 results["Seccomp"] = status["Seccomp"].strip()
@@ -73,16 +74,31 @@ def test_errno_rules_with_argument_conditions(tmp_path):
 
 def test_default_errno_with_allow_list(tmp_path):
     # Allow what python needs; everything else (here: mkdir) gets defaultErrnoRet.
-    allowed = ["read", "write", "openat", "open", "close", "fstat", "newfstatat", "lseek", "mmap", "munmap",
-               "brk", "exit_group", "exit", "getpgid", "getpid", "getppid", "rt_sigaction", "rt_sigprocmask",
-               "ioctl", "futex", "chmod", "fchmodat", "madvise", "mprotect", "statx", "getdents64", "readlink",
-               "fcntl", "sigaltstack", "gettid", "getrandom", "clock_gettime", "rseq", "set_robust_list"]
     config = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": errno.ENOSYS,
-              "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}]}
+              "syscalls": [{"names": ALLOWED, "action": "SCMP_ACT_ALLOW"}]}
     run = run_child(config, tmp_path)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["mkdir"] == errno.ENOSYS and out["chmod"] == "ok"
+
+
+ALLOWED = ["read", "write", "openat", "open", "close", "fstat", "newfstatat", "lseek", "mmap", "munmap",
+               "brk", "exit_group", "exit", "getpgid", "getpid", "getppid", "rt_sigaction", "rt_sigprocmask",
+               "ioctl", "futex", "chmod", "fchmodat", "madvise", "mprotect", "statx", "getdents64", "readlink",
+           "fcntl", "sigaltstack", "gettid", "getrandom", "clock_gettime", "set_robust_list"]
+
+
+def test_syscalls_newer_than_the_profile_get_enosys(tmp_path):
+    # the profile names nothing above statx (332): pidfd_open (434) is newer than it -> ENOSYS;
+    # mkdir (83) is older and not allowed -> the default EPERM
+    config = {"defaultAction": "SCMP_ACT_ERRNO",
+              "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+              "flags": ["SECCOMP_FILTER_FLAG_TSYNC"],
+              "syscalls": [{"names": ALLOWED, "action": "SCMP_ACT_ALLOW"}]}
+    run = run_child(config, tmp_path)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["mkdir"] == errno.EPERM and out["pidfd_open"] == errno.ENOSYS and out["chmod"] == "ok"
 
 
 @pytest.mark.parametrize("action", ["SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_KILL"])

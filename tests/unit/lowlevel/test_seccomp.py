@@ -1,5 +1,6 @@
 """OCI seccomp -> libseccomp calls: translation tables, validation errors, call order."""
 import errno
+import struct
 
 import pytest
 from gantry.lowlevel import seccomp
@@ -102,6 +103,12 @@ class Recorder:
                 return "ctx"
             if name == "seccomp_syscall_resolve_name":
                 return -1 if args[0] in self.unknown else 100 + len(args[0])
+            if name == "seccomp_syscall_resolve_name_arch":
+                return -1 if args[1] in self.unknown else 100 + len(args[1])
+            if name == "seccomp_arch_native_name":
+                return "x86_64"
+            if name == "seccomp_export_program":
+                return PROGRAM
         return record
 
 
@@ -112,13 +119,75 @@ def test_load_call_order_and_unknown_syscalls():
                                  "syscalls": [{"names": ["nosuchcall", "read"], "action": "SCMP_ACT_ALLOW"}]})
     assert skipped == ["nosuchcall"]
     names = [c[0] for c in sys.calls]
-    assert names == ["seccomp_init", "seccomp_attr_set", "seccomp_attr_set", "seccomp_arch_add", "seccomp_attr_set",
-                     "seccomp_syscall_resolve_name", "seccomp_syscall_resolve_name", "seccomp_rule_add",
-                     "seccomp_load", "seccomp_release"]
+    assert names[:8] == ["seccomp_init", "seccomp_attr_set", "seccomp_attr_set", "seccomp_arch_add",
+                         "seccomp_attr_set", "seccomp_syscall_resolve_name", "seccomp_syscall_resolve_name",
+                         "seccomp_rule_add"]
     assert sys.calls[0] == ("seccomp_init", KILL_PROCESS)
     assert sys.calls[1] == ("seccomp_attr_set", "ctx", seccomp.ATTR_CTL_NNP, 0)
     assert sys.calls[3] == ("seccomp_arch_add", "ctx", "x86")
     assert sys.calls[7] == ("seccomp_rule_add", "ctx", ALLOW, 104, ())
+    # a non-allow default: libseccomp's program goes in behind the ENOSYS stub, with the kernel's TSYNC flag
+    assert names[-3:] == ["seccomp_export_program", "seccomp_set_mode_filter", "seccomp_release"]
+    program, flags = sys.calls[-2][1:]
+    assert program.endswith(PROGRAM) and flags == 1
+    assert "seccomp_load" not in names
+
+
+def test_allow_default_uses_libseccomp_load():
+    sys = Recorder()
+    seccomp.load(sys, {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]})
+    assert [c[0] for c in sys.calls][-2:] == ["seccomp_load", "seccomp_release"]
+
+
+# ------------------------------------------------------- the ENOSYS stub, interpreted
+AUDIT_X86_64, AUDIT_X86 = 0xC000003E, 0x40000003
+RET_ALLOW_MARK = 0x7FFF0000
+PROGRAM = struct.pack("<HBBI", 0x06, 0, 0, RET_ALLOW_MARK)   # stands for libseccomp's program: "ret ALLOW"
+
+
+def run_cbpf(prog, arch, nr):
+    insns = [struct.unpack("<HBBI", prog[i:i + 8]) for i in range(0, len(prog), 8)]
+    data = struct.pack("<iI", nr, arch)
+    acc, pc = 0, 0
+    for _ in range(1000):
+        op, jt, jf, k = insns[pc]
+        pc += 1
+        if op == 0x20:
+            acc = struct.unpack_from("<I", data, k)[0]
+        elif op == 0x15:
+            pc += jt if acc == k else jf
+        elif op == 0x25:
+            pc += jt if acc > k else jf
+        elif op == 0x45:
+            pc += jt if acc & k else jf
+        elif op == 0x05:
+            pc += k
+        elif op == 0x06:
+            return k
+        else:
+            raise AssertionError("opcode %#x" % op)
+    raise AssertionError("no return")
+
+
+@pytest.mark.parametrize("arch,nr,expected", [
+    (AUDIT_X86_64, 0, RET_ALLOW_MARK),
+    (AUDIT_X86_64, 435, RET_ALLOW_MARK),
+    (AUDIT_X86_64, 436, seccomp.RET_ENOSYS),
+    (AUDIT_X86_64, 0x40000000 | 300, RET_ALLOW_MARK),
+    (AUDIT_X86_64, 0x40000000 | 301, seccomp.RET_ENOSYS),
+    (AUDIT_X86, 200, RET_ALLOW_MARK),
+    (AUDIT_X86, 201, seccomp.RET_ENOSYS),
+    (0xC00000B7, 999, RET_ALLOW_MARK),      # an arch without a stub block: the program decides
+])
+def test_enosys_stub(arch, nr, expected):
+    prog = seccomp.enosys_stub({"x86_64": 435, "x86": 200, "x32": 0x40000000 | 300}) + PROGRAM
+    assert run_cbpf(prog, arch, nr) == expected
+
+
+def test_enosys_stub_leaves_x32_to_the_program_when_x32_is_not_filtered():
+    prog = seccomp.enosys_stub({"x86_64": 10}) + PROGRAM
+    assert run_cbpf(prog, AUDIT_X86_64, 0x40000000 | 5) == RET_ALLOW_MARK
+    assert run_cbpf(prog, AUDIT_X86_64, 11) == seccomp.RET_ENOSYS
 
 
 def test_release_even_when_loading_fails():
