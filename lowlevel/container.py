@@ -205,9 +205,10 @@ def delete(store, container_id, force=False, log=None):
     try:
         record = store.read(container_id)
     except st.StateError:
-        if force and os.path.isdir(store.dir(container_id)) and not os.path.exists(
-                os.path.join(store.dir(container_id), "state.json")):
-            store.remove(container_id)   # left half-made by a create killed with -9
+        if force:   # like runc: nothing to delete is success with --force (containerd's cleanup relies on it)
+            if os.path.isdir(store.dir(container_id)) and not os.path.exists(
+                    os.path.join(store.dir(container_id), "state.json")):
+                store.remove(container_id)   # left half-made by a create killed with -9
             return
         raise
     status = current_status(store, record)
