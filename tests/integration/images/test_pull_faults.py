@@ -287,20 +287,29 @@ def test_progress_of_pulls_in_flight_is_visible(registry, fault_proxy, tmp_path)
 
     def run():
         try:
-            p.pull(new_store(tmp_path), ref)
+            p.pull(store, ref)
         finally:
             done.set()
 
+    store = new_store(tmp_path, "watched")
+    extracting_while_downloading = []
     t = threading.Thread(target=run)
     t.start()
     while not done.wait(0.05):
-        snapshots.append(p.active())
+        now = p.active()
+        snapshots.append(now)
+        big_done = now.get(ref, {}).get(img.layers[1].digest, (0, 1))
+        if 0 < big_done[0] < big_done[1]:
+            extracting_while_downloading.append(
+                any(s.key.startswith("extract-") for s in store.snapshots.walk()))
     t.join()
     big = img.layers[1]
     partial = [s[ref][big.digest] for s in snapshots if ref in s and big.digest in s[ref]]
     assert partial and any(0 < d < big.size for d, _ in partial)
     assert all(total == big.size for _, total in partial)
     assert p.active() == {}
+    # layers unpack as they arrive: an extraction is under way before the big blob is complete
+    assert any(extracting_while_downloading)
 
 
 def test_mirror_that_never_answers_the_tls_handshake_falls_back(registry, tmp_path):
