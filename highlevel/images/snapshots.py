@@ -44,7 +44,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from .. import errors
-from .unpack import apply_layer, inherit_dir_attrs
+from .layerfixups import inherit_dir_attrs, resolve_deferred_links
+from .unpack import apply_layer
 
 PAGE_LIMIT = os.sysconf("SC_PAGESIZE") - 1
 EXTRACT_PREFIX = "extract-"
@@ -249,13 +250,18 @@ class Snapshotter:
         ``chain_id`` already existed (the extraction is dropped then).
 
         Directories the layer created implicitly take their attributes from
-        the parent chain first (unpack.inherit_dir_attrs), so the layer's
+        the parent chain first, and hardlinks to files of lower layers are
+        completed by copying their target up (layerfixups.py), so the layer's
         directory is the same whichever order the layers were extracted in.
         """
         try:
-            if result.implicit_dirs and parent_chain_id is not None:
+            lowers = []
+            if parent_chain_id is not None:
                 lowers = [os.path.join(self._dir(r.id), "fs") for r in self.chain(parent_chain_id)]
+            if result.implicit_dirs and lowers:
                 inherit_dir_attrs(self.fs_path(key), result.implicit_dirs, lowers)
+            if result.deferred_links:
+                resolve_deferred_links(self.fs_path(key), result.deferred_links, lowers)
             self.commit(chain_id, key, parent=parent_chain_id)
         except errors.AlreadyExists:
             self.remove(key)   # a concurrent pull committed the same layer first

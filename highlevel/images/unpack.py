@@ -39,14 +39,14 @@ import zlib
 from dataclasses import dataclass
 
 from .. import errors
+from .layerfixups import FORBIDDEN_XATTR_PREFIXES as _FORBIDDEN_XATTR_PREFIXES
+from .layerfixups import OPAQUE_XATTR
 from .tarstream import TarStream
 from .whiteouts import classify, clean_path
 
 BUF = 1 << 20
 OUT_MAX = 4 << 20     # largest decompressed piece held at once
 PREFETCH = True    # decompress in a helper thread (see DiffReader.prefetch)
-OPAQUE_XATTR = "trusted.overlay.opaque"
-_FORBIDDEN_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -57,7 +57,8 @@ class LayerResult:
     diff_id: str       # sha256 of the uncompressed tar stream
     size: int          # its length in bytes
     entries: int
-    implicit_dirs: tuple = ()   # parent dirs the layer used without an entry: see inherit_dir_attrs
+    implicit_dirs: tuple = ()   # parent dirs the layer used without an entry (layerfixups.inherit_dir_attrs)
+    deferred_links: tuple = ()  # (link, target) hardlinks to lower-layer files (layerfixups.resolve_deferred_links)
 
 
 # -- decompression with a running diff_id ---------------------------------
@@ -260,63 +261,8 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     implicit = tuple(sorted(p for p in applier.implicit if p not in applier.dir_meta and p in applier.dirs))
-    return LayerResult(reader.digest, reader.size, applier.count, implicit)
-
-
-def _lower_dir(lower, parts):
-    """(stat of lower/parts if it is a real directory, stop_searching_deeper_lowers)."""
-    path = lower
-    for i, comp in enumerate(parts):
-        path = os.path.join(path, comp)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            return None, False
-        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-            return None, True                      # whited out here: lower layers do not show through
-        if not stat.S_ISDIR(st.st_mode):
-            return None, True
-        try:
-            opaque = os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-        except OSError:
-            opaque = False
-        if i == len(parts) - 1:
-            return (path, st), True
-        if opaque:
-            return None, True
-    return None, False
-
-
-def inherit_dir_attrs(target, implicit_dirs, lowers, owners=None):
-    """Give directories a layer created implicitly the attributes they have in the layers below.
-
-    A layer may hold ``usr/local/bin/x`` without entries for ``usr`` or
-    ``usr/local``.  Applied on a merged tree (as docker, containerd and umoci
-    do) those directories keep what the lower layers gave them; in overlay
-    form the layer's own directory shadows them, so it must carry the same
-    owner, mode, xattrs and mtime.  ``lowers``: parent layer directories, top first.
-    """
-    owners = os.geteuid() == 0 if owners is None else owners
-    for parts in sorted(implicit_dirs, key=len, reverse=True):
-        found = None
-        for lower in lowers:
-            hit, stop = _lower_dir(lower, parts)
-            if hit is not None:
-                found = hit
-                break
-            if stop:
-                break
-        if found is None:
-            continue
-        src, st = found
-        dst = os.path.join(target, *parts)
-        for name in os.listxattr(src, follow_symlinks=False):
-            if not name.startswith(_FORBIDDEN_XATTR_PREFIXES):
-                os.setxattr(dst, name, os.getxattr(src, name, follow_symlinks=False), follow_symlinks=False)
-        if owners:
-            os.lchown(dst, st.st_uid, st.st_gid)
-        os.chmod(dst, stat.S_IMODE(st.st_mode))
-        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+    deferred = tuple(sorted(applier.deferred.items()))
+    return LayerResult(reader.digest, reader.size, applier.count, implicit, deferred)
 
 
 def _mkdtemp(parent, prefix):
@@ -351,6 +297,7 @@ class _Applier:
         self.files = set()           # parts of non-directories this layer created (hardlink targets)
         self.dir_meta = {}           # parts -> TarInfo, applied last
         self.implicit = set()        # parents created without an entry of their own
+        self.deferred = {}           # link parts -> target parts of hardlinks into lower layers
 
     def run(self, ts):
         for member in ts.members():
@@ -371,7 +318,7 @@ class _Applier:
         self._ensure_dir(path_parts[:-1], m.name)
         path = self._path(path_parts)
         if entry.kind == "whiteout":
-            if path_parts in self.files or path_parts in self.dirs:
+            if path_parts in self.files or path_parts in self.dirs or path_parts in self.deferred:
                 return   # the layer also carries the path itself: that entry wins
             os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
             self.files.add(path_parts)
@@ -389,8 +336,8 @@ class _Applier:
         elif m.issym():
             os.symlink(m.linkname, path)
         elif m.islnk():
-            self._hardlink(m, path)
-            self.files.add(path_parts)
+            if self._hardlink(m, path, path_parts):
+                self.files.add(path_parts)
             return   # a hardlink shares the inode (and its metadata) with its target
         elif m.ischr() or m.isblk():
             kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK
@@ -429,6 +376,8 @@ class _Applier:
 
     def _clear(self, parts, path):
         """A later entry replaces an earlier one of the same name (tar semantics)."""
+        if self.deferred:
+            self.deferred = {k: v for k, v in self.deferred.items() if k[:len(parts)] != parts}
         if parts not in self.files and parts not in self.dirs:
             return      # everything in the tree was made by this layer and is in one of the two
         try:
@@ -454,16 +403,25 @@ class _Applier:
         finally:
             os.close(fd)
 
-    def _hardlink(self, m, path):
+    def _hardlink(self, m, path, path_parts):
+        """Link to a file of this layer now (True), or defer a link into the layers below (False)."""
         try:
             target_parts = clean_path(m.linkname)
         except errors.InvalidArgument:
             raise errors.InvalidArgument(
                 f"layer entry {m.name!r}: hardlink target {m.linkname!r} escapes the layer") from None
-        if target_parts not in self.files:
-            raise errors.InvalidArgument(
-                f"layer entry {m.name!r}: hardlink target {m.linkname!r} is not a file of this layer")
-        os.link(self._path(target_parts), path, follow_symlinks=False)
+        if target_parts in self.files:
+            os.link(self._path(target_parts), path, follow_symlinks=False)
+            return True
+        if target_parts in self.dirs or not target_parts:
+            raise errors.InvalidArgument(f"layer entry {m.name!r}: hardlink target {m.linkname!r} is a directory")
+        for i in range(1, len(target_parts)):
+            if target_parts[:i] in self.files:
+                raise errors.InvalidArgument(
+                    f"layer entry {m.name!r}: hardlink target {m.linkname!r} passes through "
+                    f"{'/'.join(target_parts[:i])!r}, which is not a directory of this layer")
+        self.deferred[path_parts] = target_parts
+        return False
 
     def _xattrs(self, path, m):
         for key, value in m.pax_headers.items():

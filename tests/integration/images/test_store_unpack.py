@@ -132,6 +132,14 @@ def test_implicit_parents_keep_lower_attributes(tmp_path, store):
     assert (tree["opt/deep"]["mode"], tree["opt/deep"]["uid"]) == (0o700, 9)
 
 
+def test_hardlink_into_a_lower_layer_equals_umoci(tmp_path, store):
+    low = oi.Layer([oi.Dir("opt"), oi.Dir("opt/bin"),
+                    oi.File("opt/bin/tool", b"#!/bin/sh\n", mode=0o4755, uid=12, gid=34, xattrs={"user.x": b"y"})])
+    high = oi.Layer([oi.Dir("usr", mode=0o755), oi.Hardlink("usr/tool-link", "opt/bin/tool")], "none")
+    tree = compare_with_umoci(tmp_path, store, oi.Image([low, high]))
+    assert tree["usr/tool-link"] == tree["opt/bin/tool"]
+
+
 def test_120_layer_image_mounts(tmp_path, store):
     layers = [oi.Layer([oi.Dir("l"), oi.File(f"l/{i:03d}", str(i).encode())], "none") for i in range(120)]
     img = oi.Image(layers)

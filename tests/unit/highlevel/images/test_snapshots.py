@@ -191,3 +191,48 @@ def test_failed_read_only_remount_unmounts_the_bind():
     with pytest.raises(errors.Internal):
         sn.mount_all([sn.Mount("bind", "/src", ["rbind", "ro"])], "/t", runner=runner)
     assert calls == [["mount", "--rbind", "/src", "/t"], ["mount", "-o", "remount,bind,ro", "/t"], ["umount", "/t"]]
+
+
+def _stack(snaps, *layers):
+    parent = None
+    for layer in layers:
+        chain = sn.chain_ids([x.diff_id for x in layers[:layers.index(layer) + 1]])[-1]
+        snaps.unpack_layer(chain, parent, io.BytesIO(layer.blob), layer.diff_id)
+        parent = chain
+    return parent
+
+
+def test_hardlink_to_a_lower_file_copies_it_up(snaps):
+    low = oi.Layer([oi.Dir("opt", mode=0o711), oi.Dir("opt/bin"),
+                    oi.File("opt/bin/tool", b"tool", mode=0o751, mtime=oi.EPOCH + 9, xattrs={"user.t": b"1"})])
+    high = oi.Layer([oi.Dir("usr"), oi.Hardlink("usr/tool2", "opt/bin/tool")])
+    top = _stack(snaps, low, high)
+    fs = snaps.fs_path(top)
+    up, link = os.path.join(fs, "opt", "bin", "tool"), os.path.join(fs, "usr", "tool2")
+    assert open(up, "rb").read() == b"tool" and os.lstat(up).st_ino == os.lstat(link).st_ino
+    st = os.lstat(up)
+    assert (st.st_mode & 0o7777, st.st_mtime, os.getxattr(up, "user.t")) == (0o751, oi.EPOCH + 9, b"1")
+    assert os.stat(os.path.join(fs, "opt")).st_mode & 0o7777 == 0o711     # copied-up parents inherit too
+
+
+@pytest.mark.parametrize("hider", [
+    oi.Layer([oi.Dir("opt"), oi.Dir("opt/bin"), oi.Whiteout("opt/bin/tool")]),
+    oi.Layer([oi.Dir("opt"), oi.Opaque("opt")]),
+    oi.Layer([oi.File("opt", b"now a file")]),
+])
+def test_hardlink_to_a_hidden_or_missing_lower_file_is_refused(snaps, hider):
+    low = oi.Layer([oi.Dir("opt"), oi.Dir("opt/bin"), oi.File("opt/bin/tool", b"tool")])
+    high = oi.Layer([oi.Hardlink("t2", "opt/bin/tool")])
+    parent = _stack(snaps, low, hider)
+    before = {s.key for s in snaps.walk()}
+    chain = sn.chain_ids([low.diff_id, hider.diff_id, high.diff_id])[-1]
+    with pytest.raises(errors.InvalidArgument, match="hardlink target"):
+        snaps.unpack_layer(chain, parent, io.BytesIO(high.blob), high.diff_id)
+    assert {s.key for s in snaps.walk()} == before
+
+
+def test_hardlink_without_any_target_is_refused(snaps):
+    layer = oi.Layer([oi.Hardlink("h", "nope")])
+    with pytest.raises(errors.InvalidArgument, match="hardlink target 'nope'"):
+        snaps.unpack_layer(layer.diff_id, None, io.BytesIO(layer.blob), layer.diff_id)
+    assert snaps.walk() == [] and os.listdir(snaps.root) == []

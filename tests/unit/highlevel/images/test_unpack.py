@@ -149,7 +149,7 @@ REFUSED_LAYERS = {
     "overlay-xattr": [oi.File("f", b"x", xattrs={"trusted.overlay.redirect": b"/etc"})],
     "user-overlay-xattr": [oi.File("f", b"x", xattrs={"user.overlay.opaque": b"y"})],
     "hardlink-to-dir": [oi.Dir("d"), oi.Hardlink("h", "d")],
-    "hardlink-to-missing": [oi.Hardlink("h", "nope")],
+    "hardlink-through-file": [oi.File("f", b"x"), oi.Hardlink("h", "f/x")],
     "parent-is-file": [oi.File("f", b"x"), oi.File("f/child", b"y")],
     "symlink-parent": [oi.Symlink("s", "."), oi.File("s/f", b"x")],
 }
@@ -186,6 +186,13 @@ def test_hostile_layers_never_escape(tmp_path, name):
         assert left == set()
     finally:
         case.cleanup()
+
+
+def test_hardlinks_into_lower_layers_are_deferred_to_commit(tmp_path):
+    layer = oi.Layer([oi.Dir("a"), oi.Hardlink("a/h", "lower/file"), oi.Hardlink("a/gone", "x"), oi.File("a/gone")])
+    res = apply(layer, tmp_path / "t")
+    assert res.deferred_links == ((("a", "h"), ("lower", "file")),)     # a/gone was replaced by a file
+    assert not os.path.lexists(tmp_path / "t" / "a" / "h")
 
 
 def test_single_layer_hostile_cases_are_refused(tmp_path):
