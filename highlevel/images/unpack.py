@@ -13,14 +13,17 @@ untouched.
 
 Conversion to overlay form (see whiteouts.py): ``.wh.<name>`` becomes a
 character device 0/0, ``.wh..wh..opq`` sets ``trusted.overlay.opaque=y`` on
-its directory.  Hardlinks must point at an entry of the same layer.  Owners
+its directory.  A hardlink to a file of the same layer is made at once; one
+whose target is not in this layer is returned in ``deferred_links`` and made
+at commit by copying the target up from the parent layers (layerfixups.py),
+as are the attributes of parent directories the layer never names.  Owners
 are numeric (applied when running as root), modes include setuid/setgid/
 sticky, xattrs come from PAX ``SCHILY.xattr.*`` records, mtimes are set
 after contents and directories last (deepest first).
 
 Refused (errors.InvalidArgument naming the entry): absolute names, ``..``,
 writing through a symlink or a non-directory in a parent path, hardlinks to
-anything not extracted by this layer, malformed whiteouts, overlay xattrs
+directories or through a symlink of this layer, malformed whiteouts, overlay xattrs
 (``trusted.overlay.*`` would let a layer redirect overlayfs), unknown entry
 types.  Symlinks themselves may point anywhere: they are resolved inside the
 container's root at run time, and nothing here ever follows one (every
