@@ -48,6 +48,7 @@ from .layerfixups import inherit_dir_attrs, resolve_deferred_links
 from .unpack import apply_layer
 
 PAGE_LIMIT = os.sysconf("SC_PAGESIZE") - 1
+MAX_LOWERS = 500          # overlayfs' OVL_MAX_STACK
 EXTRACT_PREFIX = "extract-"
 
 
@@ -123,7 +124,11 @@ class Snapshotter:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return self.mounts(key)
+        try:
+            return self.mounts(key)
+        except errors.GantryError:
+            self.remove(key)        # an unmountable snapshot is no use to anyone
+            raise
 
     def prepare(self, key, parent=None, labels=None):
         return self._create(key, parent, "active", labels)
@@ -137,6 +142,9 @@ class Snapshotter:
         lowers = [os.path.join(self._dir(r.id), "fs") for r in recs[1:]]
         if top.kind == "committed":
             raise errors.FailedPrecondition(f"mounts {key}: committed snapshots are not mounted (use view)")
+        if len(lowers) > MAX_LOWERS:
+            raise errors.InvalidArgument(
+                f"mounts {key}: {len(lowers)} layers, more than overlayfs stacks ({MAX_LOWERS})")
         if top.kind == "view":
             if not lowers:
                 return [Mount("bind", os.path.join(self._dir(top.id), "fs"), ["rbind", "ro"])]

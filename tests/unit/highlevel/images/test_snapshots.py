@@ -236,3 +236,10 @@ def test_hardlink_without_any_target_is_refused(snaps):
     with pytest.raises(errors.InvalidArgument, match="hardlink target 'nope'"):
         snaps.unpack_layer(layer.diff_id, None, io.BytesIO(layer.blob), layer.diff_id)
     assert snaps.walk() == [] and os.listdir(snaps.root) == []
+
+
+def test_more_layers_than_overlay_stacks_is_a_clear_error(snaps):
+    top = committed_chain(snaps, sn.MAX_LOWERS + 1)
+    with pytest.raises(errors.InvalidArgument, match="more than overlayfs stacks"):
+        snaps.prepare("ctr", top)
+    assert not snaps.exists("ctr")
