@@ -184,7 +184,7 @@ class Repository:
         header = authz.header(self.scope)
         if header:
             base["Authorization"] = header
-        resp = self.transport.request(method, url, base, tls=tls, tls_host=endpoint.host)
+        resp = self.transport.request(method, url, base, tls=tls)
         if resp.status != 401:
             return resp
         challenge = resp.headers.get("WWW-Authenticate", "")
@@ -194,7 +194,7 @@ class Repository:
             base["Authorization"] = self._fetch_token(endpoint, authz, tls, answer.token_request, what)
         else:
             base["Authorization"] = answer.header
-        resp = self.transport.request(method, url, base, tls=tls, tls_host=endpoint.host)
+        resp = self.transport.request(method, url, base, tls=tls)
         if resp.status == 401:
             body = _drain(resp)
             raise Unauthenticated("%s: the registry refused the credentials (HTTP 401%s)"
@@ -202,10 +202,7 @@ class Repository:
         return resp
 
     def _fetch_token(self, endpoint, authz, tls, request, what):
-        realm_host = urllib.parse.urlsplit(request.url).netloc
-        resp = self.transport.request(request.method, request.url, request.headers, request.body,
-                                      tls=tls if realm_host == endpoint.host or tls.ca else None,
-                                      tls_host=None)
+        resp = self.transport.request(request.method, request.url, request.headers, request.body, tls=tls)
         body = resp.read_all(1 << 20)
         return authz.store_token(request, resp.status, body)
 

@@ -1,7 +1,8 @@
 """HTTP for the registry client (the thin I/O adapter): TLS per endpoint, redirects, stalls, retries.
 
 - One ``ssl.SSLContext`` per endpoint TLS setting (hosts.toml ``ca``, ``client``,
-  ``skip_verify``); plain HTTP for ``http://`` endpoints.
+  ``skip_verify``), used for every request on that endpoint's behalf (redirects and its
+  token server too); plain HTTP for ``http://`` URLs.
 - Keep-alive connections pooled per (scheme, host, TLS setting); a connection
   goes back to the pool only after its response was read to the end.
 - Redirects (301/302/303/307/308) are followed up to ``MAX_REDIRECTS``; the
@@ -218,11 +219,12 @@ class Transport:
             for conn in conns:
                 conn.close()
 
-    def request(self, method, url, headers=None, body=None, tls=None, tls_host=None):
+    def request(self, method, url, headers=None, body=None, tls=None):
         """Send one request, following redirects; returns the final Response (any status).
 
-        ``tls`` applies to ``tls_host`` (the endpoint's host); a redirect to another host gets the
-        system trust store only.  Raises ConnectFailed, Dropped or Stalled.
+        ``tls`` (the endpoint's hosts.toml settings, on top of the system trust store) applies to
+        every hop, as containerd's per-host client does, so blob storage behind a registry with a
+        private CA works.  Raises ConnectFailed, Dropped or Stalled.
         """
         headers = dict(headers or {})
         headers.setdefault("User-Agent", self.user_agent)
@@ -232,8 +234,7 @@ class Transport:
             parts = urllib.parse.urlsplit(url)
             if parts.scheme not in ("http", "https"):
                 raise ConnectFailed("%s: unsupported URL scheme" % url)
-            this_tls = tls if (tls_host is None or parts.netloc == tls_host) else TLSConfig()
-            resp = self._once(method, parts, headers, body, this_tls, url)
+            resp = self._once(method, parts, headers, body, tls, url)
             if resp.status not in _REDIRECTS or method not in ("GET", "HEAD"):
                 return resp
             location = resp.headers.get("Location")

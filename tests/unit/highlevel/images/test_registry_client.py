@@ -39,7 +39,7 @@ class FakeTransport:
     def __init__(self, answer):
         self.answer, self.seen = answer, []
 
-    def request(self, method, url, headers=None, body=None, tls=None, tls_host=None):
+    def request(self, method, url, headers=None, body=None, tls=None):
         self.seen.append((method, url, dict(headers or {})))
         result = self.answer(method, url, dict(headers or {}))
         if isinstance(result, Exception):
