@@ -6,8 +6,8 @@ the devices every container gets (null, zero, full, random, urandom, tty,
 ptmx, pts, net/tun, and mknod of anything: runc's list) and one rwm allow per device
 in linux.devices, so those always work.
 
-v1: "a" is written to devices.deny first (reset to deny-all), then each rule
-to devices.allow or devices.deny as "type major:minor access".
+v1: the kernel's list is computed from the rules (emulate) and compared with
+devices.list; only the difference is written when that is possible (see v1()).
 v2: the same list compiled into an eBPF program (devices_bpf.py).
 """
 from .errors import CgroupError
@@ -59,9 +59,77 @@ def rule_text(rule):
     return "%s %s:%s %s" % (kind, num(major), num(minor), access)
 
 
-def v1(rules):
-    """[(file, value)] for a v1 devices cgroup: reset to deny-all, then each rule in order."""
-    files = [("devices.deny", "a")]
-    for rule in rules:
-        files.append(("devices.allow" if rule[0] else "devices.deny", rule_text(rule)))
+def _is_reset(kind, major, minor, access):
+    return kind == "a" and major == WILDCARD and minor == WILDCARD and access == "rwm"
+
+
+def emulate(rules):
+    """What the v1 kernel list becomes: (default_allow, {(type, major, minor): access set}).
+
+    The kernel keeps a default and exact-match exceptions: a full "a" rule resets both;
+    a rule against the default adds access bits to its exception; a rule agreeing with
+    the default takes bits away from an exception with exactly the same numbers.  A
+    partial "a" rule is two rules, "c" and "b" (the kernel would read "a" as a reset).
+    """
+    default_allow, exceptions = False, {}
+    for allow, kind, major, minor, access in rules:
+        if _is_reset(kind, major, minor, access):
+            default_allow, exceptions = allow, {}
+            continue
+        for k in (("c", "b") if kind == "a" else (kind,)):
+            key = (k, major, minor)
+            if allow != default_allow:
+                exceptions.setdefault(key, set()).update(access)
+            elif key in exceptions:
+                exceptions[key] -= set(access)
+                if not exceptions[key]:
+                    del exceptions[key]
+    return default_allow, exceptions
+
+
+def parse_list(text):
+    """devices.list -> (default_allow, exceptions); exceptions are None when the kernel hides them."""
+    exceptions = {}
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        kind, numbers, access = parts
+        major, _, minor = numbers.partition(":")
+        major = WILDCARD if major == "*" else int(major)
+        minor = WILDCARD if minor == "*" else int(minor)
+        if _is_reset(kind, major, minor, access):
+            return True, None   # default allow: the deny exceptions are not listed
+        exceptions.setdefault((kind, major, minor), set()).update(access)
+    return False, exceptions
+
+
+def _text(key, access):
+    return rule_text((None,) + key + ("".join(c for c in "rwm" if c in access),))
+
+
+def v1(rules, current_list=None):
+    """[(file, value)] taking a v1 devices cgroup from ``current_list`` to what ``rules`` say.
+
+    When both are allow-lists (every container's case after the first apply) only the
+    difference is written, allows first, so a running container never loses a device it
+    keeps (an update that rewrote everything would deny all for a moment, as runc's fixed
+    bug did).  Otherwise the cgroup is reset with "a" and the exceptions follow.
+    """
+    target_allow, target = emulate(rules)
+    current_allow, current = parse_list(current_list) if current_list is not None else (True, None)
+    if not target_allow and not current_allow and current is not None:
+        files = []
+        for key, access in target.items():
+            missing = access - current.get(key, set())
+            if missing:
+                files.append(("devices.allow", _text(key, missing)))
+        for key, access in current.items():
+            extra = access - target.get(key, set())
+            if extra:
+                files.append(("devices.deny", _text(key, extra)))
+        return files
+    files = [("devices.allow" if target_allow else "devices.deny", "a")]
+    for key, access in target.items():
+        files.append(("devices.deny" if target_allow else "devices.allow", _text(key, access)))
     return files

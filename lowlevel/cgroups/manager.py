@@ -229,7 +229,7 @@ class Manager:
         from . import devices
         effective = devices.effective_rules(rules, self.linux_devices)
         if "devices" in self.v1:
-            self._write_all(devices.v1(effective), V1)
+            self._write_all(devices.v1(effective, self._read_v1("devices.list")), V1)
         elif self.unified:
             from . import devices_bpf
             if self.sys is None:

@@ -205,3 +205,25 @@ def test_blkio_weight_uses_bfq_or_names_the_missing_file(layout):
     with pytest.raises(CgroupError, match="blkio.leaf_weight does not exist"):
         m.apply({"blockIO": {"leafWeight": 300}})
     m.destroy()
+
+
+def test_v1_device_update_changes_only_the_difference(layout, sleeper):
+    cid = uuid.uuid4().hex[:8]
+    m = manager_for({"cgroupsPath": "/%s/%s" % (PARENT, cid)}, cid, layout=layout)
+    if m.home("devices") != "v1":
+        pytest.skip("devices is not a v1 controller here")
+    m.create()
+    p = sleeper()
+    m.add(p.pid)
+    base = [{"allow": False, "access": "rwm"}]
+    m.apply({"devices": base})
+    before = set(_read(m.v1["devices"], "devices.list").splitlines())
+    fuse = {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rw"}
+    again = from_state(m.paths())
+    again.apply({"devices": base + [fuse]})
+    assert set(_read(m.v1["devices"], "devices.list").splitlines()) == before | {"c 10:229 rw"}
+    again.apply({"devices": base})
+    assert set(_read(m.v1["devices"], "devices.list").splitlines()) == before
+    p.kill()
+    p.wait()
+    m.destroy()

@@ -9,6 +9,7 @@ from gantry.lowlevel.cgroups import devices, devices_bpf
 from gantry.lowlevel.cgroups.errors import CgroupError
 
 M32 = 0xFFFFFFFF
+WILD = devices.WILDCARD
 
 
 def run(prog, kind, major, minor, access):
@@ -81,12 +82,56 @@ def test_match_all_rule_ends_the_program():
     assert len(prog) == 8 * (6 + 2)   # prologue, mov r0 1, exit
 
 
-def test_v1_lines():
-    rules = [devices.normalize({"allow": False, "access": "rwm"}),
-             devices.normalize({"allow": True, "type": "c", "major": 1, "minor": 3, "access": "wr"}),
-             devices.normalize({"allow": True, "type": "b", "major": 8, "minor": -1, "access": "m"})]
-    assert devices.v1(rules) == [("devices.deny", "a"), ("devices.deny", "a *:* rwm"),
-                                 ("devices.allow", "c 1:3 rw"), ("devices.allow", "b 8:* m")]
+def _rules(*rules):
+    return [devices.normalize(r) for r in rules]
+
+
+DENY_ALL = {"allow": False, "access": "rwm"}
+NULL_RW = {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "wr"}
+LOOP_M = {"allow": True, "type": "b", "major": 8, "minor": -1, "access": "m"}
+
+
+def test_v1_fresh_cgroup_is_reset_then_allowed():
+    assert devices.v1(_rules(DENY_ALL, NULL_RW, LOOP_M), current_list="a *:* rwm\n") == [
+        ("devices.deny", "a"), ("devices.allow", "c 1:3 rw"), ("devices.allow", "b 8:* m")]
+
+
+def test_v1_update_writes_only_the_difference_allows_first():
+    current = "c 1:3 rw\nc 5:1 rwm\nb 8:* m\n"
+    files = devices.v1(_rules(DENY_ALL, {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+                              LOOP_M), current_list=current)
+    assert files == [("devices.allow", "c 1:3 m"), ("devices.deny", "c 5:1 rwm")]
+    assert devices.v1(_rules(DENY_ALL, NULL_RW, LOOP_M), current_list="c 1:3 rw\nb 8:* m\n") == []
+
+
+def test_v1_default_allow_target():
+    files = devices.v1(_rules({"allow": True, "access": "rwm"}, {"allow": False, "type": "b", "access": "rwm"}),
+                       current_list="c 1:3 rwm\n")
+    assert files == [("devices.allow", "a"), ("devices.deny", "b *:* rwm")]
+
+
+@pytest.mark.parametrize("rules,expected", [
+    ([DENY_ALL, NULL_RW], (False, {("c", 1, 3): set("rw")})),
+    ([DENY_ALL, NULL_RW, {"allow": False, "type": "c", "major": 1, "minor": 3, "access": "w"}],
+     (False, {("c", 1, 3): {"r"}})),
+    ([DENY_ALL, NULL_RW, {"allow": False, "type": "c", "major": 1, "minor": 3, "access": "rw"}], (False, {})),
+    # a deny that matches no exception exactly changes nothing on v1
+    ([DENY_ALL, {"allow": True, "type": "c", "access": "rwm"}, {"allow": False, "type": "c", "major": 1,
+                                                              "minor": 3, "access": "rwm"}],
+     (False, {("c", WILD, WILD): set("rwm")})),
+    # a partial "a" rule is a "c" and a "b" rule, never a reset
+    ([DENY_ALL, {"allow": True, "type": "a", "minor": 3, "access": "m"}],
+     (False, {("c", WILD, 3): {"m"}, ("b", WILD, 3): {"m"}})),
+    ([DENY_ALL, NULL_RW, {"allow": True, "access": "rwm"}], (True, {})),
+])
+def test_emulate(rules, expected):
+    assert devices.emulate(_rules(*rules)) == expected
+
+
+def test_parse_list():
+    assert devices.parse_list("a *:* rwm\n") == (True, None)
+    assert devices.parse_list("c 1:3 rw\nc 136:* rwm\n") == (False, {("c", 1, 3): set("rw"),
+                                                                      ("c", 136, WILD): set("rwm")})
 
 
 @pytest.mark.parametrize("bad", [{"access": "rwm"}, {"allow": True, "type": "x"}, {"allow": True, "access": "rwx"}])
