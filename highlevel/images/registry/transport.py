@@ -13,6 +13,7 @@
   ``Stalled`` (the caller turns it into DeadlineExceeded naming what stalled).
 - ``Retry`` says which failures are worth another try and how long to wait.
 """
+import base64
 import http.client
 import logging
 import random
@@ -20,6 +21,7 @@ import socket
 import ssl
 import threading
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 
 log = logging.getLogger("gantry.images.registry")
@@ -168,13 +170,48 @@ def _origin(url):
     return "%s://%s" % (p.scheme, p.netloc)
 
 
-class Transport:
-    """Pooled HTTP(S) connections with per-endpoint TLS; thread-safe."""
+def proxy_for(scheme, netloc, proxies):
+    """The proxy URL for a request to ``scheme://netloc``, or None.
 
-    def __init__(self, stall_timeout=60.0, user_agent=USER_AGENT, pool_size=8):
+    ``proxies`` is what ``urllib.request.getproxies_environment()`` reads from HTTP_PROXY,
+    HTTPS_PROXY and NO_PROXY (either case), as containerd honours them; loopback hosts are never
+    proxied (Go's rule too).
+    """
+    host, _ = _split_netloc(netloc, 0)
+    if not proxies or host in ("localhost", "::1") or host.startswith("127."):
+        return None
+    if urllib.request.proxy_bypass_environment(netloc, proxies):
+        return None
+    return proxies.get(scheme) or None
+
+
+def _proxied(conn, proxy, scheme, host, port):
+    """Point ``conn`` at ``proxy``: CONNECT tunnel for https, absolute URIs for http."""
+    p = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    if p.scheme != "http":
+        raise ConnectFailed("proxy %s: only http:// proxies are supported" % proxy, final=True)
+    headers = {}
+    if p.username is not None:
+        raw = "%s:%s" % (urllib.parse.unquote(p.username), urllib.parse.unquote(p.password or ""))
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(raw.encode()).decode()
+    phost, pport = _split_netloc(p.netloc.rpartition("@")[2], 80)
+    conn.host, conn.port = phost, pport
+    if scheme == "https":
+        conn.set_tunnel(host, port, headers=headers)
+    else:
+        conn.gantry_absolute_uri = True
+        conn.gantry_proxy_headers = headers
+    return conn
+
+
+class Transport:
+    """Pooled HTTP(S) connections with per-endpoint TLS (and the environment's proxy); thread-safe."""
+
+    def __init__(self, stall_timeout=60.0, user_agent=USER_AGENT, pool_size=8, proxies=None):
         self.stall_timeout = stall_timeout
         self.user_agent = user_agent
         self.pool_size = pool_size
+        self.proxies = urllib.request.getproxies_environment() if proxies is None else proxies
         self._contexts = {}
         self._idle = {}
         self._lock = threading.Lock()
@@ -189,7 +226,8 @@ class Transport:
         return ctx
 
     def _connection(self, scheme, netloc, tls):
-        key = (scheme, netloc, tls if scheme == "https" else None)
+        proxy = proxy_for(scheme, netloc, self.proxies)
+        key = (scheme, netloc, tls if scheme == "https" else None, proxy)
         with self._lock:
             idle = self._idle.get(key)
             if idle:
@@ -200,6 +238,8 @@ class Transport:
             conn = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=self.context(tls))
         else:
             conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+        if proxy:
+            _proxied(conn, proxy, scheme, host, port)
         return key, conn, False
 
     def _release(self, key, conn, reusable):
@@ -252,10 +292,14 @@ class Transport:
         path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         for attempt in range(2):
             key, conn, was_idle = self._connection(parts.scheme, parts.netloc, tls)
+            target, sent_headers = path, headers
+            if getattr(conn, "gantry_absolute_uri", False):  # plain HTTP through a proxy
+                target = "%s://%s%s" % (parts.scheme, parts.netloc, path)
+                sent_headers = dict(headers, **conn.gantry_proxy_headers)
             try:
                 if conn.sock is None:
                     self._connect(conn, parts)
-                conn.request(method, path, body=body, headers=headers)
+                conn.request(method, target, body=body, headers=sent_headers)
                 raw = conn.getresponse()
             except (ConnectFailed, Stalled):
                 raise

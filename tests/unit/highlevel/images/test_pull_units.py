@@ -163,3 +163,22 @@ def test_idle_counts_layer_jobs():
     assert not p.idle(0.01)
     threading.Timer(0.05, p._job_ended).start()
     assert p.idle(5)
+
+
+PROXIES = {"http": "http://proxy.corp:3128", "https": "http://proxy.corp:3128", "no": "internal.corp,.svc"}
+
+
+@pytest.mark.parametrize("scheme,netloc,expected", [
+    ("https", "registry-1.docker.io", "http://proxy.corp:3128"),
+    ("http", "mirror.example:5000", "http://proxy.corp:3128"),
+    ("https", "internal.corp", None),
+    ("https", "reg.internal.corp:443", None),
+    ("https", "x.svc", None),
+    ("http", "127.0.0.1:5000", None),
+    ("https", "localhost:5000", None),
+    ("https", "[::1]:5000", None),
+])
+def test_proxy_for(scheme, netloc, expected):
+    from gantry.highlevel.images.registry.transport import proxy_for
+    assert proxy_for(scheme, netloc, PROXIES) == expected
+    assert proxy_for(scheme, netloc, {}) is None
