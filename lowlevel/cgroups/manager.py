@@ -124,12 +124,18 @@ class Manager:
         if "cpuset" in self.v1:
             _init_cpuset(self.v1["cpuset"])
         if self.unified:
-            self._enable_v2_controllers()
+            if self.mode == V2:
+                self._enable_v2_controllers(self.v2_controllers)
             fs.makedirs(self.unified)
         self._fresh = True
 
-    def _enable_v2_controllers(self):
-        wanted = set(self.v2_controllers)
+    def _enable_v2_controllers(self, wanted):
+        """+controller in cgroup.subtree_control from the cgroup2 root down to our parent.
+
+        Pure v2: every available controller at create, as runc does.  Hybrid: only the one a
+        limit needs, when it is applied, so the host's cgroup2 tree is otherwise left alone.
+        """
+        wanted = set(wanted)
         root = self.unified_root or _cgroup2_root(self.unified)
         rel = os.path.relpath(os.path.dirname(self.unified), root)
         parts = [] if rel == "." else rel.split(os.sep)
@@ -188,6 +194,8 @@ class Manager:
 
     def _apply(self, controller, to_v1, to_v2, section):
         home = self._home_or_fail(controller, "linux.resources")
+        if home == V2 and self.mode == HYBRID:
+            self._enable_v2_controllers({controller})
         self._write_all((to_v1 if home == V1 else to_v2)(section), home)
 
     def _apply_memory(self, section):

@@ -37,8 +37,18 @@ def _remove_parent(layout):
 @pytest.fixture
 def layout():
     layout = detect()
+    control = os.path.join(layout.unified.mountpoint, "cgroup.subtree_control") if layout.unified else None
+    before = set(open(control).read().split()) if control else set()
     yield layout
     _remove_parent(layout)
+    if control:   # leave the host's cgroup2 root as it was (a hugetlb limit enables hugetlb there)
+        added = set(open(control).read().split()) - before
+        try:
+            if added:
+                with open(control, "w") as f:
+                    f.write(" ".join("-" + c for c in sorted(added)))
+        except OSError:
+            pass   # EBUSY: another cgroup below uses it now; nothing of ours is left there
 
 
 @pytest.fixture

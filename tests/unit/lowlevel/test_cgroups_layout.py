@@ -143,8 +143,8 @@ def test_manager_routes_writes_to_each_hierarchy(tmp_path):
     c = "k/c1"
     # cpuset inherited from the parent chain
     assert (root / "cpuset" / c / "cpuset.cpus").read_text() == "0-1"
-    # hugetlb enabled in the cgroup2 ancestors
-    assert (root / "unified" / "cgroup.subtree_control").read_text() == "+hugetlb"
+    # hybrid: the host's cgroup2 tree is left alone until a limit needs a controller there
+    assert (root / "unified" / "cgroup.subtree_control").read_text() == ""
     m.add(4242)
     for h in ("cpu", "memory", "devices", "systemd", "unified"):
         assert (root / h / c / "cgroup.procs").read_text() == "4242"
@@ -156,6 +156,8 @@ def test_manager_routes_writes_to_each_hierarchy(tmp_path):
     assert (root / "cpuset" / c / "cpuset.cpus").read_text() == "1"
     assert (root / "memory" / c / "memory.memsw.limit_in_bytes").read_text() == "2000"
     assert (root / "unified" / c / "hugetlb.2MB.max").read_text() == "2097152"
+    assert (root / "unified" / "cgroup.subtree_control").read_text() == "+hugetlb"
+    assert (root / "unified" / "k" / "cgroup.subtree_control").read_text() == "+hugetlb"
     # writes to the same file overwrite in a plain dir: the last device rule landed
     assert (root / "devices" / c / "devices.allow").read_text() == "c 10:200 rwm"
     with pytest.raises(CgroupError, match="pids controller is not available"):
