@@ -55,6 +55,8 @@ def v1_order(files, current_memsw):
 
 def swap_v2(swap, limit):
     """OCI memory+swap -> v2 memory.swap.max, or None to leave it alone."""
+    if limit == -1 and not swap:
+        return "max"   # "memory unlimited" alone means swap too, as on v1 (runc's rule)
     if not swap and not limit:
         return None
     if swap == -1:

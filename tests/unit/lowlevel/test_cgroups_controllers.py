@@ -89,7 +89,7 @@ def test_memory_v1_order_raises_memsw_first_when_growing():
 
 MEMORY_V2 = [
     ({"limit": 100}, [("memory.max", "100")]),
-    ({"limit": -1}, [("memory.max", "max")]),
+    ({"limit": -1}, [("memory.swap.max", "max"), ("memory.max", "max")]),
     ({"limit": 100, "swap": 300}, [("memory.swap.max", "200"), ("memory.max", "100")]),
     ({"limit": 100, "swap": -1}, [("memory.swap.max", "max"), ("memory.max", "100")]),
     ({"limit": 100, "swap": 100}, [("memory.swap.max", "0"), ("memory.max", "100")]),
