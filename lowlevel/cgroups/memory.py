@@ -23,6 +23,8 @@ def v1(memory):
         files.append(("memory.limit_in_bytes", str(memory["limit"])))
     if memory.get("swap"):
         files.append(("memory.memsw.limit_in_bytes", str(memory["swap"])))
+    elif memory.get("limit") == -1:
+        files.append(("memory.memsw.limit_in_bytes", "-1"))   # unlimited memory means unlimited swap (runc)
     if memory.get("reservation"):
         files.append(("memory.soft_limit_in_bytes", str(memory["reservation"])))
     if memory.get("kernel"):
@@ -47,7 +49,7 @@ def v1_order(files, current_memsw):
     if "memory.limit_in_bytes" not in names or "memory.memsw.limit_in_bytes" not in names:
         return files
     limit = int(dict(files)["memory.limit_in_bytes"])
-    if current_memsw is not None and (limit == -1 or limit > current_memsw):
+    if limit == -1 or (current_memsw is not None and limit > current_memsw):
         memsw = [f for f in files if f[0] == "memory.memsw.limit_in_bytes"]
         return memsw + [f for f in files if f[0] != "memory.memsw.limit_in_bytes"]
     return files

@@ -66,6 +66,7 @@ MEMORY_V1 = [
     ({"disableOOMKiller": False}, []),
     ({"useHierarchy": True}, [("memory.use_hierarchy", "1")]),
     ({"limit": -1, "swap": -1}, [("memory.limit_in_bytes", "-1"), ("memory.memsw.limit_in_bytes", "-1")]),
+    ({"limit": -1}, [("memory.limit_in_bytes", "-1"), ("memory.memsw.limit_in_bytes", "-1")]),
 ]
 
 
@@ -85,6 +86,9 @@ def test_memory_v1_order_raises_memsw_first_when_growing():
         "memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]
     assert [f[0] for f in memory.v1_order(files, current_memsw=1000)] == [
         "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+    # going unlimited: memsw first whatever the current value
+    assert [f[0] for f in memory.v1_order(memory.v1({"limit": -1}), current_memsw=None)] == [
+        "memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]
 
 
 MEMORY_V2 = [
