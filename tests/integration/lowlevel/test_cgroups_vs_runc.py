@@ -1,5 +1,6 @@
 """Side by side with runc: the same bundle created by runc and by gantry-oci
 must leave the same values in the kernel's cgroup files (v1 here)."""
+import json
 import os
 import shutil
 import subprocess
@@ -56,7 +57,13 @@ def snapshot(cid):
     return out
 
 
-def created_with(runtime, tmp_path, rootfs, resources):
+UPDATES = {
+    "raise_to_unlimited": {"memory": {"limit": -1}, "pids": {"limit": 5}, "cpu": {"shares": 900, "quota": 80000}},
+    "shrink": {"memory": {"limit": 24 << 20, "swap": 32 << 20}, "cpu": {"quota": 10000, "period": 20000}},
+}
+
+
+def created_with(runtime, tmp_path, rootfs, resources, update=None):
     cid = "c" + uuid.uuid4().hex[:8]
     cfg = bundle.default_config(["sleep", "30"])
     cfg["linux"]["resources"] = resources
@@ -70,6 +77,12 @@ def created_with(runtime, tmp_path, rootfs, resources):
         log.seek(0)
         assert run.returncode == 0, (runtime, log.read())
     try:
+        if update is not None:
+            res = tmp_path / (cid + "-update.json")
+            res.write_text(json.dumps(update))
+            run = subprocess.run([runtime, "--root", root, "update", "--resources", str(res), cid],
+                                 capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+            assert run.returncode == 0, (runtime, run.stderr)
         return snapshot(cid)
     finally:
         subprocess.run([runtime, "--root", root, "delete", "--force", cid], stdout=subprocess.DEVNULL,
@@ -92,4 +105,13 @@ def cleanup():
 def test_same_cgroup_files_as_runc(case, tmp_path, busybox_rootfs, cleanup):
     ours = created_with(OCI, tmp_path, busybox_rootfs, CASES[case])
     theirs = created_with(RUNC, tmp_path, busybox_rootfs, CASES[case])
+    assert ours == theirs
+
+
+@pytest.mark.skipif(RUNC is None, reason="runc is not installed")
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"), reason="needs the v1 memory hierarchy")
+@pytest.mark.parametrize("update", sorted(UPDATES))
+def test_same_cgroup_files_as_runc_after_update(update, tmp_path, busybox_rootfs, cleanup):
+    ours = created_with(OCI, tmp_path, busybox_rootfs, CASES["limits"], UPDATES[update])
+    theirs = created_with(RUNC, tmp_path, busybox_rootfs, CASES["limits"], UPDATES[update])
     assert ours == theirs
