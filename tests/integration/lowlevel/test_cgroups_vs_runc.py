@@ -115,3 +115,49 @@ def test_same_cgroup_files_as_runc_after_update(update, tmp_path, busybox_rootfs
     ours = created_with(OCI, tmp_path, busybox_rootfs, CASES["limits"], UPDATES[update])
     theirs = created_with(RUNC, tmp_path, busybox_rootfs, CASES["limits"], UPDATES[update])
     assert ours == theirs
+
+
+def _missing_keys(theirs, ours, where="data"):
+    """Paths of keys runc prints that we do not (runc leaves zero values out; we may print more)."""
+    if not isinstance(theirs, dict):
+        return [] if type(theirs) is type(ours) or theirs is None else ["%s: %s vs %s" % (
+            where, type(theirs).__name__, type(ours).__name__)]
+    if not isinstance(ours, dict):
+        return ["%s: not an object" % where]
+    missing = []
+    for key, value in theirs.items():
+        if key not in ours:
+            missing.append("%s.%s" % (where, key))
+        elif key != "raw":
+            missing += _missing_keys(value, ours[key], "%s.%s" % (where, key))
+    return missing
+
+
+def stats_with(runtime, tmp_path, rootfs):
+    cid = "s" + uuid.uuid4().hex[:8]
+    cfg = bundle.default_config(["sleep", "30"])
+    cfg["linux"]["resources"] = CASES["limits"]
+    cfg["linux"]["cgroupsPath"] = "/%s/%s" % (PARENT, cid)
+    path = bundle.write_bundle(str(tmp_path / cid), rootfs, cfg)
+    root = str(tmp_path / ("root-" + os.path.basename(runtime)))
+    with open(str(tmp_path / (cid + ".log")), "w") as log:
+        subprocess.run([runtime, "--root", root, "run", "--detach", "--bundle", path, cid], stdout=log,
+                       stderr=log, timeout=60, stdin=subprocess.DEVNULL, check=True)
+    try:
+        run = subprocess.run([runtime, "--root", root, "events", "--stats", cid], capture_output=True, text=True,
+                             timeout=60)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+    finally:
+        subprocess.run([runtime, "--root", root, "delete", "--force", cid], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+
+
+@pytest.mark.skipif(RUNC is None, reason="runc is not installed")
+def test_events_stats_has_every_field_runc_prints(tmp_path, busybox_rootfs, cleanup):
+    ours = stats_with(OCI, tmp_path, busybox_rootfs)
+    theirs = stats_with(RUNC, tmp_path, busybox_rootfs)
+    assert ours["type"] == theirs["type"] == "stats"
+    assert _missing_keys(theirs["data"], ours["data"]) == []
+    assert ours["data"]["memory"]["usage"]["limit"] == theirs["data"]["memory"]["usage"]["limit"] == 48 << 20
+    assert ours["data"]["pids"] == theirs["data"]["pids"]
