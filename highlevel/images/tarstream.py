@@ -21,6 +21,9 @@ import tarfile
 from .. import errors
 
 BLOCK = tarfile.BLOCKSIZE
+# Headers (PAX records, GNU long names) are read whole: a hostile size must not
+# make us allocate gigabytes.  Real ones are a few KiB (long xattrs at most).
+MAX_HEADER_BYTES = 16 << 20
 
 
 class TarStream:
@@ -50,6 +53,8 @@ class TarStream:
         return True
 
     def read(self, n):
+        if n > MAX_HEADER_BYTES:
+            raise errors.InvalidArgument(f"layer: tar header of {n} bytes at offset {self.tell()} is too large")
         avail = len(self._buf) - self._pos
         if avail >= n:
             out = self._buf[self._pos:self._pos + n]

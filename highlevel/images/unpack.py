@@ -259,6 +259,8 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
         shutil.rmtree(tmp, ignore_errors=True)
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise errors.ResourceExhausted(f"unpack into {target}: no space left on device") from e
+        if e.errno in (errno.ENAMETOOLONG, errno.ELOOP, errno.EMLINK):
+            raise errors.InvalidArgument(f"unpack into {target}: layer entry refused: {e}") from e
         raise errors.Internal(f"unpack into {target}: {e}") from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

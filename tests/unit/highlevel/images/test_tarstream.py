@@ -83,3 +83,12 @@ def test_sparse_files_refused():
     raw = ti.tobuf(tarfile.GNU_FORMAT) + b"\0" * 1024
     with pytest.raises(errors.InvalidArgument, match="sparse"):
         list(TarStream(chunks_of(raw, 512)).members())
+
+
+def test_huge_pax_header_is_refused_without_allocating_it():
+    ti = tarfile.TarInfo("././@PaxHeader")
+    ti.type = tarfile.XHDTYPE
+    ti.size = 8 * 1024 ** 3 - 1           # claims 8 GiB of PAX records (the ustar maximum)
+    raw = ti.tobuf(tarfile.USTAR_FORMAT) + b"\0" * 512
+    with pytest.raises(errors.InvalidArgument, match="too large"):
+        list(TarStream(chunks_of(raw, 512)).members())

@@ -276,3 +276,10 @@ def test_gzip_output_is_bounded_per_chunk():
             break
         sizes.append(len(chunk))
     assert sum(sizes) == len(data) and max(sizes) <= unpack.OUT_MAX
+
+
+def test_overlong_names_are_invalid_argument(tmp_path):
+    layer = oi.Layer([oi.File("x" * 300, b"x")])
+    with pytest.raises(errors.InvalidArgument, match="too long"):
+        apply(layer, tmp_path / "t")
+    assert os.listdir(tmp_path) == []
