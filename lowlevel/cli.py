@@ -106,13 +106,12 @@ def _bundle_terminal(bundle):
 
 
 def cmd_state(ctx, opts, pos):
-    import json
-
     from . import container
     from . import state as st
+    from .jsonio import dumps_pretty
     record = ctx.store.read(_one_id(pos, "state"))
     current = container.current_status(ctx.store, record)
-    sys.stdout.write(json.dumps(st.oci_state(record, current), indent=2) + "\n")
+    sys.stdout.write(dumps_pretty(st.oci_state(record, current)) + "\n")
     return 0
 
 

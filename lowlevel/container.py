@@ -126,7 +126,7 @@ def _destroy_cgroups(manager, kill=False, log=None, container_id=""):
     import time
     for attempt in range(50):
         try:
-            if kill:
+            if kill and attempt:   # something is still inside (a forked child outliving the init)
                 manager.signal_all(9)
             manager.destroy()
             return

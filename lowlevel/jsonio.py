@@ -52,6 +52,14 @@ def dumps(obj):
     return "".join(_encode(obj, 0))
 
 
-def dumps_pretty(obj):
-    import json
-    return json.dumps(obj, indent=2)
+def dumps_pretty(obj, indent="  ", _level=0):
+    """Indented like json.dumps(obj, indent=2)."""
+    pad = indent * (_level + 1)
+    if isinstance(obj, dict) and obj:
+        items = ",\n".join("%s%s: %s" % (pad, _json.encode_basestring_ascii(str(k)),
+                                          dumps_pretty(v, indent, _level + 1)) for k, v in obj.items())
+        return "{\n%s\n%s}" % (items, indent * _level)
+    if isinstance(obj, list) and obj:
+        items = ",\n".join(pad + dumps_pretty(v, indent, _level + 1) for v in obj)
+        return "[\n%s\n%s]" % (items, indent * _level)
+    return dumps(obj)

@@ -7,10 +7,10 @@ when no pid/time namespace is made or joined, else S's child, pid 1 inside).
 For exec, I is the process that will exec the user's command.
 
     S -> P  {"t": "hello", "userns": bool}   S made (or joined) its user namespace
-    P -> S  {"t": "go"}                      S is in the cgroup; id maps are written
+    P -> S  {"t": "go"}                      the cgroups exist; id maps are written
+    P -> S  {"t": "placed"}                  S is in the container's cgroups (S unshares meanwhile,
+                                             or waits first when it makes a cgroup namespace)
     S -> P  {"t": "pid", "pid": N}           host pid of I (S then exits if it forked I)
-    P -> I  {"t": "placed"}                  I is in the container's cgroups (create only; I waits
-                                             for it before mounting cgroupfs or reporting ready)
     I -> P  {"t": "hooks"}                   mounts done, before pivot_root: run prestart and
                                              createRuntime hooks now (sent only if there are any)
     P -> I  {"t": "go"}                      hooks passed

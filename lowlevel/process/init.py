@@ -8,6 +8,7 @@ import os
 
 from .. import hooks, namespaces, rootfs
 from ..syscalls import (
+    CLONE_NEWCGROUP,
     CLONE_NEWPID,
     CLONE_NEWTIME,
     CLONE_NEWUSER,
@@ -50,7 +51,7 @@ def preload(linux, terminal):
         from .. import console  # noqa: F401
 
 
-def stage1(sys, chan, linux, final, terminal=False):
+def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True):
     """Enter or make the namespaces, fork pid 1 when a pid/time namespace needs it, then run final()."""
     try:
         preload(linux, terminal)
@@ -72,10 +73,20 @@ def stage1(sys, chan, linux, final, terminal=False):
         if userns:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        cgroup_view = read_cgroup_view()
+        # the parent puts us in the container's cgroups meanwhile ("placed"); the first write to a
+        # v1 cgroup.procs waits for an RCU grace period, so we unshare in parallel unless a cgroup
+        # namespace must be made from inside the container's cgroup
+        early = bool(flags & CLONE_NEWCGROUP) or any(k == "cgroup" for k, _ in join)
+        cgroup_view = {}
+        if early:
+            chan.expect("placed")
+            cgroup_view = read_cgroup_view() if cgroup_view_needed else {}
         namespaces.enter(sys, join_fds)
         if flags:
             sys.unshare(flags)
+        if not early:
+            chan.expect("placed")
+            cgroup_view = read_cgroup_view() if cgroup_view_needed else {}
         if flags & CLONE_NEWTIME and linux.get("timeOffsets"):
             write_time_offsets(linux["timeOffsets"])
         if flags & (CLONE_NEWPID | CLONE_NEWTIME) or any(k in ("pid", "time") for k, _ in join):
@@ -253,20 +264,9 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     proc = cfg.get("process")
     specns = {ns["type"]: ns.get("path") or "" for ns in linux.get("namespaces") or []}
     # 1. mounts and /dev, with host paths still visible
-    placed = []
-
-    def view():
-        """Our cgroups, once the parent has placed us in them (it does so while we mount)."""
-        if not placed:
-            chan.expect("placed")
-            placed.append(True)
-        return cgroup_view if "cgroup" in specns else read_cgroup_view()
-
-    ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns, cgroup_view=view,
+    ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns, cgroup_view=lambda: cgroup_view,
                               cgroupns="cgroup" in specns)
     rootfs.prepare(sys, cfg, ctx)
-    if not placed:
-        chan.expect("placed")
     # 2. prestart/createRuntime (parent, runtime namespace) then createContainer (here) hooks
     if hooks.has(cfg, "prestart", "createRuntime", "createContainer"):
         chan.send("hooks")

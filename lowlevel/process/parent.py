@@ -54,12 +54,12 @@ def _abort(chan, text):
         pass
 
 
-def _fork(sys, linux, final, keep_fds=(), terminal=False):
+def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=True):
     pchan, cchan = channel.pair()
     pid = os.fork()
     if pid == 0:
         pchan.close()
-        init.stage1(sys, cchan, linux, final, terminal)   # never returns
+        init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed)   # never returns
         os._exit(1)
     cchan.close()
     for fd in keep_fds:
@@ -82,29 +82,29 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("console_fd")),
                         terminal=bool((cfg.get("process") or {}).get("terminal")))
     init_pid = 0
-    # The first write to a v1 cgroup.procs waits for an RCU grace period (~10 ms here).  Unless a
-    # cgroup namespace needs stage 1 inside the cgroup before it unshares, the init is placed while
-    # it sets up its mounts, in parallel; it cannot run user code before `start` anyway.
-    early = any(ns.get("type") == "cgroup" for ns in linux.get("namespaces") or [])
     try:
         hello = _next(chan, stage, "container init")
         try:
             if manager is not None:
                 manager.create()
-                manager.apply(linux.get("resources") or {})
-                if early:
-                    manager.add(stage)
             if hello.get("userns"):
                 namespaces.write_id_maps(stage, linux)
         except Exception as e:
             _abort(chan, str(e))
             raise
         _send(chan, stage, "container init", "go")
+        # stage 1 unshares while we place it (the first v1 cgroup.procs write waits for an RCU grace
+        # period, ~10 ms); pid 1 is forked after "placed" and so starts inside the cgroups
+        try:
+            if manager is not None:
+                manager.add(stage)
+                manager.apply(linux.get("resources") or {})
+        except Exception as e:
+            _abort(chan, str(e))
+            raise
+        _send(chan, stage, "container init", "placed")
         init_pid = _next(chan, stage, "container init")["pid"]
         on_pid(init_pid)
-        if manager is not None and not early:
-            manager.add(init_pid)
-        _send(chan, init_pid if init_pid == stage else stage, "container init", "placed")
         if init_pid != stage:
             os.waitpid(stage, 0)
         while True:
@@ -140,17 +140,19 @@ def spawn_exec(sys, proc, linux, opts, manager):
     def final(sys_, chan, userns, flags, cgroup_view):
         init.exec_process(sys_, chan, proc, linux, opts, userns)
 
-    stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("console_fd"),), terminal=bool(proc.get("terminal")))
+    stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("console_fd"),), terminal=bool(proc.get("terminal")),
+                        cgroup_view_needed=False)
     pid = 0
     try:
         _next(chan, stage, "exec process")
+        _send(chan, stage, "exec process", "go")
         try:
             if manager is not None:
                 manager.add(stage)
         except Exception as e:
             _abort(chan, str(e))
             raise
-        _send(chan, stage, "exec process", "go")
+        _send(chan, stage, "exec process", "placed")
         pid = _next(chan, stage, "exec process")["pid"]
         if pid != stage:
             os.waitpid(stage, 0)

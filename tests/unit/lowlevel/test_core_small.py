@@ -26,6 +26,11 @@ def test_jsonio_matches_json(doc):
     assert jsonio.loads(json.dumps(doc, indent=2)) == doc
 
 
+@pytest.mark.parametrize("doc", [{}, [], {"a": {"b": [1, {"c": None}], "d": []}, "e": "x"}, [[1, 2], {}]])
+def test_jsonio_pretty_matches_json_indent(doc):
+    assert jsonio.dumps_pretty(doc) == json.dumps(doc, indent=2)
+
+
 @pytest.mark.parametrize("bad", ["", "{", "{} x", "[1,]", "nul"])
 def test_jsonio_rejects(bad):
     with pytest.raises(ValueError):

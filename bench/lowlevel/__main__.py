@@ -1,0 +1,149 @@
+"""Benchmark: gantry-oci vs runc vs crun on the same busybox bundle, in the same run, alternating.
+
+    python -m bench.lowlevel [--rounds 30] [--json FILE]
+
+Per round, for each runtime in turn (the order rotates every round):
+- ``run``: ``RUNTIME --root R run --bundle B ID`` of a process running ``true`` (create, start,
+  wait, delete in one command), timed from fork to exit;
+- ``create``, ``start``, ``delete`` of a ``sleep`` container, each timed as its own command.
+Reported per runtime and operation: median and p90 wall time, median CPU (user+sys of the command
+and everything it waited for), peak RSS of the runtime process (ru_maxrss from wait4), then the
+ratios gantry-oci / runc and gantry-oci / crun of the medians.  Needs root.
+
+crun refuses the hybrid cgroup layout of some machines until cgroup2 is hidden; if it fails here it
+is reported and left out, never silently.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from tests.fixtures import bundle, busybox  # noqa: E402
+
+
+def runtimes():
+    found = {"gantry-oci": os.path.join(os.path.dirname(sys.executable), "gantry-oci")}
+    for name in ("runc", "crun"):
+        path = shutil.which(name)
+        if path:
+            found[name] = path
+    return found
+
+
+def timed(argv, stdin=None):
+    """(wall seconds, cpu seconds, maxrss KiB, exit status) of one command."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def one_round(name, binary, root, bundle_true, bundle_sleep, n, results):
+    cid = "bench-%s-%d" % (name, n)
+    wall, cpu, rss, code = timed([binary, "--root", root, "run", "--bundle", bundle_true, cid])
+    if code != 0:
+        raise RuntimeError("%s run exited %d" % (name, code))
+    results.setdefault("run", []).append((wall, cpu, rss))
+    cid = "bench-%s-s%d" % (name, n)
+    for op, argv in (("create", [binary, "--root", root, "create", "--bundle", bundle_sleep, cid]),
+                     ("start", [binary, "--root", root, "start", cid])):
+        wall, cpu, rss, code = timed(argv)
+        if code != 0:
+            raise RuntimeError("%s %s exited %d" % (name, op, code))
+        results.setdefault(op, []).append((wall, cpu, rss))
+    subprocess.run([binary, "--root", root, "kill", cid, "KILL"], stderr=subprocess.DEVNULL, check=False)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        out = subprocess.run([binary, "--root", root, "state", cid], capture_output=True, text=True).stdout
+        if '"stopped"' in out:
+            break
+        time.sleep(0.005)
+    wall, cpu, rss, code = timed([binary, "--root", root, "delete", cid])
+    if code != 0:
+        raise RuntimeError("%s delete exited %d" % (name, code))
+    results.setdefault("delete", []).append((wall, cpu, rss))
+
+
+def summary(samples):
+    walls = sorted(s[0] for s in samples)
+    return {"median_ms": statistics.median(walls) * 1000, "p90_ms": walls[int(len(walls) * 0.9) - 1] * 1000,
+            "cpu_ms": statistics.median(s[1] for s in samples) * 1000, "maxrss_kib": max(s[2] for s in samples),
+            "n": len(samples)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--json", help="write the results here too")
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench.lowlevel: needs root")
+        return 1
+    work = tempfile.mkdtemp(prefix="gantry-bench-oci-", dir="/tmp")
+    state = tempfile.mkdtemp(prefix="gantry-bench-oci-", dir="/run")
+    try:
+        rootfs = busybox.build_rootfs(os.path.join(work, "rootfs"))
+        b_true = bundle.write_bundle(os.path.join(work, "true"), rootfs, bundle.default_config(["true"]))
+        b_sleep = bundle.write_bundle(os.path.join(work, "sleep"), rootfs, bundle.default_config(["sleep", "30"]))
+        found = runtimes()
+        results = {name: {} for name in found}
+        failed = {}
+        names = list(found)
+        for n in range(args.rounds):
+            order = names[n % len(names):] + names[:n % len(names)]
+            for name in order:
+                if name in failed:
+                    continue
+                try:
+                    one_round(name, found[name], os.path.join(state, name), b_true, b_sleep, n, results[name])
+                except RuntimeError as e:
+                    failed[name] = str(e)
+        report = {name: {op: summary(s) for op, s in ops.items()} for name, ops in results.items()
+                  if name not in failed}
+        print("%-11s %-7s %9s %9s %8s %10s" % ("runtime", "op", "median", "p90", "cpu", "maxrss"))
+        for name, ops in report.items():
+            for op, s in ops.items():
+                print("%-11s %-7s %7.1fms %7.1fms %6.1fms %7d KiB" % (name, op, s["median_ms"], s["p90_ms"],
+                                                                     s["cpu_ms"], s["maxrss_kib"]))
+        ratios = {}
+        for peer in ("runc", "crun"):
+            if peer in report and "gantry-oci" in report:
+                ratios[peer] = {op: report["gantry-oci"][op]["median_ms"] / report[peer][op]["median_ms"]
+                                for op in report[peer]}
+                ratios[peer]["maxrss_run"] = report["gantry-oci"]["run"]["maxrss_kib"] / report[peer]["run"]["maxrss_kib"]
+                print("gantry-oci / %s: %s" % (peer, ", ".join("%s %.2f" % kv for kv in ratios[peer].items())))
+        for name, err in failed.items():
+            print("%s: left out: %s" % (name, err))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"results": report, "ratios": ratios, "failed": failed, "rounds": args.rounds}, f, indent=2)
+        return 0
+    finally:
+        for name, path in runtimes().items():
+            root = os.path.join(state, name)
+            if os.path.isdir(root):
+                for cid in os.listdir(root):
+                    subprocess.run([path, "--root", root, "delete", "--force", cid], capture_output=True, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
