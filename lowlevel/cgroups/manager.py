@@ -343,7 +343,18 @@ class Manager:
         return found
 
     def signal_all(self, sig):
-        """Send ``sig`` to every process, frozen meanwhile so none can fork away."""
+        """Send ``sig`` to every process, frozen meanwhile so none can fork away.
+
+        SIGKILL goes through cgroup2's cgroup.kill when the container has a cgroup2
+        directory (v2, and hybrid too: it joins the cgroup2 hierarchy): the kernel kills
+        every member at once, forks in flight included.
+        """
+        if sig == 9 and self.unified and os.path.exists(os.path.join(self.unified, "cgroup.kill")):
+            try:
+                fs.write(self.unified, "cgroup.kill", "1")
+                return
+            except CgroupError:
+                pass   # fall back to freeze + kill
         frozen = False
         try:
             try:

@@ -237,3 +237,21 @@ def test_v1_device_update_changes_only_the_difference(layout, sleeper):
     p.kill()
     p.wait()
     m.destroy()
+
+
+def test_signal_all_kills_every_member(layout):
+    cid = uuid.uuid4().hex[:8]
+    m = manager_for({"cgroupsPath": "/%s/%s" % (PARENT, cid)}, cid, layout=layout)
+    m.create()
+    procs = [subprocess.Popen(["sleep", "60"]) for _ in range(3)]
+    for p in procs:
+        m.add(p.pid)
+    m.signal_all(signal.SIGKILL)
+    assert [p.wait(timeout=10) for p in procs] == [-signal.SIGKILL] * 3
+    procs = [subprocess.Popen(["sleep", "60"]) for _ in range(2)]
+    for p in procs:
+        m.add(p.pid)
+    m.signal_all(signal.SIGTERM)   # freeze, signal, thaw
+    assert [p.wait(timeout=10) for p in procs] == [-signal.SIGTERM] * 2
+    assert m.state() == "thawed"
+    m.destroy()
