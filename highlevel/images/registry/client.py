@@ -172,8 +172,7 @@ class Repository:
             except (Dropped, ConnectFailed, _RetryableStatus) as exc:
                 attempt += 1
                 if attempt >= self.retry.attempts or getattr(exc, "final", False):
-                    kind = Unavailable
-                    raise kind("%s: %s (after %d attempts)" % (what, exc, attempt)) from exc
+                    raise Unavailable("%s: %s (after %d attempts)" % (what, exc, attempt)) from exc
                 delay = self.retry.delay(attempt - 1, getattr(exc, "retry_after", None))
                 log.info("%s: %s; retrying in %.1fs", what, exc, delay)
                 time.sleep(delay)
@@ -191,17 +190,18 @@ class Repository:
         _drain(resp)
         answer = authz.respond(challenge, self.scope)
         if answer.token_request is not None:
-            base["Authorization"] = self._fetch_token(endpoint, authz, tls, answer.token_request, what)
+            base["Authorization"] = self._fetch_token(authz, tls, answer.token_request)
         else:
             base["Authorization"] = answer.header
         resp = self.transport.request(method, url, base, tls=tls)
         if resp.status == 401:
-            body = _drain(resp)
-            raise Unauthenticated("%s: the registry refused the credentials (HTTP 401%s)"
-                                  % (what, (": " + _error_detail(body)) if _error_detail(body) else ""))
+            detail = _error_detail(_drain(resp))
+            refused = ("authentication required: the registry refused anonymous access"
+                       if authz.credentials.anonymous else "the registry refused the credentials")
+            raise Unauthenticated("%s: %s (HTTP 401%s)" % (what, refused, (": " + detail) if detail else ""))
         return resp
 
-    def _fetch_token(self, endpoint, authz, tls, request, what):
+    def _fetch_token(self, authz, tls, request):
         resp = self.transport.request(request.method, request.url, request.headers, request.body, tls=tls)
         body = resp.read_all(1 << 20)
         return authz.store_token(request, resp.status, body)

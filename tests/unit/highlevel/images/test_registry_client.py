@@ -101,7 +101,7 @@ def test_refused_after_fresh_token_is_unauthenticated():
             return FakeResponse(200, b'{"token": "useless"}')
         return FakeResponse(401, b"", {"WWW-Authenticate": CHALLENGE})
 
-    with pytest.raises(errors.Unauthenticated, match="refused the credentials"):
+    with pytest.raises(errors.Unauthenticated, match="refused anonymous access"):
         repo(FakeTransport(answer)).resolve()
 
 
