@@ -12,7 +12,8 @@ hold).  ``load(sys, seccomp)`` drives libseccomp through the Syscalls object:
     seccomp_arch_add(ctx, token)               # each listed architecture
     seccomp_attr_set(ctx, TSYNC/LOG/SSB, 1)    # the flags
     seccomp_rule_add_array(ctx, action, nr, conditions)   # each rule
-    seccomp_load(ctx); seccomp_release(ctx)
+    seccomp_load(ctx)       # or: ENOSYS stub + seccomp_export_bpf(ctx) -> seccomp(2)
+    seccomp_release(ctx)
 
 Decisions, written down:
 - A syscall name libseccomp does not know on this architecture is skipped (a
@@ -290,15 +291,20 @@ def load(sys, seccomp):
             if numbers[name] != UNKNOWN_SYSCALL:
                 sys.seccomp_rule_add(ctx, action, numbers[name], conds, what=name)
         if _wants_stub(default, seccomp):
-            names = sorted({n for entry in seccomp.get("syscalls") or () for n in entry.get("names") or ()})
-            in_filter = [sys.seccomp_arch_native_name()] + [a for a in arches]
-            maxima = _maxima(sys, list(dict.fromkeys(in_filter)), names)
-            flags = 0
-            for attr, _ in attrs:
-                flags |= KERNEL_FLAGS[attr]
-            sys.seccomp_set_mode_filter(enosys_stub(maxima) + sys.seccomp_export_program(ctx), flags)
+            _load_with_stub(sys, ctx, seccomp, arches, attrs)
         else:
             sys.seccomp_load(ctx)
     finally:
         sys.seccomp_release(ctx)
     return skipped
+
+
+def _load_with_stub(sys, ctx, seccomp, arches, attrs):
+    """Install ENOSYS stub + libseccomp's program with seccomp(2) and the kernel's flags."""
+    names = sorted({n for entry in seccomp.get("syscalls") or () for n in entry.get("names") or ()})
+    in_filter = list(dict.fromkeys([sys.seccomp_arch_native_name()] + list(arches)))
+    flags = 0
+    for attr, _ in attrs:
+        flags |= KERNEL_FLAGS[attr]
+    program = enosys_stub(_maxima(sys, in_filter, names)) + sys.seccomp_export_program(ctx)
+    sys.seccomp_set_mode_filter(program, flags)
