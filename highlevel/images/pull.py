@@ -158,6 +158,11 @@ class Puller:
     def pull(self, store, ref, auth=None, progress=None, platform=None):
         """Pull ``ref`` into ``store`` (an ImageStore); returns a PullResult."""
         parsed = reference.parse(ref) if isinstance(ref, str) else ref
+        if isinstance(platform, str):
+            try:
+                platform = platforms.parse(platform)
+            except ValueError as exc:
+                raise InvalidArgument("pull %s: %s" % (ref, exc)) from None
         return _Pull(self, store, parsed, credentials_from(auth), progress, platform or self.platform).run()
 
 

@@ -182,3 +182,8 @@ def test_proxy_for(scheme, netloc, expected):
     from gantry.highlevel.images.registry.transport import proxy_for
     assert proxy_for(scheme, netloc, PROXIES) == expected
     assert proxy_for(scheme, netloc, {}) is None
+
+
+def test_bad_platform_string_is_invalid_argument():
+    with pytest.raises(errors.InvalidArgument, match="platform"):
+        pull.Puller().pull(store=None, ref="busybox", platform="linux//v7")
