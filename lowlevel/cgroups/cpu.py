@@ -3,6 +3,7 @@
 cpuset (cpus, mems) lives in cpuset.py.  v2 converts shares to cpu.weight
 with runc's formula, so the same config gives the same weight under both.
 """
+from . import keyed
 from .errors import CgroupError
 
 DEFAULT_PERIOD = 100000
@@ -53,15 +54,6 @@ def v2(cpu):
     return files
 
 
-def _kv(text):
-    out = {}
-    for line in (text or "").splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
-            out[parts[0]] = int(parts[1])
-    return out
-
-
 def _ints(text):
     return [int(x) for x in (text or "").split()]
 
@@ -74,14 +66,14 @@ def stats_v1(read):
              "percpu_user": _ints(read("cpuacct.usage_percpu_user")),
              "kernel": int(read("cpuacct.usage_sys") or 0),
              "user": int(read("cpuacct.usage_user") or 0)}
-    st = _kv(read("cpu.stat"))
+    st = keyed.parse(read("cpu.stat"))
     throttling = {"periods": st.get("nr_periods", 0), "throttledPeriods": st.get("nr_throttled", 0),
                   "throttledTime": st.get("throttled_time", 0)}
     return {"usage": usage, "throttling": throttling}
 
 
 def stats_v2(read):
-    st = _kv(read("cpu.stat"))
+    st = keyed.parse(read("cpu.stat"))
     usage = {"total": st.get("usage_usec", 0) * 1000, "kernel": st.get("system_usec", 0) * 1000,
              "user": st.get("user_usec", 0) * 1000}
     throttling = {"periods": st.get("nr_periods", 0), "throttledPeriods": st.get("nr_throttled", 0),

@@ -4,6 +4,8 @@
 'thawed' (a v1 cgroup in FREEZING is still 'thawed' until the kernel finishes).
 """
 
+from . import keyed
+
 V1_FILE = "freezer.state"
 V2_FILE = "cgroup.freeze"
 
@@ -22,8 +24,4 @@ def v1_state(text):
 
 def v2_state(events_text):
     """From cgroup.events ("frozen 1" once every task is stopped)."""
-    for line in (events_text or "").splitlines():
-        key, _, value = line.partition(" ")
-        if key == "frozen":
-            return "frozen" if value.strip() == "1" else "thawed"
-    return "thawed"
+    return "frozen" if keyed.parse(events_text).get("frozen") == 1 else "thawed"

@@ -6,6 +6,7 @@ from /sys/kernel/mm/hugepages (hugepages-2048kB -> 2MB).
 """
 import os
 
+from . import keyed
 from .errors import CgroupError
 
 
@@ -59,10 +60,6 @@ def stats_v2(read, sizes):
         usage = read("hugetlb.%s.current" % size)
         if usage is None:
             continue
-        events = read("hugetlb.%s.events" % size) or ""
-        failcnt = 0
-        for line in events.splitlines():
-            if line.startswith("max "):
-                failcnt = int(line.split()[1])
+        failcnt = keyed.parse(read("hugetlb.%s.events" % size)).get("max", 0)
         out[size] = {"usage": int(usage), "max": 0, "failcnt": failcnt}
     return out

@@ -9,6 +9,7 @@ memsw >= limit at every moment: ``v1_order`` says which comes first.
 
 OOM: v1 memory.oom_control (under_oom, oom_kill), v2 memory.events (oom_kill).
 """
+from . import keyed
 from .errors import CgroupError
 
 
@@ -91,15 +92,6 @@ def v2(memory):
     return files
 
 
-def _kv(text):
-    out = {}
-    for line in (text or "").splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            out[parts[0]] = int(parts[1])
-    return out
-
-
 def _num(text):
     text = (text or "").strip()
     if not text or text == "max":
@@ -113,7 +105,7 @@ def _entry_v1(read, prefix):
 
 
 def stats_v1(read):
-    raw = _kv(read("memory.stat"))
+    raw = keyed.parse(read("memory.stat"))
     return {"cache": raw.get("total_cache", raw.get("cache", 0)),
             "usage": _entry_v1(read, "memory."),
             "swap": _entry_v1(read, "memory.memsw."),
@@ -123,8 +115,8 @@ def stats_v1(read):
 
 
 def stats_v2(read):
-    raw = _kv(read("memory.stat"))
-    events = _kv(read("memory.events"))
+    raw = keyed.parse(read("memory.stat"))
+    events = keyed.parse(read("memory.events"))
     usage = {"limit": _num(read("memory.max")), "usage": _num(read("memory.current")),
              "max": _num(read("memory.peak")), "failcnt": events.get("max", 0)}
     swap = {"limit": _num(read("memory.swap.max")), "usage": _num(read("memory.swap.current")),
@@ -135,13 +127,13 @@ def stats_v2(read):
 
 def oom_kills_v1(oom_control_text):
     """oom_kill count from memory.oom_control (0 when the kernel does not report it)."""
-    return _kv(oom_control_text).get("oom_kill", 0)
+    return keyed.parse(oom_control_text).get("oom_kill", 0)
 
 
 def under_oom_v1(oom_control_text):
-    return _kv(oom_control_text).get("under_oom", 0) == 1
+    return keyed.parse(oom_control_text).get("under_oom", 0) == 1
 
 
 def oom_kills_v2(events_text):
     """oom_kill count from memory.events."""
-    return _kv(events_text).get("oom_kill", 0)
+    return keyed.parse(events_text).get("oom_kill", 0)

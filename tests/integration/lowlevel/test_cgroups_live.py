@@ -1,6 +1,8 @@
 """Real cgroups on this machine (hybrid here; v1 and v2 code paths both run):
 create under a test parent, apply limits and read them back from the kernel's
-files, freeze/thaw a sleeping process, update, stats, OOM count, destroy."""
+files, freeze/thaw a sleeping process, update, stats, OOM count, destroy; the
+cgroup v2 eBPF device filter on the cgroup2 hierarchy (a process in the cgroup
+opens /dev/null but not a kmsg node; update swaps the program)."""
 import json
 import os
 import signal
@@ -9,6 +11,7 @@ import sys
 import uuid
 
 import pytest
+from gantry.lowlevel import syscalls
 from gantry.lowlevel.cgroups import CgroupError, from_state, manager_for
 from gantry.lowlevel.cgroups.layout import V2, detect
 from gantry.lowlevel.cgroups.manager import Manager
@@ -182,6 +185,37 @@ def _v2_manager(layout, cid):
         pytest.skip("no cgroup2 hierarchy")
     root = layout.unified.mountpoint
     return Manager(V2, {}, os.path.join(root, PARENT, cid), set(layout.unified_controllers), root)
+
+
+def test_v2_device_filter_denies_and_allows(layout, tmp_path):
+    cid = uuid.uuid4().hex[:8]
+    m = _v2_manager(layout, cid)
+    m.create()
+    m.apply({"devices": [{"allow": False, "access": "rwm"}]})
+    os.mknod(str(tmp_path / "kmsg"), 0o600 | 0o020000, os.makedev(1, 11))
+    os.mknod(str(tmp_path / "null"), 0o600 | 0o020000, os.makedev(1, 3))
+    script = ("import os,sys\nopen('%s/cgroup.procs','w').write(str(os.getpid()))\n"
+              "out=[]\n"
+              "for name in ('null','kmsg'):\n"
+              "    try:\n        os.close(os.open(sys.argv[1]+'/'+name, os.O_RDONLY|os.O_NONBLOCK)); out.append('ok')\n"
+              "    except OSError as e: out.append(e.strerror)\n"
+              "print(' '.join(out))\n") % m.unified
+    run = subprocess.run([sys.executable, "-S", "-c", script, str(tmp_path)], capture_output=True, text=True,
+                         timeout=30)
+    assert run.stdout.split(" ", 1) == ["ok", "Operation not permitted\n"], run.stderr
+    # update: allow kmsg too; the old program is replaced, not stacked
+    m.apply({"devices": [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 11,
+                                                            "access": "r"}]})
+    run = subprocess.run([sys.executable, "-S", "-c", script, str(tmp_path)], capture_output=True, text=True,
+                         timeout=30)
+    assert run.stdout.strip() == "ok ok", run.stderr
+
+    fd = os.open(m.unified, os.O_RDONLY)
+    try:
+        assert len(syscalls.get().bpf_prog_query(fd, 6)) == 1
+    finally:
+        os.close(fd)
+    m.destroy()
 
 
 def test_v2_freeze_and_stats(layout, sleeper):
