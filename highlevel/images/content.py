@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from .. import errors
 
 _CHUNK = 1 << 20
+LOCK_WAIT = 2.0     # seconds a writer waits for an ingest lock before answering Unavailable
 
 
 @dataclass(frozen=True)
@@ -150,20 +151,25 @@ class ContentStore:
         now = time.time() if now is None else now
         for name in self.ingests():
             d = os.path.join(self.ingest_root, name)
+            if now - _last_write(d) < older_than:
+                continue  # young: not even locked, so a writer of this ref never waits for us
             lock = _try_lock(d)
             if lock is None:
                 continue  # a live writer
             try:
-                try:
-                    mtime = max(os.stat(os.path.join(d, f)).st_mtime for f in os.listdir(d))
-                except ValueError:
-                    mtime = 0
-                if now - mtime >= older_than:
+                if now - _last_write(d) >= older_than:
                     shutil.rmtree(d, ignore_errors=True)
                     removed.append(name)
             finally:
                 os.close(lock)
         return removed
+
+
+def _last_write(ingest_dir):
+    try:
+        return max((os.stat(os.path.join(ingest_dir, f)).st_mtime for f in os.listdir(ingest_dir)), default=0)
+    except FileNotFoundError:
+        return time.time()
 
 
 def _try_lock(ingest_dir):
@@ -188,10 +194,7 @@ class Writer:
         self.expected_digest = expected_digest
         self.expected_size = expected_size
         self.dir = os.path.join(store.ingest_root, hashlib.sha256(ref.encode()).hexdigest())
-        os.makedirs(self.dir, mode=0o700, exist_ok=True)
-        self._lock = _try_lock(self.dir)
-        if self._lock is None:
-            raise errors.Unavailable(f"ingest {ref}: ref locked by another writer")
+        self._lock = self._acquire()
         self._closed = False
         self._hash = hashlib.sha256()
         self.offset = 0
@@ -200,6 +203,26 @@ class Writer:
         except BaseException:
             self._release()
             raise
+
+    def _acquire(self):
+        """The ingest directory's lock.  The garbage collector holds it for a moment while it
+        looks at an old ingest: wait that out; another live writer of the ref is Unavailable."""
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            os.makedirs(self.dir, mode=0o700, exist_ok=True)
+            fd = _try_lock(self.dir)
+            if fd is not None:
+                try:
+                    same = os.path.samestat(os.fstat(fd), os.stat(os.path.join(self.dir, "lock")))
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    return fd
+                os.close(fd)        # the collector removed the directory under us: start again
+                continue
+            if time.monotonic() > deadline:
+                raise errors.Unavailable(f"ingest {self.ref}: ref locked by another writer")
+            time.sleep(0.02)
 
     def _open_data(self):
         data_path = os.path.join(self.dir, "data")

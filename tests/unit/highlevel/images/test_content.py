@@ -96,7 +96,10 @@ def test_context_manager_aborts_on_error(store):
     assert store.ingests() == []
 
 
-def test_one_writer_per_ref(store):
+def test_one_writer_per_ref(store, monkeypatch):
+    from gantry.highlevel.images import content
+
+    monkeypatch.setattr(content, "LOCK_WAIT", 0.1)
     w = store.writer("same", None)
     with pytest.raises(errors.Unavailable, match="locked"):
         store.writer("same", None)
@@ -172,3 +175,19 @@ def test_malformed_digests_refused(store, bad):
         split_digest(bad)
     with pytest.raises(errors.InvalidArgument):
         store.exists(bad)
+
+
+def test_a_writer_waits_out_the_collector_looking_at_its_ingest(store):
+    import threading
+
+    from gantry.highlevel.images.content import _try_lock
+
+    old = store.writer("slow", None)
+    old.write(b"x")
+    old.close()
+    d = os.path.join(store.ingest_root, store.ingests()[0])
+    held = _try_lock(d)                       # the collector, looking
+    threading.Timer(0.2, os.close, args=(held,)).start()
+    w = store.writer("slow", None)            # waits, then resumes the ingest
+    assert w.offset == 1
+    w.abort()

@@ -252,3 +252,49 @@ def test_objects_leased_after_the_mark_survive_the_sweep(store, svc, monkeypatch
     store.meta.lease_delete("other-process")
     store.gc()
     assert blobs(store) == set() and store.snapshots.walk() == []
+
+
+def test_imports_removes_and_gc_racing_keep_the_store_whole(tmp_path, store, svc):
+    """Threads import (sharing layers), remove and collect at once; every surviving image stays complete."""
+    from gantry.highlevel.images import archive
+
+    shared = oi.Layer([oi.Dir("base"), oi.File("base/f", b"shared")])
+    layouts = []
+    for n in range(3):
+        img = oi.Image([shared, oi.Layer([oi.File(f"own{n}", str(n).encode())])])
+        oi.write_layout(str(tmp_path / f"lay{n}"), {"v1": img})
+        layouts.append(str(tmp_path / f"lay{n}"))
+    failures = []
+
+    def importer(n):
+        try:
+            for i in range(6):
+                archive.import_oci_layout(store, layouts[(n + i) % 3], base_name=f"test.local/t{n}-{i % 2}")
+        except Exception as e:  # pragma: no cover - reported below
+            failures.append(repr(e))
+
+    def remover(n):
+        try:
+            for i in range(12):
+                svc.remove(f"test.local/t{(n + i) % 3}-{i % 2}:v1")
+                store.gc()
+        except Exception as e:  # pragma: no cover - reported below
+            failures.append(repr(e))
+
+    threads = [threading.Thread(target=importer, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=remover, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    store.gc()
+    for img in svc.list_images():
+        rec = store.meta.get_image(img.id)
+        for layer in rec.layers:
+            assert store.snapshots.stat(layer.chain_id).kind == "committed"
+            assert store.content.exists(layer.digest)
+        assert store.content.exists(rec.manifest_digest) and store.content.exists(rec.id)
+    for img in svc.list_images():
+        svc.remove(img.id)
+    assert blobs(store) == set() and store.snapshots.walk() == [] and os.listdir(store.snapshots.root) == []
