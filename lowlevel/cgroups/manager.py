@@ -297,25 +297,21 @@ class Manager:
         out = {"cpu": {}, "cpuset": {}, "memory": {}, "pids": {}, "blkio": {}, "hugetlb": {}, "intel_rdt": {},
                "network_interfaces": None}
         readers = {V1: self._read_v1, V2: self._read_v2}
-        home = self.home("cpu") or (V2 if self.unified and "cpu" not in self.v1 else None)  # cpu.stat: always on v2
-        if home:
-            out["cpu"] = (cpu.stats_v1 if home == V1 else cpu.stats_v2)(readers[home])
-        home = self.home("cpuset")
-        if home:
-            out["cpuset"] = cpuset.stats(readers[home])
-        home = self.home("memory")
-        if home:
-            out["memory"] = (memory.stats_v1 if home == V1 else memory.stats_v2)(readers[home])
-        home = self.home("pids")
-        if home:
-            out["pids"] = pids.stats(readers[home])
-        home = self.home("blkio")
-        if home:
-            out["blkio"] = (blkio.stats_v1 if home == V1 else blkio.stats_v2)(readers[home])
-        home = self.home("hugetlb")
-        if home:
-            sizes = hugetlb.page_sizes()
-            out["hugetlb"] = (hugetlb.stats_v1 if home == V1 else hugetlb.stats_v2)(readers[home], sizes)
+        sizes = hugetlb.page_sizes()
+        table = (   # section, controller, v1 reader, v2 reader
+            ("cpu", "cpu", cpu.stats_v1, cpu.stats_v2),
+            ("cpuset", "cpuset", cpuset.stats, cpuset.stats),
+            ("memory", "memory", memory.stats_v1, memory.stats_v2),
+            ("pids", "pids", pids.stats, pids.stats),
+            ("blkio", "blkio", blkio.stats_v1, blkio.stats_v2),
+            ("hugetlb", "hugetlb", lambda r: hugetlb.stats_v1(r, sizes), lambda r: hugetlb.stats_v2(r, sizes)),
+        )
+        for section, controller, from_v1, from_v2 in table:
+            home = self.home(controller)
+            if controller == "cpu" and home is None and self.unified:
+                home = V2   # cpu.stat exists in every cgroup2 directory, controller enabled or not
+            if home:
+                out[section] = (from_v1 if home == V1 else from_v2)(readers[home])
         return out
 
     def oom_kills(self):
