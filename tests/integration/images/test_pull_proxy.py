@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from gantry.highlevel.errors import Unavailable
 
+from tests.fixtures.registry import free_port
+
 from .pullhelpers import hosts_dir, new_store, puller, small_image
 
 FAKE = "registry.test"
@@ -135,3 +137,64 @@ def test_proxy_credentials(registry, tmp_path, monkeypatch):
         assert puller(config).pull(new_store(tmp_path, "b"), "%s/proxy/auth:v1" % host).image_id == img.config_digest
     finally:
         guarded.stop()
+
+
+class _PathMirror:
+    """A mirror that serves the registry API under /mirror/api/ instead of /v2/ (override_path)."""
+
+    def __init__(self, upstream_host):
+        self.seen = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                owner.seen.append(self.path)
+                if not self.path.startswith("/mirror/api/"):
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                conn = http.client.HTTPConnection(upstream_host, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request("GET", "/v2/" + self.path[len("/mirror/api/"):], headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                conn.close()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_mirror_with_override_path(registry, tmp_path):
+    img = small_image("override-path")
+    registry.push_image(img, "mirror/override", "v1")
+    mirror = _PathMirror(registry.host)
+    try:
+        domain = "upstream.invalid"  # only a name: the server below is a dead loopback port
+        dead = "http://127.0.0.1:%d" % free_port()
+        config = hosts_dir(tmp_path, domain, dead,
+                           mirrors=[(mirror.url + "/mirror/api", {"override_path": "true"})])
+        result = puller(config).pull(new_store(tmp_path), "%s/mirror/override:v1" % domain)
+        assert result.image_id == img.config_digest
+        assert mirror.seen and all(p.startswith("/mirror/api/") for p in mirror.seen)
+        assert any("/mirror/api/mirror/override/blobs/" in p for p in mirror.seen)
+    finally:
+        mirror.stop()
