@@ -106,16 +106,22 @@ def mount_one(sys, m, ctx):
         make_target(dest, is_dir)
     else:
         make_target(dest, True)
+    unsupported = opts.extra & {"idmap", "ridmap"}
+    if unsupported:
+        raise OSError(95, "mount %s: option %s is not supported" % (m["destination"], ",".join(sorted(unsupported))))
     fd, target = open_inside(ctx.rootfs, dest)
     try:
         if bind:
             sys.mount(source, target, None, MS_BIND | (opts.flags & MS_REC))
         else:
             sys.mount(source or fstype, target, fstype, opts.flags & ~MS_REMOUNT, opts.data or None)
+        # the fd above names the directory under the new mount: reopen to reach the mount itself
+        fd2, target = open_inside(ctx.rootfs, dest)
+        if "tmpcopyup" in opts.extra and fstype == "tmpfs":
+            copy_up("/proc/self/fd/%d" % fd, target)
     finally:
         os.close(fd)
-    # the fd above names the directory under the new mount: reopen to reach the mount itself
-    fd, target = open_inside(ctx.rootfs, dest)
+    fd = fd2
     try:
         extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)
         if bind and extra:
@@ -175,6 +181,25 @@ def mount_cgroup(sys, m, ctx, opts, dest):
             sys.mount(None, target, None, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "mode=755")
         finally:
             os.close(fd)
+
+
+def copy_up(lower, upper):
+    """tmpcopyup: what the image had under a tmpfs destination is copied onto the tmpfs."""
+    import shutil
+    lower_fd = os.open(lower, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(lower_fd)
+        os.chmod(upper, stat.S_IMODE(st.st_mode))
+        os.chown(upper, st.st_uid, st.st_gid)
+        src = "/proc/self/fd/%d" % lower_fd
+        for name in os.listdir(src):
+            s, d = os.path.join(src, name), os.path.join(upper, name)
+            if os.path.isdir(s) and not os.path.islink(s):
+                shutil.copytree(s, d, symlinks=True, copy_function=shutil.copy2)
+            else:
+                shutil.copy2(s, d, follow_symlinks=False)
+    finally:
+        os.close(lower_fd)
 
 
 def make_devices(sys, devices, ctx):

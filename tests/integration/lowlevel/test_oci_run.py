@@ -309,3 +309,15 @@ def test_spec_features_version(tmp_path, oci):
     assert out[0].startswith("gantry-oci version ") and out[1].startswith("spec: 1.")
     run = oci("--systemd-cgroup", "list", check=False)
     assert run.returncode == 1 and "--systemd-cgroup is not supported" in run.stderr
+
+
+def test_tmpcopyup_and_unsupported_idmap(tmp_path, busybox_rootfs, oci):
+    path, cfg = make_bundle(tmp_path, busybox_rootfs, ["/bin/sh", "-c", "grep -c root /etc/passwd; "
+                                                       "grep ' /etc ' /proc/self/mountinfo | grep -c tmpfs"])
+    cfg["mounts"].append({"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]})
+    bundle.write_bundle(path, busybox_rootfs, cfg)
+    assert oci("run", "--bundle", path, oci.new_id()).stdout.split() == ["1", "1"]
+    cfg["mounts"][-1] = {"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["bind", "idmap"]}
+    bundle.write_bundle(path, busybox_rootfs, cfg)
+    run = oci("run", "--bundle", path, oci.new_id(), check=False)
+    assert run.returncode == 1 and "mount /mnt: option idmap is not supported" in run.stderr
