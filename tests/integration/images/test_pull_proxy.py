@@ -93,6 +93,19 @@ class _Proxy:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def loopback_names_only(monkeypatch):
+    """Name lookups in these tests may only be for loopback: a bug must not send a DNS query out."""
+    real = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        if host not in ("127.0.0.1", "localhost", "::1", b"127.0.0.1"):
+            raise socket.gaierror(socket.EAI_NONAME, "test guard: no lookups of %r" % (host,))
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+
+
 @pytest.fixture
 def proxy():
     p = _Proxy()
