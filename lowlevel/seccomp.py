@@ -179,6 +179,24 @@ def plan(seccomp):
     return default, arches, attrs, rules
 
 
+def features(sys=None):
+    """The runtime-spec features document's "seccomp" object: what validate() and load() accept."""
+    archs = sorted(ARCHITECTURES)
+    try:
+        if sys is None:
+            from .syscalls import get
+            sys = get()
+        archs = [a for a in archs if sys.seccomp_arch_known(ARCHITECTURES[a])]
+    except (OSError, AttributeError, ImportError):
+        pass   # no libseccomp here: list what the table knows
+    return {"enabled": True,
+            "actions": sorted(a for a in ACTIONS if a != "SCMP_ACT_NOTIFY"),
+            "operators": sorted(OPERATORS),
+            "archs": archs,
+            "knownFlags": sorted(set(FLAGS) | set(UNSUPPORTED_FLAGS)),
+            "supportedFlags": sorted(FLAGS)}
+
+
 def preload(sys=None):
     """Open libseccomp now: the init calls this before pivot_root, after which the
     host's shared libraries are out of reach and load() could not dlopen it."""

@@ -67,6 +67,10 @@ class FilterCalls:
         """The native number, a libseccomp pseudo number (< -1), or -1 when unknown."""
         return self._libseccomp().seccomp_syscall_resolve_name(name.encode())
 
+    def seccomp_arch_known(self, arch_name):
+        """Whether this libseccomp can build filters for ``arch_name``."""
+        return self._libseccomp().seccomp_arch_resolve_name(arch_name.encode()) != 0
+
     def seccomp_syscall_resolve_name_arch(self, arch_name, name):
         """The number of ``name`` on ``arch_name`` (libseccomp's arch name), negative when it has none."""
         lib = self._libseccomp()

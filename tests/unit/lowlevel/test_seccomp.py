@@ -198,3 +198,18 @@ def test_release_even_when_loading_fails():
     with pytest.raises(PermissionError):
         seccomp.load(sys, {"defaultAction": "SCMP_ACT_ALLOW"})
     assert sys.calls[-1] == ("seccomp_release", "ctx")
+
+
+def test_features_lists_what_load_accepts():
+    class Known:
+        def seccomp_arch_known(self, name):
+            return name in ("x86_64", "x86", "x32", "aarch64")
+    doc = seccomp.features(Known())
+    assert doc["enabled"] is True
+    assert "SCMP_ACT_NOTIFY" not in doc["actions"] and "SCMP_ACT_KILL_PROCESS" in doc["actions"]
+    assert doc["archs"] == ["SCMP_ARCH_AARCH64", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"]
+    assert "SECCOMP_FILTER_FLAG_NEW_LISTENER" in doc["knownFlags"]
+    assert doc["supportedFlags"] == ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                     "SECCOMP_FILTER_FLAG_TSYNC"]
+    for action in doc["actions"]:
+        seccomp.validate({"defaultAction": action})
