@@ -1,6 +1,8 @@
 """Helpers shared by the test_pull_* integration tests (images, hosts.toml dirs, a store)."""
 import os
+import socket
 
+import pytest
 from gantry.highlevel.images.pull import Puller
 from gantry.highlevel.images.registry.transport import Retry
 from gantry.highlevel.images.store import ImageStore
@@ -54,3 +56,18 @@ def puller(config_dir=None, **kw):
 def snapshot_file(store, chain_id, rel):
     """Path of ``rel`` inside the committed snapshot ``chain_id``."""
     return os.path.join(store.snapshots.fs_path(chain_id), rel)
+
+
+@pytest.fixture(autouse=True)
+def loopback_names_only(monkeypatch):
+    """Name lookups in pull tests may only be for loopback: a bug must not send a DNS query out.
+    (Modules that import this fixture get it for every test.)"""
+    real = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if not (name in ("localhost", "::1") or name.startswith("127.")):
+            raise socket.gaierror(socket.EAI_NONAME, "test guard: no lookup of %r outside loopback" % name)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)

@@ -11,7 +11,7 @@ from gantry.highlevel.images.registry.manifests import chain_ids
 from tests.fixtures import ociimage as oi
 from tests.fixtures import testcerts
 
-from .pullhelpers import hosts_dir, new_store, puller, small_image
+from .pullhelpers import hosts_dir, loopback_names_only, new_store, puller, small_image  # noqa: F401
 
 
 def blob_gets(proxy):

@@ -14,7 +14,7 @@ from tests.fixtures import ociimage as oi
 from tests.fixtures.faultproxy import BlobHost
 from tests.fixtures.registry import free_port
 
-from .pullhelpers import hosts_dir, new_store, puller, small_image
+from .pullhelpers import hosts_dir, loopback_names_only, new_store, puller, small_image  # noqa: F401
 
 BIG = 3_000_000
 

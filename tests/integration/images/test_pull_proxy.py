@@ -14,7 +14,7 @@ from gantry.highlevel.errors import Unavailable
 
 from tests.fixtures.registry import free_port
 
-from .pullhelpers import hosts_dir, new_store, puller, small_image
+from .pullhelpers import hosts_dir, loopback_names_only, new_store, puller, small_image  # noqa: F401
 
 FAKE = "registry.test"
 
@@ -91,19 +91,6 @@ class _Proxy:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(autouse=True)
-def loopback_names_only(monkeypatch):
-    """Name lookups in these tests may only be for loopback: a bug must not send a DNS query out."""
-    real = socket.getaddrinfo
-
-    def guarded(host, *args, **kwargs):
-        if host not in ("127.0.0.1", "localhost", "::1", b"127.0.0.1"):
-            raise socket.gaierror(socket.EAI_NONAME, "test guard: no lookups of %r" % (host,))
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 @pytest.fixture

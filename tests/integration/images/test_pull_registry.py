@@ -8,7 +8,7 @@ from gantry.highlevel.images.registry.manifests import chain_ids
 
 from tests.fixtures import ociimage as oi
 
-from .pullhelpers import hosts_dir, new_store, puller, small_image, snapshot_file
+from .pullhelpers import hosts_dir, loopback_names_only, new_store, puller, small_image, snapshot_file  # noqa: F401
 
 
 def assert_pulled(store, result, img, name):

@@ -9,7 +9,7 @@ from gantry.highlevel.images import snapshots as sn
 from tests.fixtures import ociimage as oi
 from tests.fixtures import treecmp
 
-from .pullhelpers import hosts_dir, new_store, puller
+from .pullhelpers import hosts_dir, loopback_names_only, new_store, puller  # noqa: F401
 
 pytestmark = [pytest.mark.root]
 
