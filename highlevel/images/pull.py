@@ -11,9 +11,9 @@ Steps (one pull; blobs and layers are shared between concurrent pulls)::
     resolve: GET manifest by tag or digest     registry/client.py, with auth and fallback
     index? pick the platform, GET manifest     registry/platforms.py
     GET config (verified) -> content store     diff_ids, chain IDs
-    each layer, up to N at once:               download -> content writer (resumes an earlier ingest)
-                                                         \\-> pipe -> unpacker thread (decompress, diff_id, untar)
-                                               commit the blob (size + sha256), then the snapshot on its parent
+    each layer: download (N at once)           -> content writer (resumes an earlier ingest)
+                                                  \\-> pipe -> unpacker thread (decompress, diff_id, untar)
+                unpack (all at once)           commit the blob (size + sha256), then the snapshot on its parent
     record the image (one transaction)         names: the tag and name@digest
 
 Verification: every blob's size and sha256 (the content store on commit), the
@@ -21,8 +21,11 @@ manifest against its digest (by index entry or pinned reference), and each
 layer's diff_id over the decompressed stream (the unpacker).  A lease keeps
 everything a pull writes from GC until the image is recorded.
 
-Single flight: a layer (keyed by chain ID) or config being fetched by one pull
-is awaited, not fetched again, by any other pull in this process.
+Single flight: a layer (keyed by chain ID), a blob or a config being fetched by
+one pull is awaited, not fetched again, by any other pull in this process (or
+by the same pull, for an image that lists one layer twice).  When a layer
+fails, the pull fails at once with that error; its other layers finish in the
+background (another pull may be waiting for them; ``Puller.idle()`` waits).
 
 ``progress(digest, done, total)`` is called as bytes arrive for each blob;
 ``Puller.active()`` gives the same figures for every pull in flight (for
