@@ -13,7 +13,7 @@ Steps (one pull; blobs and layers are shared between concurrent pulls)::
     GET config (verified) -> content store     diff_ids, chain IDs
     each layer: download (N at once)           -> content writer (resumes an earlier ingest)
                                                   \\-> pipe -> unpacker thread (decompress, diff_id, untar)
-                unpack (all at once)           commit the blob (size + sha256), then the snapshot on its parent
+                unpack (16 at once)            commit the blob (size + sha256), then the snapshot on its parent
     record the image (one transaction)         names: the tag and name@digest
 
 Verification: every blob's size and sha256 (the content store on commit), the

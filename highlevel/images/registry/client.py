@@ -204,6 +204,9 @@ class Repository:
     def _fetch_token(self, authz, tls, request):
         resp = self.transport.request(request.method, request.url, request.headers, request.body, tls=tls)
         body = resp.read_all(1 << 20)
+        if resp.status in _RETRY_STATUS:  # the token server is busy or down: worth another try
+            raise _RetryableStatus("token server %s: HTTP %d" % (request.url.split("?")[0], resp.status),
+                                   retry_after_seconds(resp.headers))
         return authz.store_token(request, resp.status, body)
 
     def ping(self, endpoint):

@@ -165,3 +165,18 @@ def test_pinned_digest_is_verified():
     r = Repository(ref, [hosts.Endpoint("https", "reg.test")], transport=FakeTransport(answer))
     with pytest.raises(errors.DataLoss, match="digest mismatch"):
         r.resolve()
+
+
+def test_busy_token_server_is_retried():
+    valid = set()
+    inner = token_registry(valid)
+    busy = {"left": 2}
+
+    def answer(method, url, headers):
+        if "auth.test" in url and busy["left"]:
+            busy["left"] -= 1
+            return FakeResponse(503, b"busy")
+        return inner(method, url, headers)
+
+    assert repo(FakeTransport(answer)).resolve().digest == manifests.sha256_digest(MANIFEST)
+    assert busy["left"] == 0
