@@ -275,6 +275,11 @@ class Metadata:
                          (key, parent, kind, time.time(), json.dumps(labels or {}, sort_keys=True)))
         return cur.lastrowid
 
+    def snapshot_usage(self, sid):
+        """(bytes, inodes) measured at commit, or None."""
+        rows = self._query("SELECT usage_bytes, usage_inodes FROM snapshots WHERE id=?", (sid,))
+        return (rows[0][0], rows[0][1]) if rows and rows[0][0] is not None else None
+
     def committed_usage(self):
         """(bytes, inodes) summed over committed snapshots, as measured when they were committed."""
         row = self._query("SELECT COALESCE(SUM(usage_bytes), 0), COALESCE(SUM(usage_inodes), 0) FROM snapshots"

@@ -199,9 +199,9 @@ class Snapshotter:
         """(bytes, inodes) used by the snapshot's own directory (measured once for committed ones)."""
         rec = self._get(key)
         if rec.kind == "committed":
-            row = self.meta._query("SELECT usage_bytes, usage_inodes FROM snapshots WHERE id=?", (rec.id,))[0]
-            if row[0] is not None:
-                return row[0], row[1]
+            measured = self.meta.snapshot_usage(rec.id)
+            if measured is not None:
+                return measured
         return _usage(self.fs_path(key))
 
     def total_usage(self):
