@@ -251,3 +251,40 @@ def test_pure_v2_manager(tmp_path):
     (c / "cgroup.events").write_text("populated 1\nfrozen 1\n")   # what the kernel reports once frozen
     m.freeze()
     assert (c / "cgroup.freeze").read_text() == "1" and m.state() == "frozen"
+
+
+def test_unified_with_only_a_named_v1_hierarchy_drives_everything_through_cgroup2(tmp_path):
+    # systemd's "unified" layout with the legacy name=systemd hierarchy kept for old tools
+    text = ("30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+            "31 30 0:27 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n")
+    v1, unified = parse_mountinfo(text)
+    layout = Layout(v1, unified, frozenset({"cpu", "memory", "pids", "io"}))
+    m = manager_for({"cgroupsPath": "/k/c1"}, "c1", layout=layout, own={})
+    assert m.mode == HYBRID and set(m.v1) == {"name=systemd"}
+    assert [m.home(c) for c in ("memory", "cpu", "blkio", "freezer", "devices", "hugetlb")] == [
+        V2, V2, V2, V2, V2, None]
+
+
+def test_remove_tree_retries_ebusy(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from gantry.lowlevel.cgroups import fs
+    target = tmp_path / "c"
+    (target / "sub").mkdir(parents=True)
+    real_rmdir, busy = os.rmdir, {"left": 2}
+
+    def flaky(path):
+        if path == str(target) and busy["left"]:
+            busy["left"] -= 1
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        real_rmdir(path)
+    monkeypatch.setattr(os, "rmdir", flaky)
+    fs.remove_tree(str(target), delay=0.001)
+    assert not target.exists() and busy["left"] == 0
+
+    stuck = tmp_path / "stuck"
+    stuck.mkdir()
+    monkeypatch.setattr(os, "rmdir", lambda p: (_ for _ in ()).throw(OSError(errno.EBUSY, "busy")))
+    with pytest.raises(CgroupError, match="rmdir .*stuck: busy"):
+        fs.remove_tree(str(stuck), attempts=3, delay=0.001)
