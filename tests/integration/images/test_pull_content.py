@@ -1,5 +1,6 @@
 """Pull behaviour around what the store already holds, bad layers and client certificates."""
 import os
+import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -170,3 +171,59 @@ def test_image_with_the_same_layer_twice(registry, tmp_path):
     assert result.image_id == img.config_digest
     for chain in chain_ids([layer.diff_id for layer in img.layers]):
         assert store.snapshots.exists(chain)
+
+
+class _StaticRegistry:
+    """A plain-HTTP registry over one image, on any loopback address (here: IPv6 ::1)."""
+
+    def __init__(self, img, address="::1"):
+        blobs = dict(img.blobs)
+        self.seen = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                owner.seen.append(self.path)
+                path = self.path.split("?")[0]
+                if path == "/v2/":
+                    data, ctype = b"{}", "application/json"
+                elif "/manifests/" in path:
+                    data, ctype = img.manifest_bytes, img.media_type
+                else:
+                    data, ctype = blobs.get(path.rsplit("/", 1)[1]), "application/octet-stream"
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
+        class Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            daemon_threads = True
+
+        self.server = Server((address, 0), Handler)
+        port = self.server.server_address[1]
+        self.host = ("[%s]:%d" if ":" in address else "%s:%d") % (address, port)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_ipv6_loopback_registry_with_default_endpoints(tmp_path):
+    img = small_image("ipv6")
+    reg = _StaticRegistry(img)
+    try:
+        # no hosts.toml: https first, then the plain-HTTP fallback loopback hosts get
+        result = puller(None).pull(new_store(tmp_path), "%s/content/ipv6:v1" % reg.host)
+        assert result.image_id == img.config_digest
+        assert result.names[0] == "%s/content/ipv6:v1" % reg.host
+        assert any("/blobs/" in p for p in reg.seen)
+    finally:
+        reg.stop()
