@@ -143,6 +143,11 @@ class Metadata:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=30000")
+        found = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            self._db.close()
+            raise errors.FailedPrecondition(
+                f"open {path}: schema version {found} is newer than this gantry's ({SCHEMA_VERSION})")
         with self.transaction() as db:
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():

@@ -155,3 +155,16 @@ def test_kill_9_at_random_points_keeps_images_whole(tmp_path, delay):
     owners = [iid for name, iid, kind in m.all_names() if name == "shared:latest"]
     assert len(owners) <= 1
     m.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    import sqlite3
+
+    path = str(tmp_path / "metadata.db")
+    Metadata(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=99")
+    db.commit()
+    db.close()
+    with pytest.raises(errors.FailedPrecondition, match="newer"):
+        Metadata(path)
