@@ -17,7 +17,7 @@ unpacked, ~6,000 files.  Prints each round, the medians and the ratio gantry / c
 Needs root (containerd, overlay); sends traffic only to 127.0.0.1.
 
 Measured on the 2-core project machine (shared with other work, so rounds vary by ±40%), 148 MB
-compressed: gantry 1.3–2.6 s, containerd 1.6.20 2.6–5.3 s; medians of 5 rounds in four runs:
+compressed: gantry 1.3–2.6 s (one outlier 5.1 s), containerd 1.6.20 2.6–5.3 s; medians of 5 rounds, four runs:
 1.84 vs 3.84 s (0.48), 2.48 vs 3.98 s (0.62), 1.85 vs 3.11 s (0.60), 2.18 vs 4.18 s (0.52).
 Both are bound by the disk (file creation, writeback), not the CPU; gantry unpacks every layer
 while it downloads, containerd 1.6 unpacks after fetching, one layer at a time.
