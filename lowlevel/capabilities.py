@@ -56,13 +56,28 @@ class CapabilityError(ValueError):
     """The process.capabilities section is malformed or names an unknown capability."""
 
 
-def last_cap(path="/proc/sys/kernel/cap_last_cap"):
-    """Highest capability number the running kernel knows."""
+PR_CAPBSET_READ = 23
+
+
+def last_cap(path="/proc/sys/kernel/cap_last_cap", sys=None):
+    """Highest capability number the running kernel knows.
+
+    From /proc; when that is not there (a container without /proc mounted), by asking
+    the kernel with PR_CAPBSET_READ, which fails with EINVAL past the last one.
+    """
     try:
         with open(path) as f:
             return int(f.read())
     except (OSError, ValueError):
-        return len(NAMES) - 1
+        pass
+    if sys is not None:
+        for number in range(63, -1, -1):
+            try:
+                sys.prctl(PR_CAPBSET_READ, number, 0, 0, 0)
+                return number
+            except OSError:
+                continue
+    return len(NAMES) - 1
 
 
 def validate(caps):
@@ -149,17 +164,17 @@ def _capset_failure(sys, args, err):
 
 def prepare(sys, caps, cap_last=None):
     """Step 1: shrink the bounding set and keep permitted caps across the user switch."""
-    _run(sys, caps, "prepare", last_cap() if cap_last is None else cap_last)
+    _run(sys, caps, "prepare", last_cap(sys=sys) if cap_last is None else cap_last)
 
 
 def finish(sys, caps, cap_last=None):
     """Step 3: write effective/permitted/inheritable, then raise the ambient caps."""
-    _run(sys, caps, "finish", last_cap() if cap_last is None else cap_last)
+    _run(sys, caps, "finish", last_cap(sys=sys) if cap_last is None else cap_last)
 
 
 def apply(sys, caps, switch_user=None, cap_last=None):
     """prepare, switch_user() if given, finish: the whole sequence in kernel order."""
-    cap_last = last_cap() if cap_last is None else cap_last
+    cap_last = last_cap(sys=sys) if cap_last is None else cap_last
     prepare(sys, caps, cap_last)
     if switch_user is not None:
         switch_user()

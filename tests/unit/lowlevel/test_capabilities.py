@@ -31,6 +31,15 @@ def test_last_cap_reads_the_file(tmp_path):
     assert caps.last_cap(str(tmp_path / "missing")) == 40
 
 
+def test_last_cap_asks_the_kernel_without_proc(tmp_path):
+    class Kernel(Recorder):
+        def prctl(self, option, arg2=0, arg3=0, arg4=0, arg5=0):
+            super().prctl(option, arg2, arg3, arg4, arg5)
+            if option == caps.PR_CAPBSET_READ and arg2 > 37:
+                raise OSError(22, "Invalid argument")
+    assert caps.last_cap(str(tmp_path / "missing"), sys=Kernel()) == 37
+
+
 @pytest.mark.parametrize("bad,match", [
     ({"bounding": ["CAP_NOPE"]}, "unknown capability 'CAP_NOPE'"),
     ({"effective": ["CAP_CHOWN", 5]}, "unknown capability 5"),
