@@ -283,3 +283,17 @@ def test_overlong_names_are_invalid_argument(tmp_path):
     with pytest.raises(errors.InvalidArgument, match="too long"):
         apply(layer, tmp_path / "t")
     assert os.listdir(tmp_path) == []
+
+
+def test_zstd_chunked_style_skippable_frames_are_ignored(tmp_path):
+    import struct
+
+    import zstandard
+
+    layer = oi.Layer([oi.File("a", b"a" * 5000), oi.File("b", b"b" * 5000)], "none")
+    half = len(layer.tar) // 2
+    cz = zstandard.ZstdCompressor()
+    toc = struct.pack("<II", 0x184D2A50, 7) + b"tocdata"      # a skippable frame, as zstd:chunked writes
+    blob = cz.compress(layer.tar[:half]) + toc + cz.compress(layer.tar[half:]) + toc
+    res = unpack.apply_layer(io.BytesIO(blob), str(tmp_path / "t"), expected_diff_id=layer.diff_id)
+    assert res.diff_id == layer.diff_id and (tmp_path / "t" / "b").read_bytes() == b"b" * 5000
