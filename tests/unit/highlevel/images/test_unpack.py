@@ -297,3 +297,9 @@ def test_zstd_chunked_style_skippable_frames_are_ignored(tmp_path):
     blob = cz.compress(layer.tar[:half]) + toc + cz.compress(layer.tar[half:]) + toc
     res = unpack.apply_layer(io.BytesIO(blob), str(tmp_path / "t"), expected_diff_id=layer.diff_id)
     assert res.diff_id == layer.diff_id and (tmp_path / "t" / "b").read_bytes() == b"b" * 5000
+
+
+def test_names_that_are_not_utf8_keep_their_bytes(tmp_path):
+    layer = oi.Layer([oi.File("caf\udce9-latin1", b"x"), oi.File("ünïcode", b"y")])
+    apply(layer, tmp_path / "t")
+    assert sorted(os.listdir(os.fsencode(tmp_path / "t"))) == [b"caf\xe9-latin1", "ünïcode".encode()]
