@@ -328,3 +328,48 @@ def test_mirror_that_never_answers_the_tls_handshake_falls_back(registry, tmp_pa
         assert time.monotonic() - started < 5
     finally:
         silent.close()
+
+
+PULL_CHILD = r"""
+import sys
+from gantry.highlevel.images.pull import Puller
+from gantry.highlevel.images.store import ImageStore
+Puller(registry_config_dir=sys.argv[2]).pull(ImageStore(sys.argv[1]), sys.argv[3])
+"""
+
+
+def test_pull_killed_mid_blob_resumes_in_the_next_process(registry, fault_proxy, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    img = big_image("killed", compression="none")
+    registry.push_image(img, "faults/killed", "v1")
+    proxy = fault_proxy(registry)
+    proxy.throttle(1_000_000)
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    root = str(tmp_path / "store")
+    ref = "%s/faults/killed:v1" % proxy.host
+    big = img.layers[1]
+    child = subprocess.Popen([sys.executable, "-c", PULL_CHILD, root, config, ref],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # wait until part of the big blob has arrived
+            sent = sum(r.sent for r in blob_gets(proxy, big.digest))
+            if sent > 600_000:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the child pull made no progress: %s" % child.stderr.read1(4096))
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        child.stderr.close()
+    proxy.clear()
+    store = new_store(tmp_path)  # the same root, opened again after the crash
+    result = puller(config).pull(store, ref)
+    assert result.image_id == img.config_digest
+    last = blob_gets(proxy, big.digest)[-1]
+    assert int(last.headers.get("Range", "bytes=0-")[6:].rstrip("-")) > 0 and last.status == 206
+    assert store.content.info(big.digest).size == big.size
+    assert store.content.ingests() == []
