@@ -74,3 +74,66 @@ class FakeSyscalls:
     def capset(self, effective, permitted, inheritable):
         self._record("capset", effective, permitted, inheritable)
         self.caps = (effective, permitted, inheritable)
+
+    # ---------------------------------------------------- seccomp and bpf (helper B; see filters.py)
+    def seccomp_preload(self):
+        self._record("seccomp_preload")
+
+    def seccomp_init(self, default_action):
+        self._record("seccomp_init", default_action)
+        return "seccomp-ctx"
+
+    def seccomp_release(self, ctx):
+        self._record("seccomp_release", ctx)
+
+    def seccomp_attr_set(self, ctx, attr, value):
+        self._record("seccomp_attr_set", attr, value)
+
+    def seccomp_arch_add(self, ctx, arch_name):
+        self._record("seccomp_arch_add", arch_name)
+
+    def seccomp_arch_known(self, arch_name):
+        return arch_name in ("x86_64", "x86", "x32", "aarch64", "arm")
+
+    def seccomp_arch_native_name(self):
+        return "x86_64"
+
+    def seccomp_syscall_resolve_name(self, name):
+        """A made-up but stable number per name; names starting with "unknown" are unknown (-1)."""
+        return -1 if name.startswith("unknown") else sum(map(ord, name)) % 400
+
+    def seccomp_syscall_resolve_name_arch(self, arch_name, name):
+        return self.seccomp_syscall_resolve_name(name)
+
+    def seccomp_rule_add(self, ctx, action, number, conditions, what=""):
+        self._record("seccomp_rule_add", what or number, action, tuple(conditions))
+
+    def seccomp_load(self, ctx):
+        self._record("seccomp_load")
+
+    def seccomp_export_bpf(self, ctx, fd):
+        os.write(fd, self.seccomp_export_program(ctx))
+
+    def seccomp_export_program(self, ctx):
+        return b"\x06\x00\x00\x00\x00\x00\xff\x7f"   # ret ALLOW: stands for libseccomp's program
+
+    def seccomp_set_mode_filter(self, program, flags):
+        self._record("seccomp_set_mode_filter", len(program) // 8, flags)
+
+    def bpf_prog_query(self, target_fd, attach_type):
+        self._record("bpf_prog_query", attach_type)
+        return list(getattr(self, "attached_programs", ()))
+
+    def bpf_prog_load(self, prog_type, insns, license):
+        self._record("bpf_prog_load", prog_type, len(insns) // 8, license)
+        return os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+
+    def bpf_prog_attach(self, target_fd, prog_fd, attach_type, flags):
+        self._record("bpf_prog_attach", attach_type, flags)
+
+    def bpf_prog_detach(self, target_fd, prog_fd, attach_type):
+        self._record("bpf_prog_detach", attach_type)
+
+    def bpf_prog_get_fd_by_id(self, prog_id):
+        self._record("bpf_prog_get_fd_by_id", prog_id)
+        return os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
