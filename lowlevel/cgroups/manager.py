@@ -253,6 +253,9 @@ class Manager:
         for key, value in section.items():
             if "/" in key or key.startswith("."):
                 raise CgroupError("linux.resources.unified: %r is not a cgroup file name" % key)
+            controller = key.split(".", 1)[0]
+            if self.mode == HYBRID and controller in self.v2_controllers:
+                self._enable_v2_controllers({controller})
             fs.write(self.unified, key, str(value))
 
     # ---------------------------------------------------------------- freeze

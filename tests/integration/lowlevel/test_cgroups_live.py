@@ -289,3 +289,19 @@ def test_signal_all_kills_every_member(layout):
     assert [p.wait(timeout=10) for p in procs] == [-signal.SIGTERM] * 2
     assert m.state() == "thawed"
     m.destroy()
+
+
+def test_unified_map_writes_cgroup2_files(layout):
+    cid = uuid.uuid4().hex[:8]
+    m = manager_for({"cgroupsPath": "/%s/%s" % (PARENT, cid)}, cid, layout=layout)
+    if m.unified is None:
+        pytest.skip("no cgroup2 hierarchy")
+    m.create()
+    m.apply({"unified": {"cgroup.max.descendants": "7"}})
+    assert _read(m.unified, "cgroup.max.descendants") == "7"
+    if "hugetlb" in m.v2_controllers:
+        m.apply({"unified": {"hugetlb.2MB.max": "2097152"}})
+        assert _read(m.unified, "hugetlb.2MB.max") == "2097152"
+    with pytest.raises(CgroupError, match="not a cgroup file name"):
+        m.apply({"unified": {"../escape": "1"}})
+    m.destroy()
