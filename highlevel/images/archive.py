@@ -1,6 +1,9 @@
 """Import and export of images without a registry: OCI image layouts and ``docker save`` archives.
 
-OCI image layout (a directory)::
+``import_archive(store, path)`` takes any of the three forms below; each has its own
+``import_*`` and ``export_*`` function.
+
+OCI image layout (a directory, or the same tree packed in a tar: ``oci-archive``)::
 
     oci-layout             {"imageLayoutVersion": "1.0.0"}
     index.json             {"manifests": [descriptor + annotations, ...]}
@@ -95,26 +98,66 @@ def _names_for(annotations, base_name):
 
 
 def import_oci_layout(store, layout, base_name=None, platform=None):
-    """Import every image named in ``layout``/index.json; returns [(image id, [names])]."""
+    """Import every image named in the layout directory's index.json; returns [(image id, [names])]."""
+    def open_member(rel):
+        return open(os.path.join(layout, rel), "rb")
+
+    return _import_layout(store, open_member, f"oci layout {layout}", base_name, platform)
+
+
+def import_oci_archive(store, path, base_name=None, platform=None):
+    """The same for an OCI layout packed in a tar (``oci-archive:``, ``ctr export``)."""
     try:
-        with open(os.path.join(layout, "oci-layout")) as f:
+        tf = tarfile.open(path, "r:*")
+    except (OSError, tarfile.TarError) as e:
+        raise errors.InvalidArgument(f"import {path}: not a tar archive: {e}") from None
+    with tf:
+        members = {os.path.normpath(m.name).lstrip("/"): m for m in tf.getmembers() if m.isreg()}
+
+        def open_member(rel):
+            m = members.get(rel)
+            if m is None:
+                raise FileNotFoundError(rel)
+            return tf.extractfile(m)
+
+        return _import_layout(store, open_member, f"oci archive {path}", base_name, platform)
+
+
+def import_archive(store, path, base_name=None, platform=None):
+    """Whatever ``path`` is: an OCI layout directory, an OCI layout tar or a ``docker save`` tar."""
+    if os.path.isdir(path):
+        return import_oci_layout(store, path, base_name, platform)
+    try:
+        with tarfile.open(path, "r:*") as tf:
+            names = {os.path.normpath(n).lstrip("/") for n in tf.getnames()}
+    except (OSError, tarfile.TarError) as e:
+        raise errors.InvalidArgument(f"import {path}: neither a directory nor a tar archive: {e}") from None
+    if "manifest.json" in names:
+        return import_docker_archive(store, path)
+    return import_oci_archive(store, path, base_name, platform)
+
+
+def _import_layout(store, open_member, what, base_name, platform):
+    try:
+        with open_member("oci-layout") as f:
             version = json.load(f).get("imageLayoutVersion")
-        with open(os.path.join(layout, "index.json"), "rb") as f:
+        with open_member("index.json") as f:
             index = json.loads(f.read())
     except (OSError, ValueError) as e:
-        raise errors.InvalidArgument(f"import {layout}: not an OCI image layout: {e}") from None
+        raise errors.InvalidArgument(f"import {what}: not an OCI image layout: {e}") from None
     if version != LAYOUT_VERSION:
-        raise errors.InvalidArgument(f"import {layout}: unsupported imageLayoutVersion {version!r}")
+        raise errors.InvalidArgument(f"import {what}: unsupported imageLayoutVersion {version!r}")
     wanted = platform or platforms.host()
+
+    def read(digest):
+        mf.check_digest_format(digest, f"import {what}")
+        return open_member("blobs/sha256/" + digest.split(":", 1)[1])
+
     results = []
     with store.lease() as lease:
         for desc in mf.parse_index(index):
             names = _names_for(desc.annotations, base_name)
-
-            def read(d, _layout=layout):
-                return open(_layout_blob(_layout, d), "rb")
-
-            image_id = _import_manifest_tree(store, lease, read, desc, names, wanted, f"oci layout {layout}")
+            image_id = _import_manifest_tree(store, lease, read, desc, names, wanted, what)
             results.append((image_id, [n for n, _ in names]))
     return results
 
@@ -253,18 +296,48 @@ def _export_set(service, refs):
 
 def export_oci_layout(service, refs, layout):
     """Write the images ``refs`` name into the directory ``layout`` (created; may exist empty)."""
-    store = service.store
     os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
-    descs = []
-    for rec, name in _export_set(service, refs):
-        digests = [rec.manifest_digest, rec.id] + [layer.digest for layer in rec.layers]
-        for d in digests:
-            target = _layout_blob(layout, d)
-            if os.path.exists(target):
-                continue
-            with store.content.open(d) as src, open(target + ".tmp", "wb") as dst:
+    store = service.store
+
+    def add_blob(digest):
+        target = _layout_blob(layout, digest)
+        if not os.path.exists(target):
+            with store.content.open(digest) as src, open(target + ".tmp", "wb") as dst:
                 shutil.copyfileobj(src, dst, BUF)
             os.replace(target + ".tmp", target)
+
+    index = _oci_index(service, refs, add_blob)
+    _write_json(os.path.join(layout, "oci-layout"), {"imageLayoutVersion": LAYOUT_VERSION})
+    _write_json(os.path.join(layout, "index.json"), index)
+
+
+def export_oci_archive(service, refs, path):
+    """The same layout, packed in a tar at ``path`` (what ``oci-archive:`` and ``ctr import`` read)."""
+    store = service.store
+    tmp = path + ".tmp"
+    written = set()
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tf:
+        def add_blob(digest):
+            if digest in written:
+                return
+            written.add(digest)
+            info = tarfile.TarInfo("blobs/sha256/" + digest.split(":", 1)[1])
+            info.size, info.mode = store.content.info(digest).size, 0o644
+            with store.content.open(digest) as src:
+                tf.addfile(info, src)
+
+        index = _oci_index(service, refs, add_blob)
+        _add_bytes(tf, "oci-layout", json.dumps({"imageLayoutVersion": LAYOUT_VERSION}).encode())
+        _add_bytes(tf, "index.json", json.dumps(index, sort_keys=True).encode())
+    os.replace(tmp, path)
+
+
+def _oci_index(service, refs, add_blob):
+    store = service.store
+    descs = []
+    for rec, name in _export_set(service, refs):
+        for d in [rec.manifest_digest, rec.id] + [layer.digest for layer in rec.layers]:
+            add_blob(d)
         cfg = store.config(rec.id)
         desc = {"mediaType": rec.manifest_media_type or mf.OCI_MANIFEST, "digest": rec.manifest_digest,
                 "size": store.content.info(rec.manifest_digest).size,
@@ -273,9 +346,7 @@ def export_oci_layout(service, refs, layout):
             r = reference.parse(name)
             desc["annotations"] = {CONTAINERD_NAME: name, REF_NAME: r.tag}
         descs.append(desc)
-    _write_json(os.path.join(layout, "oci-layout"), {"imageLayoutVersion": LAYOUT_VERSION})
-    _write_json(os.path.join(layout, "index.json"),
-                {"schemaVersion": 2, "mediaType": mf.OCI_INDEX, "manifests": descs})
+    return {"schemaVersion": 2, "mediaType": mf.OCI_INDEX, "manifests": descs}
 
 
 def _write_json(path, obj):

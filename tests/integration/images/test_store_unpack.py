@@ -238,3 +238,19 @@ def test_single_layer_images_use_bind_mounts(tmp_path, store):
     assert os.listdir(store.snapshots.fs_path("scratch")) == ["f"]
     store.snapshots.remove("scratch")
     assert store.snapshots.exists(top)
+
+
+def test_oci_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store):
+    img = oi.Image(oi.feature_layers("gzip"))
+    src = str(tmp_path / "src")
+    oi.write_layout(src, {"v1": img})
+    tar = str(tmp_path / "skopeo.tar")
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{src}:v1", f"oci-archive:{tar}:v1"], check=True,
+                   capture_output=True)
+    ((image_id, names),) = archive.import_archive(store, tar, base_name="test.local/oa")
+    assert image_id == img.config_digest and names == ["test.local/oa:v1"]
+    out = str(tmp_path / "ours.tar")
+    archive.export_oci_archive(ImageService(store), ["test.local/oa:v1"], out)
+    p = subprocess.run(["skopeo", "inspect", "--config", f"oci-archive:{out}:v1"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["rootfs"]["diff_ids"] == [layer.diff_id for layer in img.layers]

@@ -132,7 +132,28 @@ def test_command_line_import_and_export(tmp_path, capsys):
     assert archivecli.main(["--root", root, "import", str(tmp_path / "lay"), "--base-name", "example.com/a"]) == 0
     assert capsys.readouterr().out == f"{img.config_digest} example.com/a:v1\n"
     assert archivecli.main(["--root", root, "export", "--docker", str(tmp_path / "o.tar"), "example.com/a:v1"]) == 0
+    assert archivecli.main(["--root", root, "export", "--oci-archive", str(tmp_path / "oa.tar"), "example.com/a:v1"]) == 0
+    assert archivecli.main(["--root", str(tmp_path / "s3"), "import", str(tmp_path / "oa.tar")]) == 0
+    assert capsys.readouterr().out == f"{img.config_digest} example.com/a:v1\n"
     assert archivecli.main(["--root", str(tmp_path / "s2"), "import", str(tmp_path / "o.tar")]) == 0
     assert capsys.readouterr().out == f"{img.config_digest} example.com/a:v1\n"
     assert archivecli.main(["--root", root, "export", "--oci", str(tmp_path / "x"), "nope:1"]) == 1
     assert "no such image" in capsys.readouterr().err
+
+
+def test_oci_archive_round_trip_and_import_archive_dispatch(tmp_path, svc):
+    img = oi.Image(LAYERS)
+    oi.write_layout(str(tmp_path / "lay"), {"v1": img})
+    archive.import_archive(svc.store, str(tmp_path / "lay"), base_name="example.com/app")
+    archive.export_oci_archive(svc, ["example.com/app:v1"], str(tmp_path / "o.tar"))
+    with tarfile.open(tmp_path / "o.tar") as tf:
+        names = set(tf.getnames())
+    assert {"oci-layout", "index.json"} <= names and len([n for n in names if n.startswith("blobs/")]) == 4
+    other = ImageStore(str(tmp_path / "other"))
+    assert archive.import_archive(other, str(tmp_path / "o.tar")) == [(img.config_digest, ["example.com/app:v1"])]
+    archive.export_docker_archive(svc, ["example.com/app:v1"], str(tmp_path / "d.tar"))
+    assert archive.import_archive(other, str(tmp_path / "d.tar")) == [(img.config_digest, ["example.com/app:v1"])]
+    other.close()
+    (tmp_path / "junk").write_bytes(b"junk")
+    with pytest.raises(errors.InvalidArgument, match="neither a directory nor a tar"):
+        archive.import_archive(svc.store, str(tmp_path / "junk"))
