@@ -108,16 +108,18 @@ class Shim:
                         pass
 
 
-def serve_detached(config, notify_fd):
-    """The body of a detached shim process: bind, say ready on notify_fd, serve, exit."""
+def serve_detached(config, notify):
+    """The body of a detached shim process: bind, tell notify(ok, pid, address or error), serve, exit."""
     try:
         shim = Shim(config)
         address = shim.bind()
     except BaseException as e:
-        os.write(notify_fd, ("error %s\n" % e).encode())
+        notify(False, os.getpid(), str(e))
         os._exit(1)
-    os.write(notify_fd, ("ok %d %s\n" % (os.getpid(), address)).encode())
-    os.close(notify_fd)
+    try:
+        notify(True, os.getpid(), address)
+    except OSError:
+        pass  # the starter is gone; the shim serves all the same
     code = 0
     try:
         shim.run()

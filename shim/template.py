@@ -8,8 +8,11 @@ and its siblings: ~2 MiB PSS and a few ms to a socket that answers.
 
 gantryd runs gRPC threads, so it must not fork; it starts one template as a
 child process (``gantry-shim template --socket PATH``) and sends it Spawn
-calls (shim.proto, service Template) over the same framing as the shim API.
-A template refuses to fork while it runs more than one thread.  Shims it
+calls (shim.proto, service Template) over the same framing as the shim API,
+one call per connection: the template accepts and forks, and the forked shim
+reads the request and answers it once it serves (so the template's own
+memory stays untouched and shared).  A template refuses to fork while it
+runs more than one thread.  Shims it
 forks call setsid and are reparented away from it at once (double fork), so
 SIGKILL of the template, of gantryd or of their process group spares them.
 """
@@ -17,54 +20,55 @@ import gc
 import os
 import sys
 
-from gantry.api import shim_pb2, shimcalls
+from gantry.api import framing
 
-from . import daemon, detach, reaper, warmup
-from .errors import FailedPrecondition, Internal, InvalidArgument
-from .loop import Loop
-from .server import Server, listen
-from .service import Config
+from . import daemon, detach, heapfill, reaper, warmup
+from .server import listen
 
 
 def thread_count():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return 0
-
-
-def spawn_request(req, call):
-    threads = thread_count()
-    if threads != 1:
-        raise FailedPrecondition("spawn: the template runs %d threads; forking it is unsafe" % threads)
-    if not (req.id and req.bundle and req.runtime and req.state_dir):
-        raise InvalidArgument("spawn: id, bundle, runtime and state_dir are required")
-    cfg = Config(req.id, req.bundle, req.runtime, req.state_dir, runtime_root=req.runtime_root,
-                 log_path=req.log_path, terminal=req.terminal, stdin=req.stdin)
-    try:
-        address, pid, already = detach.spawn(cfg)
-    except (detach.SpawnError, OSError) as e:
-        raise Internal(str(e)) from e
-    return shim_pb2.SpawnResponse(address=address, pid=pid, already_running=already)
+    return len(os.listdir("/proc/self/task"))
 
 
 def serve(socket_path, announce=sys.stdout):
+    """Accept connections forever; fork a detached shim for each (one Spawn per connection).
+
+    The loop is deliberately tiny (accept, count threads, fork, close, reap the short-lived
+    child): every page the template writes after a fork stops being shared with that shim,
+    so the request itself is read and decoded in the forked shim (detach.spawn_for_connection)."""
     if thread_count() != 1:
         raise RuntimeError("gantry-shim template must start single-threaded")
     reaper.libc()  # load it here, not in every shim
-    assert daemon.Shim  # every module a shim runs is imported by now
+    assert daemon.Shim and detach.spawn_for_connection  # every module a shim runs is imported
     warmup.warm_up()
-    loop = Loop()
-    Server(loop, listen(socket_path), {"Spawn": spawn_request}, shimcalls.TEMPLATE_CALLS)
+    listener = listen(socket_path)
+    listener.setblocking(True)
     gc.collect()
     gc.freeze()
+    heapfill.fill()
     announce.write(socket_path + "\n")
     announce.flush()
     try:
-        loop.run()
+        while True:
+            conn, _ = listener.accept()
+            threads = thread_count()
+            if threads != 1:
+                refuse(conn, "spawn: the template runs %d threads; forking it is unsafe" % threads)
+                continue
+            child = detach.spawn_for_connection(conn)
+            conn.close()
+            os.waitpid(child, 0)
     finally:
         try:
             os.unlink(socket_path)
         except FileNotFoundError:
             pass
+
+
+def refuse(conn, message):
+    try:
+        frame = detach.read_request(conn, timeout=2.0)
+        conn.sendall(framing.error(frame.id, framing.FAILED_PRECONDITION, message))
+    except (OSError, detach.SpawnError):
+        pass
+    conn.close()

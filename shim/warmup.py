@@ -17,7 +17,7 @@ import time
 
 from gantry.api import framing, shim_pb2, shimcalls
 
-from . import crilog, daemon, exitfile
+from . import crilog, daemon, detach, exitfile
 from .cgroup import Cgroups
 from .errors import ShimError
 from .io import ProcessIO
@@ -63,6 +63,13 @@ def _io_round_trip(loop, tmp):
     io.close()
 
 
+def _spawn_decoding(tmp):
+    request = shim_pb2.SpawnRequest(id="warm", bundle=tmp, runtime="/bin/true", state_dir=os.path.join(tmp, "st"))
+    frame = framing.Decoder().feed(framing.request(1, "Spawn", request.SerializeToString()))[0]
+    detach.config_from_spawn(shim_pb2.SpawnRequest.FromString(frame.payload))
+    framing.response(frame.id, shim_pb2.SpawnResponse(address=tmp, pid=1).SerializeToString())
+
+
 def _one_round(tmp, i):
     loop = Loop()
     cfg = Config("warm", tmp, "/bin/true", os.path.join(tmp, "state"))
@@ -75,6 +82,7 @@ def _one_round(tmp, i):
         except ShimError:
             pass
     service.runtime.run(["/bin/true"])
+    _spawn_decoding(tmp)
     _io_round_trip(loop, tmp)
     exitfile.write(cfg.state_dir, 1, 0, 1)
     exitfile.read(cfg.state_dir)

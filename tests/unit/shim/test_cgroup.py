@@ -54,3 +54,19 @@ def test_exit_file_atomic_round_trip(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exit"]
     (tmp_path / "exit").write_text('{"pid": 1, "sta')  # a torn file is never read as valid
     assert exitfile.read(str(tmp_path)) is None
+
+
+def test_heapfill_parses_the_allocator_report():
+    from gantry.shim import heapfill
+    report = """Small block threshold = 512, in 32 size classes.
+
+class   size   num pools   blocks in use  avail blocks
+-----   ----   ---------   -------------  ------------
+    0     16           1              42           979
+    2     48           7            2352            28
+
+# arenas allocated total           =                    3
+"""
+    assert heapfill.parse(report) == {16: 979, 48: 28}
+    before = heapfill.free_slots()
+    assert before and all(isinstance(v, int) for v in before.values())
