@@ -317,9 +317,12 @@ class Repository:
                 raise DeadlineExceeded("%s: no data received for %ss from %s: cancelled (stall timeout)"
                                        % (what, self.transport.stall_timeout, _origin(url))) from exc
             except Dropped as exc:
-                attempt += 1
+                # a drop after progress starts a fresh budget: a long download on a flaky link
+                # goes on as long as each connection moves it forward
+                attempt = 1 if state["offset"] > offset else attempt + 1
                 if attempt >= self.retry.attempts:
-                    raise Unavailable("%s: %s (after %d attempts)" % (what, exc, attempt)) from exc
+                    raise Unavailable("%s: %s (after %d attempts without progress)"
+                                      % (what, exc, attempt)) from exc
                 delay = self.retry.delay(attempt - 1)
                 log.info("%s: %s at byte %d; resuming in %.1fs", what, exc, state["offset"], delay)
                 time.sleep(delay)

@@ -373,3 +373,31 @@ def test_pull_killed_mid_blob_resumes_in_the_next_process(registry, fault_proxy,
     assert int(last.headers.get("Range", "bytes=0-")[6:].rstrip("-")) > 0 and last.status == 206
     assert store.content.info(big.digest).size == big.size
     assert store.content.ingests() == []
+
+
+def test_many_drops_with_progress_still_finish(registry, fault_proxy, tmp_path):
+    img = big_image("manydrops", compression="none")
+    registry.push_image(img, "faults/manydrops", "v1")
+    proxy = fault_proxy(registry)
+    big = img.layers[1]
+    proxy.drop_after(400_000, pattern="/blobs/" + big.digest, times=6)  # more drops than the retry budget
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    result = puller(config).pull(new_store(tmp_path), "%s/faults/manydrops:v1" % proxy.host)
+    assert result.image_id == img.config_digest
+    gets = blob_gets(proxy, big.digest)
+    assert len(gets) == 7 and [g.fault for g in gets].count("drop") == 6
+
+
+def test_drops_without_progress_give_up(registry, fault_proxy, tmp_path):
+    from gantry.highlevel.errors import Unavailable
+    img = big_image("noprogress", compression="none")
+    registry.push_image(img, "faults/noprogress", "v1")
+    proxy = fault_proxy(registry)
+    big = img.layers[1]
+    proxy.drop_after(0, pattern="/blobs/" + big.digest, times=None)  # every answer breaks off at once
+    config = hosts_dir(tmp_path, proxy.host, proxy.url)
+    p = puller(config)
+    with pytest.raises(Unavailable, match="without progress"):
+        p.pull(new_store(tmp_path), "%s/faults/noprogress:v1" % proxy.host)
+    assert p.idle(30)
+    assert len(blob_gets(proxy, big.digest)) == 4  # the retry budget
