@@ -82,7 +82,8 @@ def collect(store, blob_grace=0.0, extract_grace=3600.0, ingest_grace=24 * 3600.
             with meta.transaction() as tx:
                 if not _still_dead_snapshot(tx, key):
                     continue
-                store.snapshots.remove(key)
+                sid = store.snapshots.remove_record(key)
+            store.snapshots.remove_directory(sid)     # a big tree: deleted without the database lock
             result.snapshots.append(key)
     with meta.transaction():
         result.orphans = store.snapshots.clean_orphans()

@@ -177,14 +177,20 @@ class Snapshotter:
         shutil.rmtree(os.path.join(self._dir(rec.id), "work"), ignore_errors=True)
 
     def remove(self, key):
+        self.remove_directory(self.remove_record(key))
+
+    def remove_record(self, key):
+        """First half of ``remove``: the row goes (in the caller's transaction if there is one);
+        returns the directory id for ``remove_directory``, to be called after the commit."""
         with self.meta.transaction() as tx:
             rec = self._get(key)
             if tx.execute("SELECT 1 FROM snapshots WHERE parent=? LIMIT 1", (key,)).fetchone():
                 raise errors.FailedPrecondition(f"remove snapshot {key}: has children")
             tx.execute("DELETE FROM snapshots WHERE id=?", (rec.id,))
-        self._remove_dir(rec.id)
+        return rec.id
 
-    def _remove_dir(self, sid):
+    def remove_directory(self, sid):
+        """Second half: rename the directory out of the way, then delete it (no lock held)."""
         d = self._dir(sid)
         if not os.path.lexists(d):
             return
