@@ -68,10 +68,11 @@ def cmd_run(ctx, opts, pos):
     from . import container, foreground
     cid = _one_id(pos, "run")
     detach = opts.get("detach", False)
-    relay = None
+    relay = forwarder = None
     if not detach:
         from .process.parent import become_subreaper
         become_subreaper(ctx.sys)
+        forwarder = foreground.Forwarder()   # from now on: a signal must not kill us, only the container
     cfg_terminal = _bundle_terminal(opts.get("bundle"))
     console_fd = None
     if cfg_terminal and not opts.get("console_socket"):
@@ -82,6 +83,8 @@ def cmd_run(ctx, opts, pos):
                               opts.get("console_socket"), console_fd=console_fd,
                               no_pivot=opts.get("no_pivot", False), preserve_fds=_int(opts, "preserve_fds"),
                               log=ctx.log)
+    if forwarder is not None:
+        forwarder.attach(record["pid"])
     try:
         master = foreground.receive_master(relay) if relay is not None else None
         container.start(ctx.store, cid, log=ctx.log)
@@ -90,7 +93,7 @@ def cmd_run(ctx, opts, pos):
         raise
     if detach:
         return 0
-    code = foreground.wait(record["pid"], master)
+    code = foreground.wait(record["pid"], master, forwarder)
     if not opts.get("keep"):
         container.delete(ctx.store, cid, force=True, log=ctx.log)
     return code

@@ -67,8 +67,6 @@ def create(sys, store, container_id, bundle, pid_file=None, console_socket=None,
     from .process import parent
     bundle = os.path.abspath(bundle or ".")
     cfg = spec.validate(spec.load(bundle), bundle)
-    if not spec.new_namespace(cfg, "mount"):
-        raise spec.SpecError("linux.namespaces must include a new mount namespace")
     proc = cfg.get("process") or {}
     if proc.get("terminal") and console_socket is None and console_fd is None:
         raise spec.SpecError("process.terminal is true: --console-socket is required")
@@ -84,6 +82,7 @@ def create(sys, store, container_id, bundle, pid_file=None, console_socket=None,
         os.mkfifo(fifo, 0o622)
         os.chmod(fifo, 0o622)
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
+        state_dir_fd = os.open(store.dir(container_id), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         if proc.get("terminal") and console_fd is None:
             from . import console
             console_fd = console.connect(console_socket)
@@ -94,7 +93,8 @@ def create(sys, store, container_id, bundle, pid_file=None, console_socket=None,
             manager = None
         if manager is not None:
             record["cgroups"] = manager.paths()
-        opts = {"rootfs": rootfs, "bundle": bundle, "fifo_fd": fifo_fd, "console_fd": console_fd,
+        opts = {"rootfs": rootfs, "bundle": bundle, "fifo_fd": fifo_fd, "state_dir_fd": state_dir_fd,
+                "console_fd": console_fd,
                 "no_pivot": no_pivot, "preserve_fds": preserve_fds}
 
         def on_pid(pid):
@@ -167,9 +167,25 @@ def start(store, container_id, log=None):
         os.close(fd)
     os.unlink(fifo)
     if hooks.has(cfg, "poststart"):
+        _wait_exec(record)
         hooks.run(cfg, ["poststart"], hook_state(record, record["pid"], "running"),
                   warn=log.warn if log else None)
     return record
+
+
+def _wait_exec(record, timeout=2.0):
+    """Until the init has replaced our interpreter with the user's program (poststart runs after)."""
+    import sys
+    import time
+    ours = os.path.realpath(sys.executable)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and st.init_alive(record):
+        try:
+            if os.path.realpath("/proc/%d/exe" % record["pid"]) != ours:
+                return
+        except OSError:
+            return
+        time.sleep(0.0005)
 
 
 # -------------------------------------------------------------- kill/delete

@@ -35,18 +35,37 @@ def exit_code(status):
     return code if code >= 0 else 128 - code
 
 
-def wait(pid, master=None):
-    """Exit status of pid (128+N when killed by signal N), forwarding our signals to it."""
-    def forward(signum, frame):
+class Forwarder:
+    """Catches our signals from the start; once attach(pid) is called they go to pid (queued ones first)."""
+
+    def __init__(self):
+        self.pid = None
+        self.pending = []
+        for s in FORWARDED:
+            try:
+                _signal.signal(s, self._handle)
+            except (OSError, ValueError):
+                pass
+
+    def _handle(self, signum, frame):
+        if self.pid is None:
+            self.pending.append(signum)
+            return
         try:
-            os.kill(pid, signum)
+            os.kill(self.pid, signum)
         except ProcessLookupError:
             pass
-    for s in FORWARDED:
-        try:
-            _signal.signal(s, forward)
-        except (OSError, ValueError):
-            pass
+
+    def attach(self, pid):
+        self.pid = pid
+        for signum in self.pending:
+            self._handle(signum, None)
+        self.pending = []
+
+
+def wait(pid, master=None, forwarder=None):
+    """Exit status of pid (128+N when killed by signal N), forwarding our signals to it."""
+    (forwarder or Forwarder()).attach(pid)
     if master is not None:
         return _relay(pid, master)
     while True:

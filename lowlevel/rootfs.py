@@ -318,6 +318,13 @@ def move_root(sys, rootfs):
     os.chdir("/")
 
 
+def chroot_only(sys, rootfs):
+    """No mount namespace: the container shares the host's mounts, so only its root changes."""
+    os.chdir(rootfs)
+    sys.chroot(".")
+    os.chdir("/")
+
+
 def write_sysctls(sysctls):
     for key, value in (sysctls or {}).items():
         path = "/proc/sys/" + key.replace(".", "/")
@@ -359,3 +366,6 @@ def finish(sys, cfg):
         mask_path(sys, p)
     if (cfg.get("root") or {}).get("readonly"):
         bind_remount(sys, "/", MS_RDONLY)
+    prop = linux.get("rootfsPropagation")
+    if prop:   # the new root's own propagation (prepare() set the tree's before pivot_root)
+        sys.mount(None, "/", None, mountopts.PROPAGATION[prop])

@@ -125,8 +125,8 @@ def check_namespaces(cfg, bundle):
 
 def check_hostname(cfg, bundle):
     for key in ("hostname", "domainname"):
-        if cfg.get(key) and not new_namespace(cfg, "uts"):
-            raise SpecError("%s requires a new uts namespace" % key)
+        if cfg.get(key) and "uts" not in namespaces(cfg):
+            raise SpecError("%s requires a uts namespace" % key)
 
 
 def check_user_mappings(cfg, bundle):

@@ -258,27 +258,46 @@ def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds):
     return path, proc["args"], env
 
 
+def open_exec_fifo(opts):
+    """Block until `start` opens the exec fifo for reading; returns our write end.
+
+    Reopened through /proc/self/fd of the O_PATH fd the parent gave us (no directory permission
+    needed after setuid); without a mount namespace /proc may be missing after chroot, then the
+    fifo is opened relative to the state directory's fd.
+    """
+    try:
+        return os.open("/proc/self/fd/%d" % opts["fifo_fd"], os.O_WRONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return os.open("exec.fifo", os.O_WRONLY | os.O_CLOEXEC, dir_fd=opts["state_dir_fd"])
+
+
 def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     """pid 1 of the container: the steps in kernel order, then wait for `start`, then execve."""
     linux = cfg.get("linux") or {}
     proc = cfg.get("process")
     specns = {ns["type"]: ns.get("path") or "" for ns in linux.get("namespaces") or []}
+    # without a mount namespace (made or joined) nothing may be mounted: that would be the host's
+    mount_ns = "mount" in specns
     # 1. mounts and /dev, with host paths still visible
-    ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns, cgroup_view=lambda: cgroup_view,
-                              cgroupns="cgroup" in specns)
-    rootfs.prepare(sys, cfg, ctx)
+    if mount_ns:
+        ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns, cgroup_view=lambda: cgroup_view,
+                                  cgroupns="cgroup" in specns)
+        rootfs.prepare(sys, cfg, ctx)
     # 2. prestart/createRuntime (parent, runtime namespace) then createContainer (here) hooks
-    if hooks.has(cfg, "prestart", "createRuntime", "createContainer"):
+    if hooks.has(cfg, "prestart", "createRuntime", "createContainer", "startContainer"):
         chan.send("hooks")
-        state_json = chan.expect("go").get("state", "{}")
-        hooks.run(cfg, ["createContainer"], state_json)
+        opts["state_json"] = chan.expect("go").get("state", "{}")
+        hooks.run(cfg, ["createContainer"], opts["state_json"])
     # 3. switch root
-    if opts.get("no_pivot"):
+    if not mount_ns:
+        rootfs.chroot_only(sys, opts["rootfs"])
+    elif opts.get("no_pivot"):
         rootfs.move_root(sys, opts["rootfs"])
     else:
         rootfs.pivot(sys, opts["rootfs"])
-    # 4. sysctl, read-only and masked paths, read-only root
-    rootfs.finish(sys, cfg)
+    # 4. sysctl, read-only and masked paths, read-only root, root propagation
+    if mount_ns:
+        rootfs.finish(sys, cfg)
     # 5. hostname and domainname (uts namespace)
     if cfg.get("hostname"):
         sys.sethostname(cfg["hostname"])
@@ -291,7 +310,7 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
         # no process: allowed until start; `start` refuses, the init just waits to be deleted
         chan.send("ready")
         chan.close()
-        fd = os.open("/proc/self/fd/%d" % exec_fifo, os.O_WRONLY | os.O_CLOEXEC)
+        open_exec_fifo(opts)
         os._exit(0)
     # 6-9. console, rlimits, oom_score_adj, cwd, user, capabilities, no_new_privs, executable lookup
     path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
@@ -299,10 +318,11 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     # 10. fully set up: tell the parent, then block until `start` opens the exec fifo
     chan.send("ready")
     chan.close()
-    fd = os.open("/proc/self/fd/%d" % exec_fifo, os.O_WRONLY | os.O_CLOEXEC)
+    fd = open_exec_fifo(opts)
     os.write(fd, b"0")
     os.close(fd)
     os.close(exec_fifo)
+    os.close(opts["state_dir_fd"])
     # 11. startContainer hooks, in the container
     if hooks.has(cfg, "startContainer"):
         hooks.run(cfg, ["startContainer"], opts.get("state_json", "{}"))

@@ -79,7 +79,8 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
     def final(sys_, chan, userns, flags, cgroup_view):
         init.container_init(sys_, chan, cfg, opts, userns, flags, cgroup_view)
 
-    stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("console_fd")),
+    stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("state_dir_fd"),
+                                                     opts.get("console_fd")),
                         terminal=bool((cfg.get("process") or {}).get("terminal")))
     init_pid = 0
     try:
@@ -113,8 +114,9 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
                 return init_pid
             if msg["t"] == "hooks":
                 state = state_for_hooks(init_pid, "creating")
-                try:
-                    hooks.run(cfg, ["prestart", "createRuntime"], state)
+                try:   # runtime-tools (and crun) give prestart the "created" status
+                    hooks.run(cfg, ["prestart"], state_for_hooks(init_pid, "created"))
+                    hooks.run(cfg, ["createRuntime"], state)
                 except hooks.HookError as e:
                     _abort(chan, str(e))
                     raise ChildError(str(e)) from None

@@ -43,7 +43,7 @@ CASES = [
     ("linux.namespaces", [{"type": "pid"}, {"type": "pid"}], "namespace pid is given twice"),
     ("linux.namespaces", [{"type": "bogus"}], "namespace type 'bogus' is unknown"),
     ("linux.namespaces", [{"type": "mount"}, {"type": "network", "path": "/nonexistent/ns"}], "does not exist"),
-    ("linux.namespaces", [{"type": "mount"}], "hostname requires a new uts namespace"),
+    ("linux.namespaces", [{"type": "mount"}], "hostname requires a uts namespace"),
     ("linux.uidMappings", [{"containerID": 0, "hostID": 1000, "size": 1}], "require a user namespace"),
     ("mounts", [{"destination": "relative", "type": "tmpfs"}], "must be an absolute path"),
     ("mounts", [{"type": "tmpfs"}], "has no destination"),
