@@ -16,6 +16,8 @@ from tests.fixtures import bundle
 pytestmark = pytest.mark.root
 
 OCI = os.path.join(os.path.dirname(sys.executable), "gantry-oci")
+# the probes read v1 files (memory.limit_in_bytes, freezer.state); this machine and CI are hybrid
+v1_only = pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"), reason="probes read cgroup v1 files")
 PARENT = "gantry-probe-%d" % os.getpid()
 
 
@@ -62,6 +64,7 @@ def cgroup_dirs(cid):
     return [os.path.join("/sys/fs/cgroup", m, PARENT, cid) for m in os.listdir("/sys/fs/cgroup")]
 
 
+@v1_only
 def test_limits_seen_from_inside(tmp_path, busybox_rootfs, oci):
     resources = {"devices": [{"allow": False, "access": "rwm"}], "memory": {"limit": 48 << 20, "swap": 64 << 20},
                  "pids": {"limit": 33}, "cpu": {"shares": 300, "quota": 25000, "period": 100000, "cpus": "0"}}
@@ -76,6 +79,7 @@ def test_limits_seen_from_inside(tmp_path, busybox_rootfs, oci):
     assert not any(os.path.exists(d) for d in cgroup_dirs(cid))
 
 
+@v1_only
 def test_update_events_pause_resume_delete(tmp_path, busybox_rootfs, oci):
     cid, path, _ = make_bundle(tmp_path, busybox_rootfs, "sleep 60",
                                resources={"memory": {"limit": 64 << 20}, "pids": {"limit": 20}})
