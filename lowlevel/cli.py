@@ -73,16 +73,17 @@ def cmd_run(ctx, opts, pos):
         from .process.parent import become_subreaper
         become_subreaper(ctx.sys)
         forwarder = foreground.Forwarder()   # from now on: a signal must not kill us, only the container
-    cfg_terminal = _bundle_terminal(opts.get("bundle"))
+    from . import spec
+    cfg = spec.load(os.path.abspath(opts.get("bundle") or "."))
     console_fd = None
-    if cfg_terminal and not opts.get("console_socket"):
+    if (cfg.get("process") or {}).get("terminal") and not opts.get("console_socket"):
         if detach:
             raise ValueError("process.terminal with --detach needs --console-socket")
         relay, console_fd = foreground.console_pair()
     record = container.create(ctx.sys, ctx.store, cid, opts.get("bundle"), opts.get("pid_file"),
                               opts.get("console_socket"), console_fd=console_fd,
                               no_pivot=opts.get("no_pivot", False), preserve_fds=_int(opts, "preserve_fds"),
-                              log=ctx.log)
+                              log=ctx.log, cfg=cfg)
     if forwarder is not None:
         forwarder.attach(record["pid"])
     try:
@@ -97,15 +98,6 @@ def cmd_run(ctx, opts, pos):
     if not opts.get("keep"):
         container.delete(ctx.store, cid, force=True, log=ctx.log)
     return code
-
-
-def _bundle_terminal(bundle):
-    from . import spec
-    try:
-        cfg = spec.load(os.path.abspath(bundle or "."))
-    except spec.SpecError:
-        return False
-    return bool((cfg.get("process") or {}).get("terminal"))
 
 
 def cmd_state(ctx, opts, pos):

@@ -63,10 +63,10 @@ def write_pid_file(path, pid):
 # ------------------------------------------------------------------ create
 
 def create(sys, store, container_id, bundle, pid_file=None, console_socket=None, console_fd=None,
-           no_pivot=False, preserve_fds=0, log=None):
+           no_pivot=False, preserve_fds=0, log=None, cfg=None):
     from .process import parent
     bundle = os.path.abspath(bundle or ".")
-    cfg = spec.validate(spec.load(bundle), bundle)
+    cfg = spec.validate(cfg if cfg is not None else spec.load(bundle), bundle)
     proc = cfg.get("process") or {}
     if proc.get("terminal") and console_socket is None and console_fd is None:
         raise spec.SpecError("process.terminal is true: --console-socket is required")

@@ -199,6 +199,26 @@ def check_hooks(cfg, bundle):
                 raise SpecError("%s hook timeout must be positive" % kind)
 
 
+def apparmor_enabled():
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return f.read().strip() == "Y"
+    except OSError:
+        return False
+
+
+def check_security_modules(cfg, bundle):
+    """Profiles and labels we cannot apply are refused, never silently dropped."""
+    proc = cfg.get("process") or {}
+    if proc.get("apparmorProfile"):
+        raise SpecError("process.apparmorProfile %r: AppArmor is not %s" % (
+            proc["apparmorProfile"], "supported by gantry-oci" if apparmor_enabled() else "enabled on this host"))
+    if proc.get("selinuxLabel"):
+        raise SpecError("process.selinuxLabel: SELinux labels are not supported by gantry-oci")
+    if (cfg.get("linux") or {}).get("intelRdt"):
+        raise SpecError("linux.intelRdt: Intel RDT is not supported by gantry-oci")
+
+
 def check_capabilities(cfg, bundle):
     caps = (cfg.get("process") or {}).get("capabilities")
     if caps:
@@ -227,7 +247,7 @@ def check_seccomp(cfg, bundle):
 
 CHECKS = (check_version, check_root, check_process, check_rlimits, check_namespaces, check_hostname,
           check_user_mappings, check_mounts, check_paths, check_sysctl, check_devices, check_hooks,
-          check_capabilities, check_seccomp)
+          check_security_modules, check_capabilities, check_seccomp)
 
 
 def validate(cfg, bundle):

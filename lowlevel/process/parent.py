@@ -84,10 +84,14 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
                         terminal=bool((cfg.get("process") or {}).get("terminal")))
     init_pid = 0
     try:
-        hello = _next(chan, stage, "container init")
-        try:
+        try:   # the cgroups are made while stage 1 starts up
             if manager is not None:
                 manager.create()
+        except Exception as e:
+            _abort(chan, str(e))
+            raise
+        hello = _next(chan, stage, "container init")
+        try:
             if hello.get("userns"):
                 namespaces.write_id_maps(stage, linux)
         except Exception as e:

@@ -57,6 +57,9 @@ CASES = [
     ("hooks", {"prerun": []}, "hook kind 'prerun' is unknown"),
     ("hooks", {"poststop": [{"path": "/bin/true", "timeout": 0}]}, "timeout must be positive"),
     ("process.capabilities", {"bounding": ["CAP_NOT_A_THING"]}, "CAP_NOT_A_THING"),
+    ("process.apparmorProfile", "docker-default", "process.apparmorProfile 'docker-default': AppArmor is not"),
+    ("process.selinuxLabel", "system_u:system_r:container_t:s0", "SELinux labels are not supported"),
+    ("linux.intelRdt", {"closID": "x"}, "Intel RDT is not supported"),
 ]
 
 
