@@ -169,3 +169,18 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
         time.sleep(0.02)
+
+
+def zombie_children(parent):
+    """Zombies whose parent is parent (the machine is shared: other zombies are not ours)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] == "Z" and int(fields[1]) == parent:
+                out.append(int(pid))
+    return out

@@ -14,7 +14,7 @@ from gantry.api import shim_pb2
 from gantry.highlevel import errors
 from gantry.shim import crilog
 
-from tests.integration.shim.conftest import SHIM, wait_for
+from tests.integration.shim.conftest import SHIM, wait_for, zombie_children
 
 pytestmark = pytest.mark.root
 
@@ -232,3 +232,32 @@ def test_call_command_prints_json(shim_env):
     assert json.loads(out.stdout)["status"] == "RUNNING"
     bad = subprocess.run([SHIM, "call", c.address, "State", '{"execId": "nope"}'], capture_output=True, text=True)
     assert bad.returncode == 1 and "NOT_FOUND" in bad.stderr
+
+
+def test_exec_cycles_leak_no_fd_or_zombie(shim_env):
+    c, _ = shim_env.run(["sleep", "1000"], cid="leak")
+    shim_pid = c.connect().shim_pid
+
+    def fds():
+        """(non-socket fds, number of sockets): the listener is the one socket of an idle shim."""
+        links = {}
+        for f in os.listdir("/proc/%d/fd" % shim_pid):
+            try:
+                links[f] = os.readlink("/proc/%d/fd/%s" % (shim_pid, f))
+            except OSError:
+                pass
+        return sorted(f for f, t in links.items() if not t.startswith("socket:")), \
+            sum(t.startswith("socket:") for t in links.values())
+    before = wait_for(lambda: fds()[1] == 1 and fds(), timeout=5, what="the shim to be idle")
+    for i in range(6):
+        eid = "x%d" % i
+        c.exec(eid, {"args": ["sh", "-c", "echo $0", eid], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}},
+               terminal=bool(i % 2), stdin=bool(i % 3 == 0))
+        with c.attach(eid) as stream:
+            c.start(eid)
+            assert eid.encode() in b"".join(d for _, d in stream)
+        assert c.wait(eid, timeout=20).exit_status == 0
+        c.delete(eid)
+    # the shim closes a connection when it sees the client's hang-up, a moment after
+    wait_for(lambda: fds() == before, timeout=5, what="the shim's fds to be back to %s" % (before,))
+    wait_for(lambda: not zombie_children(shim_pid), timeout=5, what="the shim to reap every child")

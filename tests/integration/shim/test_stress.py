@@ -8,25 +8,10 @@ import time
 import pytest
 from gantry.highlevel import shimclient
 
-from tests.integration.shim.conftest import wait_for
+from tests.integration.shim.conftest import wait_for, zombie_children
 
 pytestmark = pytest.mark.root
 CYCLES = int(os.environ.get("GANTRY_SHIM_STRESS_CYCLES", "100"))
-
-
-def zombie_children(parent):
-    """Zombies whose parent is parent (the machine is shared: other zombies are not ours)."""
-    out = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open("/proc/%s/stat" % pid) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] == "Z" and int(fields[1]) == parent:
-                out.append(int(pid))
-    return out
 
 
 def mounts():

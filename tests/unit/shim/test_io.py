@@ -1,0 +1,77 @@
+"""ProcessIO with real pipes (no root): CRI log, reopen, attach fan-out, stdin, drain at exit."""
+import os
+
+from gantry.api import shim_pb2
+from gantry.shim import crilog
+from gantry.shim.io import ProcessIO
+from gantry.shim.loop import Loop
+
+
+class FakeCall:
+    def __init__(self):
+        self.sent, self.ended = [], False
+
+    def send(self, message):
+        self.sent.append((message.stream, message.data))
+
+    def end(self):
+        self.ended = True
+
+
+def pump(io):
+    for fd in list(io.readers):
+        io.on_readable(fd)
+
+
+def test_log_attach_and_reopen_without_loss(tmp_path):
+    # close_child_fds closes the child's ends, as after the runtime ran: write through dups
+    io = ProcessIO(Loop(), log_path=str(tmp_path / "c.log"), clock=lambda: 1_000_000_000)
+    _, out_w, err_w = io.make_pipes()
+    out, err = os.dup(out_w), os.dup(err_w)
+    io.close_child_fds()
+    call = FakeCall()
+    detach = io.attach(call, True, False)
+    os.write(out, b"one\ntw")
+    os.write(err, b"e1\n")
+    pump(io)
+    os.rename(tmp_path / "c.log", tmp_path / "c.log.1")
+    assert io.reopen_log()
+    os.write(out, b"o\nthree\n")
+    pump(io)
+    detach()
+    os.write(out, b"after detach\n")
+    pump(io)
+    os.close(out)
+    os.close(err)
+    io.drain()
+    joined = (tmp_path / "c.log.1").read_bytes() + (tmp_path / "c.log").read_bytes()
+    assert crilog.reassemble(joined, "stdout") == b"one\ntwo\nthree\nafter detach\n"
+    assert crilog.reassemble(joined, "stderr") == b"e1\n"
+    assert call.sent == [(shim_pb2.STDOUT, b"one\ntw"), (shim_pb2.STDOUT, b"o\nthree\n")]
+    assert io.readers == {}
+    io.close()
+
+
+def test_unterminated_tail_is_flushed_at_exit(tmp_path):
+    io = ProcessIO(Loop(), log_path=str(tmp_path / "c.log"), clock=lambda: 1_000_000_000)
+    _, out_w, _ = io.make_pipes()
+    out = os.dup(out_w)
+    io.close_child_fds()
+    os.write(out, b"no newline")
+    io.drain()  # the process exited; its last words are written even without EOF
+    assert (tmp_path / "c.log").read_bytes() == b"1970-01-01T00:00:01.000000000Z stdout P no newline\n"
+    os.close(out)
+    io.close()
+
+
+def test_stdin_is_written_and_closed(tmp_path):
+    io = ProcessIO(Loop(), stdin=True)
+    child_in, _, _ = io.make_pipes()
+    reader = os.dup(child_in)
+    io.close_child_fds()
+    io.write_stdin(b"hello ", close=False)
+    io.write_stdin(b"world", close=True)
+    assert os.read(reader, 100) == b"hello world"
+    assert os.read(reader, 100) == b""  # EOF: stdin closed
+    os.close(reader)
+    io.close()
