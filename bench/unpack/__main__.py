@@ -1,9 +1,9 @@
 """Benchmark: import + unpack of a local image (no network), gantry vs containerd, umoci and GNU tar.
 
-    python -m bench.unpack [--rounds 3] [--workdir /var/tmp/gantry-bench-unpack] [--json FILE]
+    python -m bench.unpack [--rounds 3] [--workdir /var/tmp/gantry-bench-pull] [--json FILE]
 
-The same 3-layer gzip image (built once, deterministically, cached in the workdir: per layer a
-20 MB incompressible file and 2,000 small text files, ~65 MB compressed) is,
+The image of bench/pull (4 gzip layers, each a 30 MB incompressible file and 1,500 small text
+files, ~150 MB compressed; built once and cached in the workdir, which bench/pull shares) is,
 each round into an empty store:
 
 - gantry: ``archive.import_oci_layout`` (verified copy into the content store, unpack into overlay
@@ -18,7 +18,6 @@ Prints each round, the medians and the ratios gantry / peer.  Needs root.  No ne
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -29,38 +28,12 @@ import time
 from gantry.highlevel.images import archive
 from gantry.highlevel.images.store import ImageStore
 
-from tests.fixtures import ociimage as oi
-
-LAYERS = 3
-RANDOM_BYTES = 20 * 1000 * 1000
-SMALL_FILES = 2000
-_WORDS = ("layer snapshot overlay whiteout opaque digest manifest config registry kernel mount "
-          "namespace cgroup container runtime image tar gzip zstd chain parent upper lower").split()
-
-
-def build_image():
-    layers = []
-    for n in range(LAYERS):
-        rng = random.Random(2000 + n)
-        entries = [oi.Dir("srv"), oi.Dir("srv/l%d" % n), oi.RandomFile("srv/l%d/blob.bin" % n, RANDOM_BYTES, seed=n)]
-        for i in range(SMALL_FILES // 100):
-            entries.append(oi.Dir("srv/l%d/d%03d" % (n, i)))
-            for j in range(100):
-                text = " ".join(rng.choices(_WORDS, k=rng.randint(200, 1200))).encode() + b"\n"
-                entries.append(oi.File("srv/l%d/d%03d/f%02d.txt" % (n, i, j), text))
-        layers.append(oi.Layer(entries, "gzip", level=6))
-    return oi.Image(layers, cmd=["/bin/sh"])
-
 
 def ensure_inputs(workdir):
-    layout = os.path.join(workdir, "layout")
-    if not os.path.exists(os.path.join(layout, "index.json")):
-        print("building the benchmark image (once)...", flush=True)
-        tmp = layout + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        oi.write_layout(tmp, {"v1": build_image()})
-        shutil.rmtree(layout, ignore_errors=True)
-        os.rename(tmp, layout)
+    """bench/pull's image as an OCI layout (built once, shared with bench/pull) and as a tar of it."""
+    from bench.pull.__main__ import ensure_layout
+
+    layout = ensure_layout(workdir)
     tarball = os.path.join(workdir, "layout.tar")
     if not os.path.exists(tarball):
         subprocess.run(["tar", "-C", layout, "-cf", tarball + ".tmp", "."], check=True)
@@ -100,7 +73,7 @@ def run_gantry(workdir, layout):
     try:
         store = ImageStore(root)
         try:
-            return timed(lambda: archive.import_oci_layout(store, layout, base_name="bench.local/unpack"))
+            return timed(lambda: archive.import_oci_layout(store, layout, base_name="bench.local/pull"))
         finally:
             store.close()
     finally:
@@ -114,7 +87,7 @@ def run_containerd(workdir, tarball):
     try:
         def imp():
             p = subprocess.run(["ctr", "--address", ctd.sock, "-n", "bench", "images", "import",
-                                "--base-name", "bench.local/unpack", tarball], capture_output=True, text=True)
+                                "--base-name", "bench.local/pull", tarball], capture_output=True, text=True)
             if p.returncode != 0:
                 raise RuntimeError("ctr images import: %s" % p.stderr.strip()[-500:])
         return timed(imp)
@@ -148,7 +121,7 @@ def run_tar(workdir, blobs):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="bench.unpack")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--workdir", default="/var/tmp/gantry-bench-unpack")
+    ap.add_argument("--workdir", default="/var/tmp/gantry-bench-pull")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:

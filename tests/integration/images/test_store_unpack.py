@@ -162,20 +162,31 @@ def test_120_layer_image_mounts(tmp_path, store):
     store.snapshots.remove("ctr-deep")
 
 
+def skopeo_copy(tmp_path, img, dest):
+    """Write ``img`` as an OCI layout and let skopeo copy it to ``dest`` (a skopeo transport:path)."""
+    src = str(tmp_path / "src")
+    if not os.path.exists(src):
+        oi.write_layout(src, {"v1": img})
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{src}:v1", dest], check=True, capture_output=True)
+    return src
+
+
+def skopeo_diff_ids(ref):
+    """What skopeo reads as the image config's diff_ids (proves our export is readable by a peer)."""
+    p = subprocess.run(["skopeo", "inspect", "--config", ref], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["rootfs"]["diff_ids"]
+
+
 def test_skopeo_layout_import_and_export(tmp_path, store):
     img = oi.Image(oi.feature_layers("gzip"), cmd=["/bin/true"])
-    src = str(tmp_path / "src")
-    oi.write_layout(src, {"v1": img})
     copied = str(tmp_path / "skopeo")
-    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{src}:v1", f"oci:{copied}:v1"], check=True,
-                   capture_output=True)
+    skopeo_copy(tmp_path, img, f"oci:{copied}:v1")
     ((image_id, names),) = archive.import_oci_layout(store, copied, base_name="test.local/sk")
     assert image_id == img.config_digest and names == ["test.local/sk:v1"]
-    svc = ImageService(store)
     out = str(tmp_path / "out")
-    archive.export_oci_layout(svc, ["test.local/sk:v1"], out)
-    inspected = subprocess.run(["skopeo", "inspect", f"oci:{out}:v1"], check=True, capture_output=True, text=True)
-    assert img.config_digest[7:] not in inspected.stderr
+    archive.export_oci_layout(ImageService(store), ["test.local/sk:v1"], out)
+    assert skopeo_diff_ids(f"oci:{out}:v1") == [layer.diff_id for layer in img.layers]
     again = str(tmp_path / "again")
     subprocess.run(["skopeo", "copy", "--quiet", f"oci:{out}:v1", f"oci:{again}:v1"], check=True,
                    capture_output=True)
@@ -185,11 +196,8 @@ def test_skopeo_layout_import_and_export(tmp_path, store):
 
 def test_docker_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store):
     img = oi.Image(oi.feature_layers("gzip"))
-    src = str(tmp_path / "src")
-    oi.write_layout(src, {"v1": img})
     tar = str(tmp_path / "saved.tar")
-    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{src}:v1", f"docker-archive:{tar}:test.local/saved:v1"],
-                   check=True, capture_output=True)
+    src = skopeo_copy(tmp_path, img, f"docker-archive:{tar}:test.local/saved:v1")
     ((image_id, names),) = archive.import_docker_archive(store, tar)
     assert names == ["test.local/saved:v1"]     # skopeo rewrites the config for the docker format
     mnt = str(tmp_path / "mnt")
@@ -203,9 +211,7 @@ def test_docker_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store)
     assert ours == theirs
     out = str(tmp_path / "ours.tar")
     archive.export_docker_archive(ImageService(store), ["test.local/saved:v1"], out)
-    p = subprocess.run(["skopeo", "inspect", "--config", f"docker-archive:{out}"], capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout)["rootfs"]["diff_ids"] == [layer.diff_id for layer in img.layers]
+    assert skopeo_diff_ids(f"docker-archive:{out}") == [layer.diff_id for layer in img.layers]
 
 
 def test_single_layer_images_use_bind_mounts(tmp_path, store):
@@ -242,15 +248,10 @@ def test_single_layer_images_use_bind_mounts(tmp_path, store):
 
 def test_oci_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store):
     img = oi.Image(oi.feature_layers("gzip"))
-    src = str(tmp_path / "src")
-    oi.write_layout(src, {"v1": img})
     tar = str(tmp_path / "skopeo.tar")
-    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{src}:v1", f"oci-archive:{tar}:v1"], check=True,
-                   capture_output=True)
+    skopeo_copy(tmp_path, img, f"oci-archive:{tar}:v1")
     ((image_id, names),) = archive.import_archive(store, tar, base_name="test.local/oa")
     assert image_id == img.config_digest and names == ["test.local/oa:v1"]
     out = str(tmp_path / "ours.tar")
     archive.export_oci_archive(ImageService(store), ["test.local/oa:v1"], out)
-    p = subprocess.run(["skopeo", "inspect", "--config", f"oci-archive:{out}:v1"], capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout)["rootfs"]["diff_ids"] == [layer.diff_id for layer in img.layers]
+    assert skopeo_diff_ids(f"oci-archive:{out}:v1") == [layer.diff_id for layer in img.layers]
