@@ -15,15 +15,19 @@ memory stays untouched and shared).  A template refuses to fork while it
 runs more than one thread.  Shims it
 forks call setsid and are reparented away from it at once (double fork), so
 SIGKILL of the template, of gantryd or of their process group spares them.
+The template itself gets SIGTERM when the process that started it dies.
 """
 import gc
 import os
+import signal
 import sys
 
 from gantry.api import framing
 
 from . import daemon, detach, heapfill, reaper, warmup
 from .server import listen
+
+PR_SET_PDEATHSIG = 1
 
 
 def thread_count():
@@ -38,7 +42,12 @@ def serve(socket_path, announce=sys.stdout):
     so the request itself is read and decoded in the forked shim (detach.spawn_for_connection)."""
     if thread_count() != 1:
         raise RuntimeError("gantry-shim template must start single-threaded")
-    reaper.libc()  # load it here, not in every shim
+    # The template lives and dies with whoever started it (gantryd); the shims it forked do
+    # not (the death signal is not inherited across fork).
+    parent = os.getppid()
+    reaper.libc().prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        raise RuntimeError("gantry-shim template: its starter exited already")
     assert daemon.Shim and detach.spawn_for_connection  # every module a shim runs is imported
     warmup.warm_up()
     listener = listen(socket_path)

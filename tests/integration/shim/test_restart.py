@@ -67,3 +67,15 @@ def test_containers_survive_sigkill_of_the_starters_process_group(shim_env):
         assert c.wait(timeout=20).exit_status == 137
         c.delete()
     c0.delete()
+
+
+def test_template_dies_with_its_starter(tmp_path):
+    sock = str(tmp_path / "t.sock")
+    starter = subprocess.Popen(["sh", "-c", '"$0" template --socket "$1" & echo $!; read x', shimclient.shim_executable(), sock],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    template_pid = int(starter.stdout.readline())
+    wait_for(lambda: os.path.exists(sock), what="the template socket")
+    assert alive(template_pid)
+    starter.kill()
+    starter.wait()
+    wait_for(lambda: not alive(template_pid), timeout=10, what="the template to follow its starter")
