@@ -68,6 +68,7 @@ class Shim:
         self.server = None
         self.reaper = None
         self.remove_state_at_exit = False
+        self.finishing = False
 
     def bind(self):
         reaper_mod.become_subreaper()
@@ -81,8 +82,15 @@ class Shim:
 
     def finish(self, remove_state):
         """Exit soon: once every reply is flushed (at most GRACE_SECONDS)."""
+        if self.finishing:
+            self.remove_state_at_exit = self.remove_state_at_exit or remove_state
+            return
+        self.finishing = True
         self.remove_state_at_exit = remove_state
-        os.unlink(self.address)  # nobody new connects
+        try:
+            os.unlink(self.address)  # nobody new connects
+        except FileNotFoundError:
+            pass
         deadline = [GRACE_SECONDS / 0.01]
 
         def check():
