@@ -263,6 +263,28 @@ class ShimClient:
         return AttachStream(conn, "Attach")
 
 
+def address_in(state_dir):
+    """The API address a shim published in its state dir (after a gantryd restart), or None."""
+    try:
+        with open(os.path.join(state_dir, "address")) as f:
+            address = f.read().strip()
+    except OSError:
+        return None
+    return address if address and os.path.exists(address) else None
+
+
+def exit_record(state_dir):
+    """The exit file a shim wrote when its container exited, readable with the shim gone:
+    {"pid", "status", "exited_at_ns", "reason"} or None (format: shim/exitfile.py; written
+    atomically, so a torn file does not exist)."""
+    try:
+        with open(os.path.join(state_dir, "exit"), "rb") as f:
+            record = json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("status"), int) else None
+
+
 class TemplateClient:
     """Ask a shim template for shims."""
 

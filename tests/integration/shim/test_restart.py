@@ -49,9 +49,9 @@ def test_containers_survive_sigkill_of_the_starters_process_group(shim_env):
     for s in shims:
         assert alive(s["shim_pid"]), "shim %s died with its starter" % s["id"]
     exited = shims[0]
-    record = wait_for(lambda: os.path.exists(os.path.join(exited["state_dir"], "exit")) and
-                      json.load(open(os.path.join(exited["state_dir"], "exit"))), timeout=15, what="the exit file")
+    record = wait_for(lambda: shimclient.exit_record(exited["state_dir"]), timeout=15, what="the exit file")
     assert record["status"] == 7
+    assert shimclient.address_in(exited["state_dir"]) == exited["address"]
     for s in shims[1:]:
         assert alive(s["pid"]), "container %s died" % s["id"]
         wait_for(lambda s=s: os.path.getsize(s["log"]) > sizes[s["id"]], what="log of %s to grow" % s["id"])
