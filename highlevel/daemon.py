@@ -5,7 +5,8 @@
 
 Start-up, in order: settings (defaults < TOML file < flags, see config.py);
 logfmt logs on stderr (logfmt.py); the root and state directories; the images
-facade; the CRI services; the gRPC server on the unix socket (server.py).
+facade; the CRI services; the gRPC server on the unix socket (server.py); then a
+background garbage collection that clears what a crash left (collect_leftovers).
 SIGTERM or SIGINT stops serving (in-flight calls get a few seconds, then are
 cancelled), removes the socket and exits 0, within about ten seconds even when
 a handler is stuck (the stores are crash-safe, so it does not wait for it).  A configuration or start-up error is one clear line
@@ -119,6 +120,28 @@ def build(cfg):
     return CriServer(cfg.address, register), store
 
 
+def collect_leftovers(store):
+    """Start-up garbage collection, in a background thread (returned): it frees what a gantryd
+    killed mid-pull left behind (its extraction snapshots and temporary directories, whose owner
+    process is gone: see images/owner.py; snapshot directories without a row) and anything no
+    image or lease refers to.  Partial downloads stay for a later pull to resume (they expire
+    after a day).  Serving does not wait for it: a pull meanwhile only waits for the store lock
+    at its end."""
+    def run():
+        try:
+            result = store.gc()
+        except Exception as exc:  # noqa: BLE001 - a failed sweep is retried by the next removal
+            log.warning("start-up gc failed", extra={"fields": {"error": str(exc)}})
+            return
+        log.info("start-up gc done", extra={"fields": {
+            "snapshots": len(result.snapshots), "orphans": len(result.orphans), "blobs": len(result.blobs),
+            "ingests": len(result.ingests)}})
+
+    thread = threading.Thread(target=run, name="startup-gc", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     flags = {"address": args.address, "root": args.root, "state": args.state,
@@ -148,11 +171,15 @@ def main(argv=None):
         return 1
     log.info("gantryd started", extra={"fields": {"version": runtime_version(), "pid": os.getpid(),
                                                   "root": cfg.root, "state": cfg.state}})
+    gc_thread = collect_leftovers(store)
     while not stop.wait(3600):
         pass
-    if not server.stop(STOP_GRACE_SECONDS, STOP_DRAIN_SECONDS):
-        # a handler thread is still busy (a pull blocked on a registry): the store is crash-safe,
-        # so leave without waiting for it rather than hang in the interpreter's thread join
+    drained = server.stop(STOP_GRACE_SECONDS, STOP_DRAIN_SECONDS)
+    gc_thread.join(STOP_DRAIN_SECONDS)
+    if not drained or gc_thread.is_alive():
+        # a handler thread is still busy (a pull blocked on a registry) or the start-up gc still
+        # deletes trees: the store is crash-safe, so leave without waiting for it rather than
+        # hang in the interpreter's thread join
         log.warning("gantryd stopped with calls still running")
         logging.shutdown()
         sys.stdout.flush()

@@ -4,8 +4,9 @@ Roots:
   - every image row: its blobs (index, manifest, config, layers) and its layer chain IDs;
   - every unexpired lease: the content digests and snapshot keys it holds;
   - every active or view snapshot (container root filesystems), except
-    extraction snapshots (``extract-…``) older than ``extract_grace`` that no
-    lease holds: those were left by a pull that crashed.
+    extraction snapshots (``extract-…``) that no lease holds and whose owner
+    process is gone or, for any owner, that are older than ``extract_grace``:
+    those were left by a pull that crashed.
 A snapshot marks its parents.  Sweep: unmarked snapshots (children first,
 row then directory), directories without rows, unmarked blobs (older than
 ``blob_grace`` seconds, 0 by default: a pull must add a digest to its lease
@@ -19,6 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from . import owner
 from .snapshots import EXTRACT_PREFIX
 
 
@@ -39,7 +41,8 @@ def mark(meta, now, extract_grace):
     for key, rec in snaps.items():
         if rec.kind == "committed":
             continue
-        if key.startswith(EXTRACT_PREFIX) and key not in leased_snaps and now - rec.created > extract_grace:
+        if key.startswith(EXTRACT_PREFIX) and key not in leased_snaps and (
+                now - rec.created > extract_grace or owner.gone(rec.labels.get("owner"))):
             continue
         roots.add(key)
     live = set()

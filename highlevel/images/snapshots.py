@@ -44,6 +44,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .. import errors
+from . import owner
 from .layerfixups import inherit_dir_attrs, resolve_deferred_links
 from .unpack import apply_layer
 
@@ -109,7 +110,7 @@ class Snapshotter:
 
     # -- verbs -------------------------------------------------------------
     def _create(self, key, parent, kind, labels=None):
-        tmp = tempfile.mkdtemp(prefix="new-", dir=self.root)
+        tmp = tempfile.mkdtemp(prefix="new-%s-" % owner.current(), dir=self.root)
         try:
             os.mkdir(os.path.join(tmp, "fs"), 0o755)
             if kind == "active":
@@ -223,8 +224,8 @@ class Snapshotter:
         """Remove directories no row refers to (crash leftovers); returns their names.
 
         Call inside ``meta.transaction()`` (gc does) so no ``_create`` can insert a row
-        meanwhile; ``new-*`` directories of a ``_create`` still building its tree are
-        spared for ``new_grace`` seconds.
+        meanwhile; ``new-<owner>-*`` directories of a ``_create`` still building its tree are
+        spared for ``new_grace`` seconds, unless their owner process is gone (owner.py).
         """
         known = {str(r.id) for r in self.meta.snapshots()}
         removed = []
@@ -235,7 +236,7 @@ class Snapshotter:
             path = os.path.join(self.root, name)
             if name.startswith("new-"):
                 try:
-                    if now - os.lstat(path).st_mtime < new_grace:
+                    if now - os.lstat(path).st_mtime < new_grace and not owner.gone(name[4:]):
                         continue
                 except FileNotFoundError:
                     continue
@@ -249,7 +250,7 @@ class Snapshotter:
     def extract_layer(self, stream, expected_diff_id=None, compression=None):
         """Unpack a layer into a new detached active snapshot; returns (key, LayerResult)."""
         key = f"{EXTRACT_PREFIX}{uuid.uuid4().hex} {expected_diff_id or ''}".rstrip()
-        self.prepare(key, None, labels={"extract": "1"})
+        self.prepare(key, None, labels={"extract": "1", "owner": owner.current()})
         try:
             fs = self.fs_path(key)
             os.rmdir(fs)

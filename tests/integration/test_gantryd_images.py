@@ -289,14 +289,43 @@ def test_kill9_mid_pull_then_restart_pulls_again(pushed, fault_proxy, registry, 
         gd.stop(signal.SIGKILL)
         t.join(30)
         assert outcome[0] in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)  # no image id
+        images = os.path.join(gd.root, "images")
+        snapdir = os.path.join(images, "snapshots")
+        extracting = extraction_rows(images)
+        assert extracting, "the killed pull left no extraction snapshot: the test did not catch it mid-layer"
+        for name in ("987654", "rm-5-0badc0de", "new-%d-1-abc" % (2 ** 22 + 7)):  # crash leftovers of
+            os.makedirs(os.path.join(snapdir, name, "fs"))                      # the other kinds
+        ingests = os.listdir(os.path.join(images, "content", "ingest"))
+        assert ingests  # the partial download
         proxy.throttle(0)
         gd.start()  # same root, same (stale) socket path
+        wait_for_log(gd, "start-up gc done")
+        assert extraction_rows(images) == []  # the dead pull's half-unpacked layer is gone at once
+        assert not {"987654", "rm-5-0badc0de", "new-%d-1-abc" % (2 ** 22 + 7)} & set(os.listdir(snapdir))
+        assert {str(row_id) for row_id, _ in extracting}.isdisjoint(os.listdir(snapdir))
+        assert os.listdir(os.path.join(images, "content", "ingest")) == ingests  # kept: the next pull resumes it
         assert listed(gd) == {}  # nothing half-pulled is visible
         assert pull(gd, ref) == pushed["id"]
         assert list(listed(gd)) == [pushed["id"]]
         assert gd.stop() == 0
     finally:
         gd.cleanup()
+
+
+def extraction_rows(images_root):
+    import sqlite3
+    db = sqlite3.connect(os.path.join(images_root, "metadata.db"))
+    try:
+        return db.execute("SELECT id, key FROM snapshots WHERE key LIKE 'extract-%'").fetchall()
+    finally:
+        db.close()
+
+
+def wait_for_log(gd, text, timeout=30):
+    deadline = time.monotonic() + timeout
+    while text not in gd.log_text():
+        assert time.monotonic() < deadline, "%r not logged:\n%s" % (text, gd.log_text())
+        time.sleep(0.05)
 
 
 def test_stall_timeout_from_the_config_file_cancels_a_stalled_pull(pushed, fault_proxy, registry, tmp_path):

@@ -298,3 +298,54 @@ def test_imports_removes_and_gc_racing_keep_the_store_whole(tmp_path, store, svc
     for img in svc.list_images():
         svc.remove(img.id)
     assert blobs(store) == set() and store.snapshots.walk() == [] and os.listdir(store.snapshots.root) == []
+
+
+def dead_owner_mark():
+    import subprocess
+
+    from gantry.highlevel.images import owner
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        mark = "%d-%d" % (child.pid, owner.start_time(child.pid))
+        assert not owner.gone(mark)
+    finally:
+        child.kill()
+        child.wait()
+    assert owner.gone(mark)
+    return mark
+
+
+def test_owner_marks():
+    from gantry.highlevel.images import owner
+    me = owner.current()
+    assert owner.parse(me)[0] == os.getpid() and not owner.gone(me)
+    pid, started = owner.parse(me)
+    assert owner.gone("%d-%d" % (pid, started + 1))    # same pid, another start: another process
+    assert not owner.gone(None) and not owner.gone("") and not owner.gone("x")  # no mark: not known dead
+    assert owner.parse("new-1-2") is None and owner.parse("12-34-abc") == (12, 34)
+
+
+def test_extractions_of_a_dead_process_are_collected_at_once(store):
+    import io
+    import json
+    mine, _ = store.snapshots.extract_layer(io.BytesIO(BASE.blob), BASE.diff_id)
+    theirs, _ = store.snapshots.extract_layer(io.BytesIO(MID.blob), MID.diff_id, compression="zstd")
+    with store.meta.transaction() as tx:
+        tx.execute("UPDATE snapshots SET labels=? WHERE key=?",
+                   (json.dumps({"extract": "1", "owner": dead_owner_mark()}), theirs))
+    store.gc()
+    assert store.snapshots.exists(mine)           # a live process's extraction waits out its grace
+    assert not store.snapshots.exists(theirs)
+
+
+def test_temporary_snapshot_dirs_of_a_dead_process_go_at_once(store):
+    from gantry.highlevel.images import owner
+    root = store.snapshots.root
+    dead = os.path.join(root, "new-%s-abcd" % dead_owner_mark())
+    live = os.path.join(root, "new-%s-efgh" % owner.current())
+    unmarked = os.path.join(root, "new-xyz")
+    for d in (dead, live, unmarked):
+        os.makedirs(os.path.join(d, "fs"))
+    result = store.gc()
+    assert not os.path.exists(dead) and os.path.basename(dead) in result.orphans
+    assert os.path.isdir(live) and os.path.isdir(unmarked)   # young: spared for the grace time
