@@ -29,6 +29,7 @@ Domain errors propagate untouched: the server's one interceptor maps them.
 """
 import logging
 import time
+from contextlib import nullcontext
 
 from gantry.api import cri_pb2, cri_pb2_grpc
 
@@ -46,6 +47,7 @@ class ImageService(cri_pb2_grpc.ImageServiceServicer):
         self.images = images
         self.clock = clock
         self.pulls_dir = pulls_dir
+        self.publisher = pull_progress.Publisher(pulls_dir) if pulls_dir else None
 
     def ListImages(self, request, context):
         found = self.images.list_images(filter_ref=convert.image_filter(request))
@@ -80,12 +82,8 @@ class ImageService(cri_pb2_grpc.ImageServiceServicer):
         auth = convert.auth_from_cri(request.auth) if request.HasField("auth") else None
         start = time.monotonic()
         log.info("pull started", extra={"fields": {"ref": ref, "auth": "yes" if auth else "no"}})
-        published = pull_progress.ProgressFile(self.pulls_dir, ref) if self.pulls_dir else None
-        try:
+        with self.publisher.publishing(ref) if self.publisher else nullcontext() as published:
             image_id = self.images.pull(ref, auth=auth, progress=_progress_reporter(ref, published))
-        finally:
-            if published is not None:
-                published.close()
         log.info("pull done", extra={"fields": {"ref": ref, "id": image_id,
                                                 "ms": int((time.monotonic() - start) * 1000)}})
         return cri_pb2.PullImageResponse(image_ref=image_id)

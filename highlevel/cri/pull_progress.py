@@ -10,7 +10,9 @@ it.  gantryd therefore publishes each running pull in the state directory::
 
 The file is replaced atomically (temp + rename) at most every
 ``MIN_INTERVAL`` seconds while bytes arrive, and removed when the pull ends,
-whatever the outcome.  ``gantryctl pull`` finds the state directory through
+whatever the outcome.  Concurrent pulls of one reference share one file
+(``Publisher``): they share their downloads too, and the file goes when the
+last of them ends.  ``gantryctl pull`` finds the state directory through
 ``Status(verbose)`` and polls the file while its PullImage call runs.  The
 directory is root's (the state dir), so only root reads progress.
 """
@@ -19,6 +21,7 @@ import json
 import os
 import threading
 import time
+from contextlib import contextmanager
 
 MIN_INTERVAL = 0.5
 DIR_NAME = "pulls"
@@ -100,3 +103,33 @@ class ProgressFile:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
+
+
+class Publisher:
+    """The progress files of the running pulls under ``pulls_dir``, one per reference.
+
+        with publisher.publishing(ref) as progress_file:   # shared by concurrent pulls of ref
+            ... progress_file.update(digest, done, total) ...
+    """
+
+    def __init__(self, pulls_dir, **file_options):
+        self.pulls_dir = pulls_dir
+        self.file_options = file_options
+        self._lock = threading.Lock()
+        self._open = {}   # ref -> [ProgressFile, number of pulls using it]
+
+    @contextmanager
+    def publishing(self, ref):
+        with self._lock:
+            entry = self._open.get(ref)
+            if entry is None:
+                entry = self._open[ref] = [ProgressFile(self.pulls_dir, ref, **self.file_options), 0]
+            entry[1] += 1
+        try:
+            yield entry[0]
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._open[ref]
+                    entry[0].close()

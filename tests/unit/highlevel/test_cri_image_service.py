@@ -1,6 +1,7 @@
 """The CRI ImageService adapter against a fake images facade with the agreed interface."""
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -182,7 +183,9 @@ def test_progress_is_logged_every_few_seconds():
         logger.removeHandler(capture)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
-    fields = [r.fields for r in capture.records if r.getMessage() == "pull progress"]
+    # only this thread's records: a pull of an earlier test may still log from its own threads
+    fields = [r.fields for r in capture.records
+              if r.getMessage() == "pull progress" and r.thread == threading.get_ident()]
     assert fields == [{"ref": "busybox", "blob": "sha256:aa", "done": 50, "total": 100},
                       {"ref": "busybox", "blob": "sha256:bb", "done": 5, "total": "?"}]
 
@@ -206,3 +209,39 @@ def test_pull_publishes_progress_while_it_runs(tmp_path):
     with pytest.raises(Unavailable):
         svc.PullImage(cri_pb2.PullImageRequest(image=spec("broken")), None)
     assert os.listdir(str(tmp_path)) == []  # removed after success and after failure
+
+
+def test_concurrent_pulls_of_one_reference_share_one_progress_file(tmp_path):
+    from gantry.highlevel.cri import pull_progress
+
+    path = pull_progress.progress_path(str(tmp_path), "busybox")
+    started = [threading.Event(), threading.Event()]
+    may_end = [threading.Event(), threading.Event()]
+    calls = []
+
+    class Pulling(FakeImages):
+        def pull(self, ref, auth=None, progress=None):
+            n = len(calls)
+            calls.append(ref)
+            progress("sha256:aa", 10 * (n + 1), 100)
+            started[n].set()
+            assert may_end[n].wait(10)
+            return BUSY
+
+    svc = ImageService(Pulling(), pulls_dir=str(tmp_path))
+    request = cri_pb2.PullImageRequest(image=spec("busybox"))
+    answers = []
+    pulls = [threading.Thread(target=lambda: answers.append(svc.PullImage(request, None).image_ref))
+             for _ in range(2)]
+    pulls[0].start()
+    assert started[0].wait(10) and os.path.exists(path)
+    pulls[1].start()
+    assert started[1].wait(10)
+    may_end[0].set()
+    pulls[0].join(10)
+    assert answers == [BUSY]
+    assert os.path.exists(path)          # the second pull still runs: its clients still see progress
+    may_end[1].set()
+    pulls[1].join(10)
+    assert answers == [BUSY, BUSY]
+    assert os.listdir(str(tmp_path)) == []
