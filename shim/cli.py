@@ -65,6 +65,16 @@ def cmd_start(a):
     return 0
 
 
+def _bundle_rootfs(bundle):
+    """The rootfs path config.json names (relative to the bundle), else <bundle>/rootfs."""
+    try:
+        with open(os.path.join(bundle, "config.json")) as f:
+            path = json.load(f)["root"]["path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        path = "rootfs"
+    return os.path.join(bundle, path)
+
+
 def _umount_if_mounted(path):
     import ctypes
     real = os.path.realpath(path)
@@ -98,7 +108,7 @@ def cmd_delete(a):
         if "not exist" not in str(e) and "not found" not in str(e):
             errors.append(str(e))
     try:
-        _umount_if_mounted(os.path.join(a.bundle, "rootfs"))
+        _umount_if_mounted(_bundle_rootfs(a.bundle))
     except OSError as e:
         errors.append(str(e))
     record = exitfile.read(a.state_dir)

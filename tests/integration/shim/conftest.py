@@ -99,8 +99,8 @@ class ShimEnv:
         cfg = bundles.default_config(args, **process)
         return bundles.write_bundle(os.path.join(self.dir, name + ".b"), self.rootfs, cfg), cfg
 
-    def write_bundle(self, name, cfg):
-        return bundles.write_bundle(os.path.join(self.dir, name + ".b"), self.rootfs, cfg)
+    def write_bundle(self, name, cfg, rootfs=None):
+        return bundles.write_bundle(os.path.join(self.dir, name + ".b"), rootfs or self.rootfs, cfg)
 
     def start_argv(self, cid, bundle_dir, log=True, terminal=False, stdin=False):
         state = os.path.join(self.dir, "s", cid)
@@ -110,14 +110,14 @@ class ShimEnv:
             argv += ["--log-path", os.path.join(self.dir, cid + ".log")]
         return argv + (["--terminal"] if terminal else []) + (["--stdin"] if stdin else []), state
 
-    def start(self, args=None, cid=None, cfg=None, log=True, terminal=False, stdin=False):
+    def start(self, args=None, cid=None, cfg=None, log=True, terminal=False, stdin=False, rootfs=None):
         """Start a shim (not the container) and return (client, state_dir)."""
         self.seq += 1
         cid = cid or "c%d" % self.seq
         if cfg is None:
             bdir, _ = self.bundle(args or ["sleep", "1000"], name=cid, terminal=terminal)
         else:
-            bdir = self.write_bundle(cid, cfg)
+            bdir = self.write_bundle(cid, cfg, rootfs)
         argv, state = self.start_argv(cid, bdir, log, terminal, stdin)
         out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
@@ -150,6 +150,11 @@ class ShimEnv:
                     pass
             subprocess.run([self.runtime, "--root", self.runtime_root, "delete", "--force", cid],
                            capture_output=True, timeout=30)
+        # never let rmtree walk into a mount (it would delete the mounted tree's source)
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4] for line in f]
+        for point in sorted((p for p in points if p.startswith(self.dir + "/")), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -211,7 +211,14 @@ def test_oom_kill_is_reported(shim_env):
 
 
 def test_delete_command_after_the_shim_is_gone(shim_env):
-    c, state = shim_env.run(["sh", "-c", "exit 5"], cid="gone")
+    # the rootfs is a mount of its own (as gantryd's overlay would be): delete unmounts it
+    rootfs = os.path.join(shim_env.dir, "gone.rootfs")
+    os.makedirs(rootfs)
+    subprocess.run(["mount", "--bind", shim_env.rootfs, rootfs], check=True)
+    cfg = shim_env.bundle(["sh", "-c", "exit 5"], name="gone")[1]
+    c, state = shim_env.start(cfg=cfg, cid="gone", rootfs=rootfs)
+    c.create()
+    c.start()
     wait_for(lambda: os.path.exists(os.path.join(state, "exit")), what="the exit file")
     os.kill(c.connect().shim_pid, signal.SIGKILL)
     wait_for(lambda: not os.path.exists("/proc/%s" % open(os.path.join(state, "shim.pid")).read().strip()),
@@ -222,6 +229,10 @@ def test_delete_command_after_the_shim_is_gone(shim_env):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["exit_status"] == 5
     assert not os.path.exists(state)
+    if shim_env.runtime_name != "crun":  # crun's leg unmounts inside its private mount namespace
+        assert not any(line.split()[4] == rootfs for line in open("/proc/self/mountinfo"))
+    else:
+        subprocess.run(["umount", rootfs], check=True)
 
 
 def test_call_command_prints_json(shim_env):
