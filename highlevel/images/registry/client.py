@@ -14,7 +14,11 @@ Endpoints are tried in order (mirrors first, then the server); one that
 cannot be reached is marked down for the rest of this pull.  Failures of the
 request (connection refused or reset, 429, 5xx) are retried with backoff; a
 body that breaks off is resumed with Range; no byte within the stall timeout
-ends the pull with DeadlineExceeded naming what stalled.
+is final for that endpoint: it is marked down and the next endpoint goes on
+(a blob from the byte where the stalled one stopped), as containerd moves on
+from a mirror that fails.  When the last endpoint stalls too, the pull ends
+with DeadlineExceeded naming what stalled and where, so a pull waits at most
+one stall timeout per configured endpoint.
 """
 import hashlib
 import json
@@ -137,10 +141,8 @@ class Repository:
         for endpoint in candidates:
             try:
                 return fn(endpoint)
-            except DeadlineExceeded:
-                raise
             except (GantryError, OSError) as exc:
-                if isinstance(exc, (ConnectFailed, Unavailable)):
+                if isinstance(exc, (ConnectFailed, Unavailable, DeadlineExceeded)):
                     self._mark_down(endpoint, exc)
                 failures.append((endpoint, exc))
                 log.info("%s: endpoint %s failed: %s", what, endpoint, exc)

@@ -143,6 +143,46 @@ def test_working_mirror_serves_everything(registry, fault_proxy, tmp_path):
     assert not any("/blobs/" in r.path or "/manifests/" in r.path for r in upstream.requests)
 
 
+def test_stalled_mirror_falls_back_to_the_server_from_where_it_stopped(registry, fault_proxy, tmp_path):
+    img = big_image("stall-mirror", compression="none")
+    registry.push_image(img, "faults/stallmirror", "v1")
+    big = img.layers[1]
+    mirror = fault_proxy(registry)
+    mirror.stall_after(800_000, seconds=30, pattern="/blobs/" + big.digest)
+    upstream = fault_proxy(registry)
+    config = hosts_dir(tmp_path, upstream.host, upstream.url, mirrors=[mirror.url])
+    store = new_store(tmp_path)
+    started = time.monotonic()
+    result = puller(config, stall_timeout=1.0).pull(store, "%s/faults/stallmirror:v1" % upstream.host)
+    assert result.image_id == img.config_digest
+    assert time.monotonic() - started < 8
+    assert [g.fault for g in blob_gets(mirror, big.digest)] == ["stall"]
+    rest = blob_gets(upstream, big.digest)
+    assert len(rest) == 1 and rest[0].status == 206   # the server sends only what the mirror did not
+    assert int(rest[0].headers["Range"][6:].rstrip("-")) >= 700_000
+    assert store.content.info(big.digest).size == big.size and store.content.ingests() == []
+
+
+def test_every_endpoint_stalling_ends_the_pull_after_one_timeout_each(registry, fault_proxy, tmp_path):
+    img = big_image("stall-all", compression="none")
+    registry.push_image(img, "faults/stallall", "v1")
+    big = img.layers[1]
+    mirror, upstream = fault_proxy(registry), fault_proxy(registry)
+    for proxy in (mirror, upstream):
+        proxy.stall_after(400_000, seconds=30, pattern="/blobs/" + big.digest)
+    config = hosts_dir(tmp_path, upstream.host, upstream.url, mirrors=[mirror.url])
+    ref = "%s/faults/stallall:v1" % upstream.host
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded) as err:
+        puller(config, stall_timeout=1.0).pull(new_store(tmp_path), ref)
+    assert time.monotonic() - started < 8
+    message = str(err.value)
+    assert ref in message and big.digest in message and "stall" in message
+    assert upstream.url in message and mirror.url in message      # where it stalled, both times
+    assert [g.fault for g in blob_gets(mirror, big.digest)] == ["stall"]
+    assert [g.fault for g in blob_gets(upstream, big.digest)] == ["stall"]
+
+
 def test_redirect_to_another_host_does_not_leak_authorization(basic_auth_registry, fault_proxy, tmp_path):
     reg = basic_auth_registry
     img = small_image("redirect")
