@@ -305,10 +305,10 @@ def report(results, count):
     c = results.get("containerd", {})
     m = results.get("conmon", {})
     if "pss" in g:
-        print("\ngantry template: spawn to a serving socket %.1f ms median; template itself %.2f MiB PSS;"
-              " PSS growth after 100 calls per shim %.3f MiB median" % (
-                  median(g["spawn_ms"]), g["template_pss"] / MiB,
-                  median([b - a for a, b in zip(g["pss"], g["pss_after_100_calls"], strict=True)]) / MiB))
+        print("\ngantry template: spawn to a serving socket %.1f ms median; template itself %.2f MiB PSS"
+              " (%.2f MiB per shim with it spread over the %d); PSS growth after 100 calls per shim %.3f MiB median" % (
+                  median(g["spawn_ms"]), g["template_pss"] / MiB, (median(g["pss"]) + g["template_pss"] / count) / MiB,
+                  count, median([b - a for a, b in zip(g["pss"], g["pss_after_100_calls"], strict=True)]) / MiB))
     if "pss" in c:
         print("containerd: ctr's own start %.1f ms; ctr run -d less that: %.1f ms median" % (
             median(c["ctr_start_ms"]), median(c["latency_less_ctr_ms"])))
