@@ -17,10 +17,12 @@ forks call setsid and are reparented away from it at once (double fork), so
 SIGKILL of the template, of gantryd or of their process group spares them.
 The template itself gets SIGTERM when the process that started it dies.
 """
+import errno
 import gc
 import os
 import signal
 import sys
+import time
 
 from gantry.api import framing
 
@@ -28,6 +30,7 @@ from . import daemon, detach, heapfill, reaper, warmup
 from .server import listen
 
 PR_SET_PDEATHSIG = 1
+TRANSIENT = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED, errno.EINTR}
 
 
 def thread_count():
@@ -59,12 +62,22 @@ def serve(socket_path, announce=sys.stdout):
     announce.flush()
     try:
         while True:
-            conn, _ = listener.accept()
+            try:
+                conn, _ = listener.accept()
+            except OSError as e:
+                if e.errno not in TRANSIENT:
+                    raise
+                time.sleep(0.05)  # out of fds or memory for a moment: keep serving
+                continue
             threads = thread_count()
             if threads != 1:
-                refuse(conn, "spawn: the template runs %d threads; forking it is unsafe" % threads)
+                refuse(conn, framing.FAILED_PRECONDITION, "spawn: the template runs %d threads; forking it is unsafe" % threads)
                 continue
-            child = detach.spawn_for_connection(conn)
+            try:
+                child = detach.spawn_for_connection(conn)
+            except OSError as e:
+                refuse(conn, framing.UNAVAILABLE, "spawn: fork: %s" % e)
+                continue
             conn.close()
             os.waitpid(child, 0)
     finally:
@@ -74,10 +87,10 @@ def serve(socket_path, announce=sys.stdout):
             pass
 
 
-def refuse(conn, message):
+def refuse(conn, code, message):
     try:
         frame = detach.read_request(conn, timeout=2.0)
-        conn.sendall(framing.error(frame.id, framing.FAILED_PRECONDITION, message))
+        conn.sendall(framing.error(frame.id, code, message))
     except (OSError, detach.SpawnError):
         pass
     conn.close()

@@ -272,3 +272,20 @@ def test_exec_cycles_leak_no_fd_or_zombie(shim_env):
     # the shim closes a connection when it sees the client's hang-up, a moment after
     wait_for(lambda: fds() == before, timeout=5, what="the shim's fds to be back to %s" % (before,))
     wait_for(lambda: not zombie_children(shim_pid), timeout=5, what="the shim to reap every child")
+
+
+def test_orphans_are_reaped_and_do_not_hold_up_wait(shim_env):
+    # without a pid namespace an orphan is reparented to the shim (a child subreaper), not to
+    # the container's init; it also keeps the stdout pipe open after the init exited
+    script = "(sleep 0.5; read -r a b c ppid rest < /proc/self/stat; echo orphan-done ppid=$ppid) & echo init-done"
+    cfg = shim_env.bundle(["sh", "-c", script], name="orph")[1]
+    cfg["linux"]["namespaces"] = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] != "pid"]
+    c, _ = shim_env.start(cfg=cfg, cid="orph")
+    c.create()
+    c.start()
+    shim_pid = c.connect().shim_pid
+    assert c.wait(timeout=20).exit_status == 0
+    wait_for(lambda: b"orphan-done" in log_text(shim_env, "orph"), what="the orphan's output in the log")
+    wait_for(lambda: not zombie_children(shim_pid), timeout=5, what="the shim to reap the orphan")
+    assert b"init-done\n" in log_text(shim_env, "orph")
+    assert b"ppid=%d\n" % shim_pid in log_text(shim_env, "orph")  # it was the shim's child
