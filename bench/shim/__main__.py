@@ -66,80 +66,75 @@ def make_bundle(workdir, rootfs, name, args=("sleep", "100000")):
 
 
 # -- gantry -------------------------------------------------------------------------------------
-def bench_gantry_template(workdir, rootfs, count):
-    tdir = os.path.join(workdir, "gt")
-    os.makedirs(tdir)
-    template = shimclient.start_template(os.path.join(tdir, "tpl.sock"))
-    t = shimclient.TemplateClient(os.path.join(tdir, "tpl.sock"))
+def _run_gantry(tdir, rootfs, count, ask, after=None):
+    """count containers, each: ask(i, bundle) -> (address, shim pid), then Create and Start.
+    after(res, clients), if given, measures more while they run."""
     res = {"latency_ms": [], "spawn_ms": [], "pids": []}
     clients = []
     try:
         for i in range(count):
             b = make_bundle(tdir, rootfs, "b%d" % i)
             t0 = time.perf_counter()
-            r = t.spawn("gt%d" % i, b, RUNC, os.path.join(tdir, "s%d" % i), runtime_root=os.path.join(tdir, "rt"),
-                        log_path=os.path.join(tdir, "c%d.log" % i))
+            address, pid = ask(i, b)
             t1 = time.perf_counter()
-            c = shimclient.ShimClient(r.address)
+            c = shimclient.ShimClient(address)
             c.create()
             c.start()
             t2 = time.perf_counter()
             res["spawn_ms"].append((t1 - t0) * 1000)
             res["latency_ms"].append((t2 - t0) * 1000)
-            res["pids"].append(r.pid)
+            res["pids"].append(pid)
             clients.append(c)
         time.sleep(1.0)
         mem = [smaps(p) for p in res["pids"]]
         res["pss"] = [m[0] for m in mem]
         res["rss"] = [m[1] for m in mem]
-        res["template_pss"] = smaps(template.pid)[0]
-        for c in clients:
-            for _ in range(100):
-                c.state()
-        res["pss_after_100_calls"] = [smaps(p)[0] for p in res["pids"]]
+        if after:
+            after(res, clients)
     finally:
         for c in clients:
             try:
                 c.delete(force=True)
             except Exception as e:  # keep cleaning up
                 print("cleanup: %s" % e, file=sys.stderr)
+    return res
+
+
+def bench_gantry_template(workdir, rootfs, count):
+    tdir = os.path.join(workdir, "gt")
+    os.makedirs(tdir)
+    template = shimclient.start_template(os.path.join(tdir, "tpl.sock"))
+    t = shimclient.TemplateClient(os.path.join(tdir, "tpl.sock"))
+
+    def ask(i, bundle):
+        r = t.spawn("gt%d" % i, bundle, RUNC, os.path.join(tdir, "s%d" % i), runtime_root=os.path.join(tdir, "rt"),
+                    log_path=os.path.join(tdir, "c%d.log" % i))
+        return r.address, r.pid
+
+    def after(res, clients):
+        res["template_pss"] = smaps(template.pid)[0]
+        for c in clients:
+            for _ in range(100):
+                c.state()
+        res["pss_after_100_calls"] = [smaps(p)[0] for p in res["pids"]]
+    try:
+        return _run_gantry(tdir, rootfs, count, ask, after)
+    finally:
         template.kill()
         template.wait()
-    return res
 
 
 def bench_gantry_fresh(workdir, rootfs, count):
     tdir = os.path.join(workdir, "gf")
     os.makedirs(tdir)
-    res = {"latency_ms": [], "spawn_ms": [], "pids": []}
-    clients = []
-    try:
-        for i in range(count):
-            b = make_bundle(tdir, rootfs, "b%d" % i)
-            t0 = time.perf_counter()
-            out = subprocess.run([SHIM, "start", "--id", "gf%d" % i, "--bundle", b, "--runtime", RUNC,
-                                  "--runtime-root", os.path.join(tdir, "rt"), "--state-dir", os.path.join(tdir, "s%d" % i),
-                                  "--log-path", os.path.join(tdir, "c%d.log" % i)], capture_output=True, text=True, check=True)
-            t1 = time.perf_counter()
-            c = shimclient.ShimClient(out.stdout.strip())
-            c.create()
-            c.start()
-            t2 = time.perf_counter()
-            res["spawn_ms"].append((t1 - t0) * 1000)
-            res["latency_ms"].append((t2 - t0) * 1000)
-            res["pids"].append(c.connect().shim_pid)
-            clients.append(c)
-        time.sleep(1.0)
-        mem = [smaps(p) for p in res["pids"]]
-        res["pss"] = [m[0] for m in mem]
-        res["rss"] = [m[1] for m in mem]
-    finally:
-        for c in clients:
-            try:
-                c.delete(force=True)
-            except Exception as e:
-                print("cleanup: %s" % e, file=sys.stderr)
-    return res
+
+    def ask(i, bundle):
+        out = subprocess.run([SHIM, "start", "--id", "gf%d" % i, "--bundle", bundle, "--runtime", RUNC,
+                              "--runtime-root", os.path.join(tdir, "rt"), "--state-dir", os.path.join(tdir, "s%d" % i),
+                              "--log-path", os.path.join(tdir, "c%d.log" % i)], capture_output=True, text=True, check=True)
+        address = out.stdout.strip()
+        return address, shimclient.ShimClient(address).connect().shim_pid
+    return _run_gantry(tdir, rootfs, count, ask)
 
 
 # -- containerd ----------------------------------------------------------------------------------
