@@ -128,8 +128,9 @@ def test_attach_stdin_pipes_and_several_clients(shim_env):
 
 
 def test_kill_one_and_all(shim_env):
-    c, _ = shim_env.run(["sh", "-c", "trap 'echo got-term; exit 42' TERM; while true; do sleep 0.05; done"], cid="k")
-    time.sleep(0.3)  # let the shell install its trap
+    c, _ = shim_env.run(["sh", "-c", "trap 'echo got-term; exit 42' TERM; echo trapped; while true; do sleep 0.05; done"],
+                        cid="k")
+    wait_for(lambda: b"trapped" in log_text(shim_env, "k"), what="the shell to install its trap")
     c.kill(signal.SIGTERM)
     assert c.wait(timeout=20).exit_status == 42
     c.kill(signal.SIGKILL)  # a stopped process: no error
