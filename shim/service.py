@@ -204,6 +204,8 @@ class ShimService:
         if not p.alive:
             return shim_pb2.Empty()
         if p.exec_id != INIT:
+            if p.pid not in self.by_pid:  # registered with Exec but never started: no process yet
+                raise FailedPrecondition("kill %s: process is %s" % (describe(p.exec_id), p.state))
             os.kill(p.pid, sig)  # our unreaped child: the pid cannot have been reused
             return shim_pb2.Empty()
         try:

@@ -32,3 +32,14 @@ def test_calls_before_create_are_failed_preconditions(service, method, request_)
 def test_unknown_exec_is_not_found(service):
     with pytest.raises(NotFound, match="exec 'nope'"):
         service.State(shim_pb2.StateRequest(exec_id="nope"), None)
+
+
+def test_kill_of_an_exec_never_started_refuses_instead_of_signalling_pid_0(service):
+    from gantry.shim.task import Process
+    init, e = Process(""), Process("e1")
+    init.transition("create")
+    init.transition("start")
+    e.transition("create")
+    service.procs.update({"": init, "e1": e})
+    with pytest.raises(FailedPrecondition, match="kill exec 'e1': process is CREATED"):
+        service.Kill(shim_pb2.KillRequest(exec_id="e1", signal=9), None)
