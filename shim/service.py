@@ -25,6 +25,7 @@ from .server import PENDING
 from .task import CREATED, DELETED, NEW, PAUSED, RUNNING, STOPPED, Process, describe
 
 INIT = ""
+KILL_WAIT_SECONDS = 10
 
 
 class Config:
@@ -136,7 +137,15 @@ class ShimService:
                 os.kill(p.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            _, status = os.waitpid(p.pid, 0)
+            deadline = time.monotonic() + KILL_WAIT_SECONDS
+            while True:  # bounded: a frozen or D-state process must not hang the shim
+                pid, status = os.waitpid(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    raise Internal("kill %s (pid %d): still alive %ss after SIGKILL" % (
+                        describe(p.exec_id), p.pid, KILL_WAIT_SECONDS))
+                time.sleep(0.005)
             self.on_child_exit(p.pid, status)
 
     # -- calls -----------------------------------------------------------------------
