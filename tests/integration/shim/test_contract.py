@@ -290,3 +290,10 @@ def test_orphans_are_reaped_and_do_not_hold_up_wait(shim_env):
     wait_for(lambda: not zombie_children(shim_pid), timeout=5, what="the shim to reap the orphan")
     assert b"init-done\n" in log_text(shim_env, "orph")
     assert b"ppid=%d\n" % shim_pid in log_text(shim_env, "orph")  # it was the shim's child
+
+
+def test_force_delete_of_a_paused_container(shim_env):
+    c, state = shim_env.run(["sleep", "1000"], cid="pz")
+    c.pause()
+    assert c.delete(force=True).exit_status == 137
+    wait_for(lambda: not os.path.exists(state), what="the shim to clean up")
