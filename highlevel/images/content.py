@@ -64,8 +64,11 @@ def split_digest(digest):
     return hexpart
 
 
-def _no_space(exc):
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+def _os_failure(exc, what):
+    """The domain error for an OSError while ``what`` ran: a full disk or quota is ResourceExhausted."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return errors.ResourceExhausted(f"{what}: no space left on device")
+    return errors.Internal(f"{what}: {exc}")
 
 
 class ContentStore:
@@ -276,9 +279,7 @@ class Writer:
                 view = view[n:]
         except OSError as e:
             self.abort()
-            if _no_space(e):
-                raise errors.ResourceExhausted(f"ingest {self.ref}: no space left on device") from e
-            raise errors.Internal(f"ingest {self.ref}: write: {e}") from e
+            raise _os_failure(e, f"ingest {self.ref}: write") from e
         self._hash.update(data)
         self.offset += len(data)
         if self.expected_size is not None and self.offset > self.expected_size:
@@ -314,9 +315,7 @@ class Writer:
                 _fsync_dir(self.store.blobs)
         except OSError as e:
             self.abort()
-            if _no_space(e):
-                raise errors.ResourceExhausted(f"commit {digest}: no space left on device") from e
-            raise errors.Internal(f"commit {digest}: {e}") from e
+            raise _os_failure(e, f"commit {digest}") from e
         self._finish()
         return digest
 

@@ -81,12 +81,20 @@ class ImageStore:
         except ValueError as e:
             raise errors.DataLoss(f"image config {config_digest}: not JSON: {e}") from None
 
-    def diff_ids(self, config_digest):
-        cfg = self.config(config_digest)
+    def diff_ids(self, config_digest, cfg=None):
+        cfg = self.config(config_digest) if cfg is None else cfg
         ids = (cfg.get("rootfs") or {}).get("diff_ids")
         if not isinstance(ids, list) or not all(isinstance(d, str) for d in ids):
             raise errors.InvalidArgument(f"image config {config_digest}: rootfs.diff_ids missing")
         return ids
+
+    def _layer_ids(self, what, config_digest, layers, cfg=None):
+        """(diff_ids, chain IDs) of the image config, which must list one diff_id per layer."""
+        diff_ids = self.diff_ids(config_digest, cfg)
+        if len(diff_ids) != len(layers):
+            raise errors.InvalidArgument(
+                f"{what} {config_digest}: {len(diff_ids)} diff_ids for {len(layers)} layers")
+        return diff_ids, chain_ids(diff_ids)
 
     def unpack_layer(self, chain_id, parent_chain_id, stream, diff_id, compression=None):
         """See Snapshotter.unpack_layer."""
@@ -94,11 +102,7 @@ class ImageStore:
 
     def unpack_from_content(self, config_digest, layers, lease=None):
         """Unpack every layer (``[(digest, media_type, size)]``, bottom first) from stored blobs."""
-        diff_ids = self.diff_ids(config_digest)
-        if len(diff_ids) != len(layers):
-            raise errors.InvalidArgument(
-                f"image config {config_digest}: {len(diff_ids)} diff_ids for {len(layers)} layers")
-        chains = chain_ids(diff_ids)
+        diff_ids, chains = self._layer_ids("image config", config_digest, layers)
         for i, (digest, _media_type, _size) in enumerate(layers):
             if lease is not None:
                 lease.add_snapshot(chains[i])
@@ -118,11 +122,7 @@ class ImageStore:
         and every layer's committed snapshot must exist.
         """
         cfg = self.config(config_digest)
-        diff_ids = self.diff_ids(config_digest)
-        if len(diff_ids) != len(layers):
-            raise errors.InvalidArgument(
-                f"record image {config_digest}: {len(diff_ids)} diff_ids for {len(layers)} layers")
-        chains = chain_ids(diff_ids)
+        diff_ids, chains = self._layer_ids("record image", config_digest, layers, cfg)
         for c in chains:
             rec = self.meta.snapshot_get(c)
             if rec is None or rec.kind != "committed":
