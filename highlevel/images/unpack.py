@@ -250,11 +250,11 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
             raise errors.DataLoss(
                 f"unpack into {target}: layer diff_id is {reader.digest}, expected {expected_diff_id}")
         applier.finish()
-        if sync:
-            syncfs(tmp)
         if os.path.isdir(target):
             os.rmdir(target)
         os.rename(tmp, target)
+        if sync:
+            syncfs(target)   # the files and the rename: see syncfs for why here and per layer
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -280,7 +280,20 @@ _libc = None
 
 
 def syncfs(path):
-    """Flush the filesystem holding ``path`` (one call instead of an fsync per file)."""
+    """Flush the filesystem holding ``path`` (one call instead of an fsync per file).
+
+    Why here, once per layer: the rule is that a committed snapshot row never names data that
+    is not durable.  ``apply_layer`` runs inside an extraction snapshot (an *active* row no
+    image refers to; after a crash the collector removes it), and only returns once the tree
+    and its rename into place are flushed; the caller then turns the row into a *committed*
+    chain ID (snapshots.commit_layer, a sqlite transaction with synchronous=FULL).  So after a
+    power cut either the row still says active (garbage) or the data it names is on disk.
+    One syncfs per image instead would have to hold back every layer's commit until the end:
+    a concurrent pull could no longer use a layer as soon as it is committed, and the saving
+    is small: syncfs flushes the whole filesystem, so layers that finish together share the
+    work (measured on bench.pull's 4-layer image: 0.01-0.18 s per call, 0.1-0.3 s of a
+    1.7-2.2 s pull, within the run-to-run noise).
+    """
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
