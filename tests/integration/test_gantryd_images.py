@@ -234,6 +234,14 @@ def pull_in_background(gd, ref, proxy, outcome):
     return t
 
 
+def wait_for_blob_bytes(proxy, nbytes, timeout=60):
+    """Until a blob response has sent ``nbytes`` of its body through the proxy (no guessing with sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not any("/blobs/" in r.path and r.sent >= nbytes for r in list(proxy.requests)):
+        assert time.monotonic() < deadline, "no blob body of %d bytes went through the proxy" % nbytes
+        time.sleep(0.02)
+
+
 def test_sigterm_during_a_stalled_pull_exits_promptly(pushed, fault_proxy, registry, tmp_path):
     proxy = fault_proxy(registry)
     proxy.stall_after(100_000, seconds=120, times=None)  # the layer stalls (the small config passes)
@@ -244,7 +252,7 @@ def test_sigterm_during_a_stalled_pull_exits_promptly(pushed, fault_proxy, regis
         gd.start()
         ref = "%s/gantryd-images/busybox:1.36" % proxy.host
         t = pull_in_background(gd, ref, proxy, outcome)
-        time.sleep(0.3)  # the blob body is flowing, then stalls
+        wait_for_blob_bytes(proxy, 100_000)  # the layer's body went up to the stall point
         start = time.monotonic()
         assert gd.stop() == 0
         took = time.monotonic() - start
@@ -285,7 +293,7 @@ def test_kill9_mid_pull_then_restart_pulls_again(pushed, fault_proxy, registry, 
         gd.start()
         outcome = []
         t = pull_in_background(gd, ref, proxy, outcome)
-        time.sleep(1.0)  # part of the layer is in the store's ingest area
+        wait_for_blob_bytes(proxy, 300_000)  # part of the layer is in the ingest area and being unpacked
         gd.stop(signal.SIGKILL)
         t.join(30)
         assert outcome[0] in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)  # no image id
