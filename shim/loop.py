@@ -8,6 +8,7 @@ import heapq
 import itertools
 import selectors
 import time
+import traceback
 
 
 class Loop:
@@ -16,6 +17,7 @@ class Loop:
         self._timers = []
         self._seq = itertools.count()
         self.running = False
+        self.errors = 0
 
     def _update(self, fd, reader, writer):
         events = (selectors.EVENT_READ if reader else 0) | (selectors.EVENT_WRITE if writer else 0)
@@ -77,13 +79,21 @@ class Loop:
             for key, events in self._sel.select(timeout):
                 reader, writer = key.data
                 if events & selectors.EVENT_READ and reader:
-                    reader()
+                    self._call(reader)
                 if events & selectors.EVENT_WRITE and writer:
                     _, writer = self._callbacks(key.fd)  # the reader may have removed it
                     if writer:
-                        writer()
+                        self._call(writer)
             now = time.monotonic()
             while self._timers and self._timers[0][0] <= now:
                 _, _, callback = heapq.heappop(self._timers)
                 if callback:
-                    callback()
+                    self._call(callback)
+
+    def _call(self, callback):
+        """Run a callback; a bug in one must not end the process that owns a container."""
+        try:
+            callback()
+        except Exception:
+            traceback.print_exc()  # the shim's stderr is its shim.log
+            self.errors += 1

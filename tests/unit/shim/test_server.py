@@ -155,3 +155,17 @@ def test_a_client_that_does_not_read_is_dropped(harness, monkeypatch):
     for _ in range(64):  # 4 MiB the client never reads
         call.send(chunk)
     assert harness.server.connections == set()
+
+
+def test_a_failing_callback_does_not_stop_the_loop():
+    loop = Loop()
+    ran = []
+
+    def bad():
+        raise OSError("boom")
+    loop.call_later(0, bad)
+    loop.call_later(0.01, lambda: ran.append(1))
+    loop.call_later(0.02, loop.stop)
+    loop.run()
+    assert ran == [1] and loop.errors == 1
+    loop.close()
