@@ -6,6 +6,7 @@ printed (the CRI log, attach streams) and what the shim reports.
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -297,3 +298,18 @@ def test_force_delete_of_a_paused_container(shim_env):
     c.pause()
     assert c.delete(force=True).exit_status == 137
     wait_for(lambda: not os.path.exists(state), what="the shim to clean up")
+
+
+def test_output_never_waits_for_a_client_that_does_not_read(shim_env):
+    n = 800000  # ~10 MiB of output: more than the socket and the shim's 8 MiB buffer for a client hold
+    c, _ = shim_env.start(["sh", "-c", "i=0; while [ $i -lt %d ]; do echo line-$i; i=$((i+1)); done" % n], cid="slow")
+    c.create()
+    stalled = c.attach()  # attached, never read
+    stalled.conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.start()
+    assert c.wait(timeout=120).exit_status == 0
+    assert crilog.reassemble(open(shim_env.log_path("slow"), "rb").read()) == b"".join(b"line-%d\n" % i for i in range(n))
+    with pytest.raises(errors.Unavailable):  # the shim dropped it rather than wait for it
+        while stalled.recv(timeout=10) is not None:
+            pass
+    stalled.close()
