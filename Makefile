@@ -45,7 +45,7 @@ test-unit: venv
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 demo: install
-	$(PY) -m tests.demo
+	$(PY) -m tests.demo_stack
 
 # Regenerate the committed protobuf modules (see README: "Generated code").
 proto: venv
