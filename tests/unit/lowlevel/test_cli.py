@@ -1,0 +1,79 @@
+"""gantry-oci's command line without containers: errors, texts consumers match on, spec/features/version."""
+import json
+import os
+
+import pytest
+from gantry.lowlevel import cli, state
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "gantry-oci version %s" % cli.VERSION and lines[1].startswith("spec: 1.")
+
+
+def test_missing_container_texts(capsys, tmp_path):
+    root = str(tmp_path / "root")
+    for command in ("state", "start", "kill", "delete", "pause", "resume", "ps", "exec"):
+        code, _, err = run(capsys, "--root", root, command, "nope", *(["true"] if command == "exec" else []))
+        assert code == 1 and "container nope does not exist" in err, command
+    assert run(capsys, "--root", root, "delete", "--force", "nope")[0] == 0
+
+
+def test_stopped_container_texts(capsys, tmp_path):
+    root = str(tmp_path / "root")
+    store = state.Store(root)
+    store.reserve("dead")
+    store.write({"id": "dead", "bundle": "/b", "rootfs": "/b/rootfs", "pid": 999999999, "pid_start": 1,
+                 "status": "running", "created": "2026-01-01T00:00:00Z"})
+    code, out, _ = run(capsys, "--root", root, "state", "dead")
+    assert code == 0 and json.loads(out)["status"] == "stopped" and json.loads(out)["pid"] == 0
+    code, _, err = run(capsys, "--root", root, "kill", "dead", "KILL")
+    assert code == 1 and "container not running" in err
+    code, out, _ = run(capsys, "--root", root, "list", "--format", "json")
+    assert [c["id"] for c in json.loads(out)] == ["dead"]
+    code, out, _ = run(capsys, "--root", root, "list")
+    assert out.splitlines()[0].split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    assert run(capsys, "--root", root, "delete", "dead")[0] == 0
+    assert not os.path.exists(os.path.join(root, "dead"))
+
+
+def test_log_file_json_last_error_line(capsys, tmp_path):
+    log = str(tmp_path / "log.json")
+    code, _, err = run(capsys, "--root", str(tmp_path), "--log", log, "--log-format=json", "start", "nope")
+    assert code == 1
+    entry = json.loads(open(log).read().splitlines()[-1])
+    assert entry["level"] == "error" and "does not exist" in entry["msg"] and entry["time"].endswith("Z")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["bogus"], "unknown command"),
+    (["--systemd-cgroup", "list"], "--systemd-cgroup is not supported"),
+    (["kill", "x", "SIGNOPE"], "unknown signal"),
+    (["create"], "requires a container id"),
+])
+def test_usage_errors(capsys, tmp_path, argv, message):
+    code, _, err = run(capsys, "--root", str(tmp_path), *argv)
+    assert code == 1 and message in err
+
+
+def test_signal_names():
+    assert cli.parse_signal("KILL") == 9 and cli.parse_signal("SIGTERM") == 15 and cli.parse_signal("9") == 9
+    assert cli.parse_signal(None) == 15
+
+
+def test_spec_and_features(capsys, tmp_path):
+    assert run(capsys, "spec", "--bundle", str(tmp_path))[0] == 0
+    cfg = json.load(open(str(tmp_path / "config.json")))
+    assert cfg["ociVersion"].startswith("1.") and {"type": "mount"} in cfg["linux"]["namespaces"]
+    code, _, err = run(capsys, "spec", "--bundle", str(tmp_path))
+    assert code == 1 and "File exists" in err
+    code, out, _ = run(capsys, "features")
+    doc = json.loads(out)
+    assert doc["ociVersionMin"] == "1.0.0" and "rbind" in doc["mountOptions"] and "CAP_SYS_ADMIN" in doc["linux"]["capabilities"]
