@@ -1,6 +1,10 @@
 """Fixtures of the shim contract suite: one suite, run once per OCI runtime.
 
-``runtime`` is parametrized over runc, crun and gantry-oci.  crun 1.8 refuses
+``runtime`` is parametrized over runc, crun and gantry-oci.  A ``ShimEnv``
+starts its shims one of two ways (``START_PATHS``): ``start`` runs
+``gantry-shim start`` (a fresh interpreter, standalone use), ``template``
+asks a ``gantry-shim template`` for a forked shim (gantryd's way); the
+contract suite runs over both.  crun 1.8 refuses
 this machine's hybrid cgroup layout, so its leg runs every shim (and the
 template) in a private mount namespace with /sys/fs/cgroup/unified unmounted;
 that changes nothing outside.  The gantry-oci leg is skipped, with the
@@ -24,6 +28,7 @@ BIN = os.path.dirname(sys.executable)
 SHIM = os.path.join(BIN, "gantry-shim")
 GANTRY_OCI = os.path.join(BIN, "gantry-oci")
 RUNTIMES = ["runc", "crun", "gantry-oci"]
+START_PATHS = ["start", "template"]
 
 
 def runtime_binary(name):
@@ -84,7 +89,10 @@ def shim_launcher(runtime_name, workdir):
 class ShimEnv:
     """Bundles, shims and their cleanup for one test and one runtime."""
 
-    def __init__(self, runtime_name, rootfs):
+    def __init__(self, runtime_name, rootfs, start_path="start"):
+        assert start_path in START_PATHS, start_path
+        self.start_path = start_path
+        self.template = None  # the Popen of this env's template, started on first use
         self.runtime_name = runtime_name
         self.runtime = runtime_binary(runtime_name)
         self.rootfs = rootfs
@@ -118,11 +126,26 @@ class ShimEnv:
             bdir, _ = self.bundle(args or ["sleep", "1000"], name=cid, terminal=terminal)
         else:
             bdir = self.write_bundle(cid, cfg, rootfs)
-        argv, state = self.start_argv(cid, bdir, log, terminal, stdin)
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-        assert out.returncode == 0, out.stderr
+        address, state = self.start_shim(cid, bdir, log, terminal, stdin)
         self.shims.append((cid, state, bdir))
-        return shimclient.ShimClient(out.stdout.strip(), timeout=30), state
+        return shimclient.ShimClient(address, timeout=30), state
+
+    def start_shim(self, cid, bundle_dir, log=True, terminal=False, stdin=False):
+        """(address, state_dir) of the shim for cid, started the env's way (or found running)."""
+        argv, state = self.start_argv(cid, bundle_dir, log, terminal, stdin)
+        if self.start_path == "start":
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+            assert out.returncode == 0, out.stderr
+            return out.stdout.strip(), state
+        if self.template is None:
+            self.template = shimclient.start_template(self.template_address(), executable=self.launcher[0])
+        r = shimclient.TemplateClient(self.template_address()).spawn(
+            cid, bundle_dir, self.runtime, state, runtime_root=self.runtime_root,
+            log_path=self.log_path(cid) if log else "", terminal=terminal, stdin=stdin)
+        return r.address, state
+
+    def template_address(self):
+        return os.path.join(self.dir, "tpl.sock")
 
     def run(self, args, **kw):
         """Shim + created + started container; returns (client, state_dir)."""
@@ -135,6 +158,9 @@ class ShimEnv:
         return os.path.join(self.dir, cid + ".log")
 
     def cleanup(self):
+        if self.template is not None:
+            self.template.kill()
+            self.template.wait()
         for cid, state, _ in self.shims:
             address = os.path.join(state, "shim.sock")
             if os.path.exists(address):
@@ -161,6 +187,14 @@ class ShimEnv:
 @pytest.fixture
 def shim_env(runtime, busybox_rootfs):
     env = ShimEnv(runtime, busybox_rootfs)
+    yield env
+    env.cleanup()
+
+
+@pytest.fixture(params=START_PATHS)
+def contract_env(request, runtime, busybox_rootfs):
+    """A ShimEnv for the contract suite: each runtime leg runs once per start path."""
+    env = ShimEnv(runtime, busybox_rootfs, request.param)
     yield env
     env.cleanup()
 

@@ -1,4 +1,5 @@
-"""The shim contract: every runtime leg (runc, crun, gantry-oci) passes the same tests.
+"""The shim contract: every runtime leg (runc, crun, gantry-oci) passes the same tests,
+once with shims from `gantry-shim start` and once with shims forked by a template.
 
 Real containers from the busybox rootfs; each test checks what the container
 printed (the CRI log, attach streams) and what the shim reports.
@@ -25,8 +26,8 @@ def log_text(env, cid, stream=None):
         return crilog.reassemble(f.read(), stream)
 
 
-def test_lifecycle_exit_status_log_and_cleanup(shim_env):
-    c, state = shim_env.start(["sh", "-c", "echo out-line; echo err-line >&2; printf tail; exit 3"], cid="life")
+def test_lifecycle_exit_status_log_and_cleanup(contract_env):
+    c, state = contract_env.start(["sh", "-c", "echo out-line; echo err-line >&2; printf tail; exit 3"], cid="life")
     assert c.connect().task_pid == 0
     pid = c.create()
     assert c.state().status == shim_pb2.CREATED and c.connect().task_pid == pid
@@ -38,8 +39,8 @@ def test_lifecycle_exit_status_log_and_cleanup(shim_env):
     st = c.state()
     assert (st.status, st.exit_status, st.pid) == (shim_pb2.STOPPED, 3, pid)
     assert c.wait().exit_status == 3  # again, at once
-    assert log_text(shim_env, "life", "stdout") == b"out-line\ntail"
-    assert log_text(shim_env, "life", "stderr") == b"err-line\n"
+    assert log_text(contract_env, "life", "stdout") == b"out-line\ntail"
+    assert log_text(contract_env, "life", "stderr") == b"err-line\n"
     with open(os.path.join(state, "exit")) as f:
         assert json.load(f)["status"] == 3
     shim_pid = c.connect().shim_pid
@@ -48,21 +49,24 @@ def test_lifecycle_exit_status_log_and_cleanup(shim_env):
     wait_for(lambda: not os.path.exists("/proc/%d" % shim_pid) or open("/proc/%d/stat" % shim_pid).read().split()[2] == "Z",
              what="the shim to exit after Delete")
     assert not os.path.exists(state)
-    listed = subprocess.run([shim_env.runtime, "--root", shim_env.runtime_root, "list", "-q"],
+    listed = subprocess.run([contract_env.runtime, "--root", contract_env.runtime_root, "list", "-q"],
                             capture_output=True, text=True).stdout.split()
     assert "life" not in listed
 
 
-def test_second_start_answers_the_running_shim(shim_env):
-    c, state = shim_env.start(["sleep", "100"], cid="twice")
-    argv, _ = shim_env.start_argv("twice", os.path.join(shim_env.dir, "twice.b"))
+def test_second_start_answers_the_running_shim(contract_env):
+    c, state = contract_env.start(["sleep", "100"], cid="twice")
+    bundle_dir = os.path.join(contract_env.dir, "twice.b")
+    assert contract_env.start_shim("twice", bundle_dir) == (c.address, state)  # the same way again
+    argv, _ = contract_env.start_argv("twice", bundle_dir)  # and with the command line
     again = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert again.returncode == 0 and again.stdout.strip() == c.address
+    assert c.connect().id == "twice"
     assert os.stat(c.address).st_mode & 0o777 == 0o600
 
 
-def test_exec_output_exit_code_and_errors(shim_env):
-    c, _ = shim_env.run(["sleep", "1000"])
+def test_exec_output_exit_code_and_errors(contract_env):
+    c, _ = contract_env.run(["sleep", "1000"])
     spec = {"args": ["sh", "-c", "echo exec-out; echo exec-err >&2; exit 7"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"],
             "user": {"uid": 0, "gid": 0}}
     c.exec("e1", spec)
@@ -81,8 +85,8 @@ def test_exec_output_exit_code_and_errors(shim_env):
     assert c.state().status == shim_pb2.RUNNING
 
 
-def test_exec_with_a_terminal(shim_env):
-    c, _ = shim_env.run(["sleep", "1000"])
+def test_exec_with_a_terminal(contract_env):
+    c, _ = contract_env.run(["sleep", "1000"])
     c.exec("t1", {"args": ["sh", "-c", "tty; stty size; echo done"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"],
                   "user": {"uid": 0, "gid": 0}, "consoleSize": {"height": 30, "width": 100}}, terminal=True)
     with c.attach("t1") as stream:
@@ -92,8 +96,8 @@ def test_exec_with_a_terminal(shim_env):
     assert c.wait("t1", timeout=20).exit_status == 0
 
 
-def test_init_with_terminal_and_stdin(shim_env):
-    c, _ = shim_env.start(["sh", "-c", "read line; echo \"got:$line\"; tty"], terminal=True, stdin=True, cid="tty")
+def test_init_with_terminal_and_stdin(contract_env):
+    c, _ = contract_env.start(["sh", "-c", "read line; echo \"got:$line\"; tty"], terminal=True, stdin=True, cid="tty")
     c.create()
     with c.attach(stdin=True) as stream:
         c.start()
@@ -106,11 +110,11 @@ def test_init_with_terminal_and_stdin(shim_env):
             out += item[1]
     assert b"got:hello" in out
     assert c.wait(timeout=20).exit_status == 0
-    assert b"got:hello" in log_text(shim_env, "tty")
+    assert b"got:hello" in log_text(contract_env, "tty")
 
 
-def test_attach_stdin_pipes_and_several_clients(shim_env):
-    c, _ = shim_env.start(["sh", "-c", "while read line; do echo \"echo:$line\"; done; echo bye"], stdin=True, cid="cat")
+def test_attach_stdin_pipes_and_several_clients(contract_env):
+    c, _ = contract_env.start(["sh", "-c", "while read line; do echo \"echo:$line\"; done; echo bye"], stdin=True, cid="cat")
     c.create()
     a1 = c.attach(stdin=True)
     a2 = c.attach(stdout=True, stderr=False)
@@ -128,14 +132,14 @@ def test_attach_stdin_pipes_and_several_clients(shim_env):
         c.attach()
 
 
-def test_kill_one_and_all(shim_env):
-    c, _ = shim_env.run(["sh", "-c", "trap 'echo got-term; exit 42' TERM; echo trapped; while true; do sleep 0.05; done"],
+def test_kill_one_and_all(contract_env):
+    c, _ = contract_env.run(["sh", "-c", "trap 'echo got-term; exit 42' TERM; echo trapped; while true; do sleep 0.05; done"],
                         cid="k")
-    wait_for(lambda: b"trapped" in log_text(shim_env, "k"), what="the shell to install its trap")
+    wait_for(lambda: b"trapped" in log_text(contract_env, "k"), what="the shell to install its trap")
     c.kill(signal.SIGTERM)
     assert c.wait(timeout=20).exit_status == 42
     c.kill(signal.SIGKILL)  # a stopped process: no error
-    c2, _ = shim_env.run(["sleep", "1000"], cid="k2")
+    c2, _ = contract_env.run(["sleep", "1000"], cid="k2")
     c2.exec("bg", {"args": ["sleep", "1000"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}})
     c2.start("bg")
     c2.kill(signal.SIGKILL, all=True)
@@ -145,20 +149,20 @@ def test_kill_one_and_all(shim_env):
         c2.kill(signal.SIGKILL, exec_id="bg", all=True)
 
 
-def test_pause_resume_stats_pids_update(shim_env):
-    c, _ = shim_env.run(["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"], cid="p")
+def test_pause_resume_stats_pids_update(contract_env):
+    c, _ = contract_env.run(["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"], cid="p")
     pid = c.state().pid
     assert [pid] == [p for p, _ in c.pids() if p == pid]
     c.pause()
     assert c.state().status == shim_pb2.PAUSED
     with pytest.raises(errors.FailedPrecondition):
         c.pause()
-    size = os.path.getsize(shim_env.log_path("p"))
+    size = os.path.getsize(contract_env.log_path("p"))
     time.sleep(0.3)
-    assert os.path.getsize(shim_env.log_path("p")) == size  # frozen: no output
+    assert os.path.getsize(contract_env.log_path("p")) == size  # frozen: no output
     c.resume()
     assert c.state().status == shim_pb2.RUNNING
-    wait_for(lambda: os.path.getsize(shim_env.log_path("p")) > size, what="output after resume")
+    wait_for(lambda: os.path.getsize(contract_env.log_path("p")) > size, what="output after resume")
     s = c.stats()
     assert s.memory_usage_bytes > 0 and s.cpu_usage_ns > 0 and s.pids_current >= 1
     c.update({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}})
@@ -171,10 +175,10 @@ def test_pause_resume_stats_pids_update(shim_env):
     assert c.delete(force=True).exit_status == 137
 
 
-def test_reopen_log_loses_and_duplicates_nothing(shim_env):
+def test_reopen_log_loses_and_duplicates_nothing(contract_env):
     n = 60000
-    c, _ = shim_env.run(["sh", "-c", "i=0; while [ $i -lt %d ]; do echo line-$i; i=$((i+1)); done" % n], cid="rot")
-    path = shim_env.log_path("rot")
+    c, _ = contract_env.run(["sh", "-c", "i=0; while [ $i -lt %d ]; do echo line-$i; i=$((i+1)); done" % n], cid="rot")
+    path = contract_env.log_path("rot")
     rotated = []
     while True:
         done = c.state().status == shim_pb2.STOPPED
@@ -191,20 +195,20 @@ def test_reopen_log_loses_and_duplicates_nothing(shim_env):
     assert sum(1 for p in rotated if os.path.getsize(p)) >= 2  # the output did span a rotation
 
 
-def test_long_and_binary_lines_reach_the_log_exactly(shim_env):
+def test_long_and_binary_lines_reach_the_log_exactly(contract_env):
     script = "head -c 100000 /dev/zero | tr '\\0' 'x'; echo; printf 'a\\001\\377b\\n'; printf 'last'"
-    c, _ = shim_env.run(["sh", "-c", script], cid="long")
+    c, _ = contract_env.run(["sh", "-c", script], cid="long")
     assert c.wait(timeout=20).exit_status == 0
-    raw = open(shim_env.log_path("long"), "rb").read()
+    raw = open(contract_env.log_path("long"), "rb").read()
     assert crilog.reassemble(raw) == b"x" * 100000 + b"\na\x01\xffb\nlast"
     tags = [crilog.parse_record(r)[2] for r in crilog.split_records(raw)]
     assert tags == ["P"] * 6 + ["F", "F", "P"]  # 6 x 16 KiB + rest, the binary line, the unterminated tail
 
 
-def test_oom_kill_is_reported(shim_env):
-    cfg = shim_env.bundle(["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"], name="oom")[1]
+def test_oom_kill_is_reported(contract_env):
+    cfg = contract_env.bundle(["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"], name="oom")[1]
     cfg["linux"]["resources"]["memory"] = {"limit": 24 << 20, "swap": 24 << 20}
-    c, state = shim_env.start(cfg=cfg, cid="oom")
+    c, state = contract_env.start(cfg=cfg, cid="oom")
     c.create()
     c.start()
     w = c.wait(timeout=60)
@@ -212,34 +216,34 @@ def test_oom_kill_is_reported(shim_env):
     assert json.load(open(os.path.join(state, "exit")))["reason"] == "OOMKilled"
 
 
-def test_delete_command_after_the_shim_is_gone(shim_env):
+def test_delete_command_after_the_shim_is_gone(contract_env):
     # the rootfs is a mount of its own (as gantryd's overlay would be): delete unmounts it
-    rootfs = os.path.join(shim_env.dir, "gone.rootfs")
+    rootfs = os.path.join(contract_env.dir, "gone.rootfs")
     os.makedirs(rootfs)
-    subprocess.run(["mount", "--bind", shim_env.rootfs, rootfs], check=True)
-    cfg = shim_env.bundle(["sh", "-c", "exit 5"], name="gone")[1]
-    c, state = shim_env.start(cfg=cfg, cid="gone", rootfs=rootfs)
+    subprocess.run(["mount", "--bind", contract_env.rootfs, rootfs], check=True)
+    cfg = contract_env.bundle(["sh", "-c", "exit 5"], name="gone")[1]
+    c, state = contract_env.start(cfg=cfg, cid="gone", rootfs=rootfs)
     c.create()
     c.start()
     wait_for(lambda: os.path.exists(os.path.join(state, "exit")), what="the exit file")
     os.kill(c.connect().shim_pid, signal.SIGKILL)
     wait_for(lambda: not os.path.exists("/proc/%s" % open(os.path.join(state, "shim.pid")).read().strip()),
              what="the shim to die")
-    argv = shim_env.launcher + ["delete", "--id", "gone", "--bundle", os.path.join(shim_env.dir, "gone.b"),
-                                "--state-dir", state, "--runtime", shim_env.runtime, "--runtime-root", shim_env.runtime_root]
+    argv = contract_env.launcher + ["delete", "--id", "gone", "--bundle", os.path.join(contract_env.dir, "gone.b"),
+                                "--state-dir", state, "--runtime", contract_env.runtime, "--runtime-root", contract_env.runtime_root]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["exit_status"] == 5
     assert not os.path.exists(state)
-    if shim_env.runtime_name != "crun":  # crun's leg unmounts inside its private mount namespace
+    if contract_env.runtime_name != "crun":  # crun's leg unmounts inside its private mount namespace
         assert not any(line.split()[4] == rootfs for line in open("/proc/self/mountinfo"))
     else:
         subprocess.run(["umount", rootfs], check=True)
 
 
-def test_call_command_prints_json(shim_env):
-    c, _ = shim_env.run(["sleep", "1000"], cid="cli")
-    out = subprocess.run(shim_env.launcher[:0] + [SHIM, "call", c.address, "State", "{}"],
+def test_call_command_prints_json(contract_env):
+    c, _ = contract_env.run(["sleep", "1000"], cid="cli")
+    out = subprocess.run(contract_env.launcher[:0] + [SHIM, "call", c.address, "State", "{}"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["status"] == "RUNNING"
@@ -247,8 +251,8 @@ def test_call_command_prints_json(shim_env):
     assert bad.returncode == 1 and "NOT_FOUND" in bad.stderr
 
 
-def test_exec_cycles_leak_no_fd_or_zombie(shim_env):
-    c, _ = shim_env.run(["sleep", "1000"], cid="leak")
+def test_exec_cycles_leak_no_fd_or_zombie(contract_env):
+    c, _ = contract_env.run(["sleep", "1000"], cid="leak")
     shim_pid = c.connect().shim_pid
 
     def fds():
@@ -276,39 +280,39 @@ def test_exec_cycles_leak_no_fd_or_zombie(shim_env):
     wait_for(lambda: not zombie_children(shim_pid), timeout=5, what="the shim to reap every child")
 
 
-def test_orphans_are_reaped_and_do_not_hold_up_wait(shim_env):
+def test_orphans_are_reaped_and_do_not_hold_up_wait(contract_env):
     # without a pid namespace an orphan is reparented to the shim (a child subreaper), not to
     # the container's init; it also keeps the stdout pipe open after the init exited
     script = "(sleep 0.5; read -r a b c ppid rest < /proc/self/stat; echo orphan-done ppid=$ppid) & echo init-done"
-    cfg = shim_env.bundle(["sh", "-c", script], name="orph")[1]
+    cfg = contract_env.bundle(["sh", "-c", script], name="orph")[1]
     cfg["linux"]["namespaces"] = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] != "pid"]
-    c, _ = shim_env.start(cfg=cfg, cid="orph")
+    c, _ = contract_env.start(cfg=cfg, cid="orph")
     c.create()
     c.start()
     shim_pid = c.connect().shim_pid
     assert c.wait(timeout=20).exit_status == 0
-    wait_for(lambda: b"orphan-done" in log_text(shim_env, "orph"), what="the orphan's output in the log")
+    wait_for(lambda: b"orphan-done" in log_text(contract_env, "orph"), what="the orphan's output in the log")
     wait_for(lambda: not zombie_children(shim_pid), timeout=5, what="the shim to reap the orphan")
-    assert b"init-done\n" in log_text(shim_env, "orph")
-    assert b"ppid=%d\n" % shim_pid in log_text(shim_env, "orph")  # it was the shim's child
+    assert b"init-done\n" in log_text(contract_env, "orph")
+    assert b"ppid=%d\n" % shim_pid in log_text(contract_env, "orph")  # it was the shim's child
 
 
-def test_force_delete_of_a_paused_container(shim_env):
-    c, state = shim_env.run(["sleep", "1000"], cid="pz")
+def test_force_delete_of_a_paused_container(contract_env):
+    c, state = contract_env.run(["sleep", "1000"], cid="pz")
     c.pause()
     assert c.delete(force=True).exit_status == 137
     wait_for(lambda: not os.path.exists(state), what="the shim to clean up")
 
 
-def test_output_never_waits_for_a_client_that_does_not_read(shim_env):
+def test_output_never_waits_for_a_client_that_does_not_read(contract_env):
     n = 800000  # ~10 MiB of output: more than the socket and the shim's 8 MiB buffer for a client hold
-    c, _ = shim_env.start(["sh", "-c", "i=0; while [ $i -lt %d ]; do echo line-$i; i=$((i+1)); done" % n], cid="slow")
+    c, _ = contract_env.start(["sh", "-c", "i=0; while [ $i -lt %d ]; do echo line-$i; i=$((i+1)); done" % n], cid="slow")
     c.create()
     stalled = c.attach()  # attached, never read
     stalled.conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     c.start()
     assert c.wait(timeout=120).exit_status == 0
-    assert crilog.reassemble(open(shim_env.log_path("slow"), "rb").read()) == b"".join(b"line-%d\n" % i for i in range(n))
+    assert crilog.reassemble(open(contract_env.log_path("slow"), "rb").read()) == b"".join(b"line-%d\n" % i for i in range(n))
     with pytest.raises(errors.Unavailable):  # the shim dropped it rather than wait for it
         while stalled.recv(timeout=10) is not None:
             pass
