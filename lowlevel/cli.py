@@ -54,7 +54,8 @@ def cmd_create(ctx, opts, pos):
     from . import container
     container.create(ctx.sys, ctx.store, _one_id(pos, "create"), opts.get("bundle"), opts.get("pid_file"),
                      opts.get("console_socket"), no_pivot=opts.get("no_pivot", False),
-                     preserve_fds=_int(opts, "preserve_fds"), log=ctx.log)
+                     preserve_fds=_int(opts, "preserve_fds"), log=ctx.log,
+                     no_new_keyring=opts.get("no_new_keyring", False))
     return 0
 
 
@@ -83,7 +84,7 @@ def cmd_run(ctx, opts, pos):
     record = container.create(ctx.sys, ctx.store, cid, opts.get("bundle"), opts.get("pid_file"),
                               opts.get("console_socket"), console_fd=console_fd,
                               no_pivot=opts.get("no_pivot", False), preserve_fds=_int(opts, "preserve_fds"),
-                              log=ctx.log, cfg=cfg)
+                              log=ctx.log, cfg=cfg, no_new_keyring=opts.get("no_new_keyring", False))
     if forwarder is not None:
         forwarder.attach(record["pid"])
     try:

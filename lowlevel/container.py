@@ -63,7 +63,7 @@ def write_pid_file(path, pid):
 # ------------------------------------------------------------------ create
 
 def create(sys, store, container_id, bundle, pid_file=None, console_socket=None, console_fd=None,
-           no_pivot=False, preserve_fds=0, log=None, cfg=None):
+           no_pivot=False, preserve_fds=0, log=None, cfg=None, no_new_keyring=False):
     from .process import parent
     bundle = os.path.abspath(bundle or ".")
     cfg = spec.validate(cfg if cfg is not None else spec.load(bundle), bundle)
@@ -95,7 +95,8 @@ def create(sys, store, container_id, bundle, pid_file=None, console_socket=None,
             record["cgroups"] = manager.paths()
         opts = {"rootfs": rootfs, "bundle": bundle, "fifo_fd": fifo_fd, "state_dir_fd": state_dir_fd,
                 "console_fd": console_fd,
-                "no_pivot": no_pivot, "preserve_fds": preserve_fds}
+                "no_pivot": no_pivot, "preserve_fds": preserve_fds, "id": container_id,
+                "no_new_keyring": no_new_keyring}
 
         def on_pid(pid):
             record["pid"] = pid

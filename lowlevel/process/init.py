@@ -276,6 +276,13 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     linux = cfg.get("linux") or {}
     proc = cfg.get("process")
     specns = {ns["type"]: ns.get("path") or "" for ns in linux.get("namespaces") or []}
+    # 0. a session keyring of our own (keys must not be shared with the host or other containers)
+    if not opts.get("no_new_keyring"):
+        try:
+            sys.join_session_keyring("_ses." + opts.get("id", "")[:64])
+        except OSError as e:
+            if e.errno != 38:   # ENOSYS: no keyrings in this kernel
+                raise
     # without a mount namespace (made or joined) nothing may be mounted: that would be the host's
     mount_ns = "mount" in specns
     # 1. mounts and /dev, with host paths still visible

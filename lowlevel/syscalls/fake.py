@@ -38,6 +38,10 @@ class FakeSyscalls:
         target = describe_target("/proc/self/fd/%d" % dirfd) if path == "" else path
         self._record("mount_setattr", target, flags, attr_set, attr_clr, propagation)
 
+    def join_session_keyring(self, name):
+        self._record("join_session_keyring", name)
+        return 1
+
     def chroot(self, path):
         self._record("chroot", path)
 

@@ -323,3 +323,13 @@ def test_tmpcopyup_and_unsupported_idmap(tmp_path, busybox_rootfs, oci):
     bundle.write_bundle(path, busybox_rootfs, cfg)
     run = oci("run", "--bundle", path, oci.new_id(), check=False)
     assert run.returncode == 1 and "mount /mnt: option idmap is not supported" in run.stderr
+
+
+def test_session_keyring_per_container(tmp_path, busybox_rootfs, oci):
+    path, _ = make_bundle(tmp_path, busybox_rootfs, ["sleep", "30"])
+    own, shared = oci.new_id(), oci.new_id()
+    oci("run", "--detach", "--bundle", path, own, detached=True)
+    oci("run", "--detach", "--no-new-keyring", "--bundle", path, shared, detached=True)
+    with open("/proc/keys") as f:
+        keys = f.read()
+    assert "_ses.%s" % own in keys and "_ses.%s" % shared not in keys
