@@ -111,7 +111,7 @@ def create(sys, store, container_id, bundle, pid_file=None, console_socket=None,
             write_pid_file(pid_file, pid)
         return record
     except BaseException:
-        if record.get("pid"):
+        if record.get("pid", 0) > 0:
             try:
                 os.kill(record["pid"], 9)
             except ProcessLookupError:
@@ -238,10 +238,11 @@ def delete(store, container_id, force=False, log=None):
                 manager.thaw()
             except Exception:
                 pass
-        try:
-            os.kill(record["pid"], 9)
-        except ProcessLookupError:
-            pass
+        if record.get("pid", 0) > 0 and st.init_alive(record):   # never kill(0): that is our own group
+            try:
+                os.kill(record["pid"], 9)
+            except ProcessLookupError:
+                pass
         _wait_gone(record)
     cfg = record.get("config") or {}
     if hooks.has(cfg, "poststop"):

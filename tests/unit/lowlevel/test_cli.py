@@ -77,3 +77,18 @@ def test_spec_and_features(capsys, tmp_path):
     code, out, _ = run(capsys, "features")
     doc = json.loads(out)
     assert doc["ociVersionMin"] == "1.0.0" and "rbind" in doc["mountOptions"] and "CAP_SYS_ADMIN" in doc["linux"]["capabilities"]
+
+
+def test_force_delete_of_half_created_container(capsys, tmp_path):
+    """A create killed with -9 before it knew the pid leaves status "creating" and pid 0: delete --force
+    must clean up without signalling pid 0 (our own process group)."""
+    root = str(tmp_path / "root")
+    store = state.Store(root)
+    store.reserve("half")
+    store.write({"id": "half", "bundle": "/b", "rootfs": "/b/rootfs", "pid": 0, "pid_start": None,
+                 "status": "creating", "created": "2026-01-01T00:00:00Z"})
+    code, out, _ = run(capsys, "--root", root, "state", "half")
+    assert json.loads(out)["status"] == "creating"
+    assert run(capsys, "--root", root, "delete", "half")[0] == 1
+    assert run(capsys, "--root", root, "delete", "--force", "half")[0] == 0
+    assert not os.path.exists(os.path.join(root, "half"))
