@@ -12,19 +12,33 @@ One record per line::
   next record of the same stream.  A line longer than MAX_LINE (16 KiB, the
   limit containerd and CRI-O use) becomes P records of MAX_LINE bytes and a
   final F record;
-* content: the bytes of the line, without its ``\\n``; a ``\\r`` right before
-  the ``\\n`` is dropped too (as containerd does, so ``\\r\\n`` programs log
-  clean lines).  Content may hold any other byte, including NUL and invalid
-  UTF-8: the format is byte-transparent.
+* content: the bytes of the line, without its ``\\n``.  By default a ``\\r``
+  right before the ``\\n`` is dropped too, so a ``\\r\\n`` line is logged
+  exactly like a ``\\n`` line (containerd does the same; ``strip_cr=False``
+  keeps it).  A ``\\r`` anywhere else stays.  Content may hold any other byte,
+  including NUL and invalid UTF-8: the format is byte-transparent, so
+  ``reassemble`` gives back what the container wrote, less those ``\\r``.
 
-``LineEncoder`` turns a stream of output chunks into records, holding at most
-one unterminated line (< MAX_LINE bytes) until more output comes; ``flush``
-writes that tail as a P record when the stream ends.  ``reassemble`` turns
-records back into the bytes the container wrote.
+Unterminated output.  ``LineEncoder`` turns a stream of output chunks into
+records, holding at most one unterminated line (< MAX_LINE bytes) until more
+output comes.  It is not held forever: a container that prints a prompt or a
+progress bar without a newline should be seen by ``kubectl logs -f`` at
+once, not when a newline comes.  The peers differ: conmon (CRI-O) writes
+whatever one read() returned, an unterminated end as a P record at once;
+containerd's CRI logger holds it until a newline, its buffer limit or the end
+of the stream.  We take the user's side with a short grace: a tail held for
+PARTIAL_FLUSH_NS (100 ms) is written as a P record (``flush_due``; the shim
+arms a timer for ``due_at``), so a line written in a few quick pieces still
+becomes one F record, and nothing waits more than 100 ms.  The line's rest
+then follows as its own record(s), and the last one is F; kubelet joins P
+records with what follows, so ``kubectl logs`` shows the line whole.  At the
+stream's end ``flush`` writes the tail as a P record (there is no newline to
+end it).  ``reassemble`` turns records back into the bytes.
 """
 import time
 
 MAX_LINE = 16 * 1024
+PARTIAL_FLUSH_NS = 100_000_000  # an unterminated tail is logged (as P) after 100 ms
 STREAMS = ("stdout", "stderr")
 PARTIAL, FULL = b"P", b"F"
 
@@ -55,6 +69,7 @@ class LineEncoder:
         self.max_line = max_line
         self.strip_cr = strip_cr
         self._tail = b""
+        self._held_since = 0  # when the tail became non-empty (ns), for flush_due
 
     @property
     def pending(self):
@@ -87,6 +102,8 @@ class LineEncoder:
                 continue
             out.append(record(ts, self.stream, FULL, buf[start:end]))
             start = nl + 1
+        if not self._tail or start > 0:  # a new tail (or none) starts its wait now
+            self._held_since = now_ns
         self._tail = buf[start:]
         return b"".join(out)
 
@@ -96,6 +113,15 @@ class LineEncoder:
             return b""
         tail, self._tail = self._tail, b""
         return record(timestamp(now_ns), self.stream, PARTIAL, tail)
+
+    def due_at(self, age_ns=PARTIAL_FLUSH_NS):
+        """When the held tail is due to be flushed (ns on feed's clock), or None when none is held."""
+        return self._held_since + age_ns if self._tail else None
+
+    def flush_due(self, now_ns, age_ns=PARTIAL_FLUSH_NS):
+        """The held tail as a P record once it has waited age_ns, else b""."""
+        due = self.due_at(age_ns)
+        return self.flush(now_ns) if due is not None and now_ns >= due else b""
 
 
 class MalformedRecord(ValueError):

@@ -5,7 +5,10 @@ Output flows one way, and nothing in it waits for gantryd::
     container ──pipe/pty──▶ ProcessIO.on_readable ──▶ crilog.LineEncoder ──▶ log file (always)
                                                   └──▶ every attached client (live bytes, raw)
 
-The log file is written with plain write(2) calls on an O_APPEND fd from the
+An unterminated line is held by the encoder and written as a P record once
+it has waited crilog.PARTIAL_FLUSH_NS (a loop timer per stream, armed only
+while a tail is held), so a prompt without a newline reaches the log within
+100 ms.  The log file is written with plain write(2) calls on an O_APPEND fd from the
 single-threaded loop, so ``reopen_log`` (open the new file, swap, close the
 old) happens between two records: no record is lost or written twice.  An
 attached client gets the bytes as read; a slow one is disconnected by the
@@ -45,6 +48,7 @@ class ProcessIO:
         self.stdin_close_after = False
         self.child_fds = ()  # (stdin, stdout, stderr) for the runtime; closed after it ran
         self.encoders = {s: crilog.LineEncoder(s) for s in crilog.STREAMS}
+        self.flush_timers = {}  # stream -> the loop timer that logs its held tail
         self.log_fd = -1
         self.log_errors = 0
         self.subscribers = []  # [call, stdout?, stderr?]
@@ -127,11 +131,30 @@ class ProcessIO:
 
     def emit(self, stream, data):
         self._write_log(self.encoders[stream].feed(data, self.clock()))
+        self._arm_flush(stream)
         if self.subscribers:
             message = shim_pb2.AttachResponse(stream=STREAM_WIRE[stream], data=data)
             for call, want_out, want_err in list(self.subscribers):
                 if want_out if stream == "stdout" else want_err:
                     call.send(message)
+
+    def _arm_flush(self, stream):
+        """A timer for the held tail of stream, unless none is held or one is armed."""
+        due = self.encoders[stream].due_at()
+        if due is None or stream in self.flush_timers:
+            return
+        delay = max(0.0, (due - self.clock()) / 1e9)
+        self.flush_timers[stream] = self.loop.call_later(delay, lambda: self._flush_due(stream))
+
+    def _flush_due(self, stream):
+        del self.flush_timers[stream]
+        self._write_log(self.encoders[stream].flush_due(self.clock()))
+        self._arm_flush(stream)  # a younger tail (or a clock step): wait for its own time
+
+    def _cancel_flush_timers(self):
+        for entry in self.flush_timers.values():
+            self.loop.cancel_timer(entry)
+        self.flush_timers.clear()
 
     def _write_log(self, records):
         if not records or self.log_fd < 0:
@@ -154,6 +177,7 @@ class ProcessIO:
         now = self.clock()
         for encoder in self.encoders.values():
             self._write_log(encoder.flush(now))
+        self._cancel_flush_timers()
 
     def reopen_log(self):
         if not self.log_path:
@@ -228,6 +252,7 @@ class ProcessIO:
         return True
 
     def close(self):
+        self._cancel_flush_timers()
         self.end_attaches()
         self.close_child_fds()
         for fd in list(self.readers):

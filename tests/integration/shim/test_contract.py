@@ -205,6 +205,13 @@ def test_long_and_binary_lines_reach_the_log_exactly(contract_env):
     assert tags == ["P"] * 6 + ["F", "F", "P"]  # 6 x 16 KiB + rest, the binary line, the unterminated tail
 
 
+def test_a_prompt_without_newline_reaches_the_log_while_the_container_runs(contract_env):
+    c, _ = contract_env.run(["sh", "-c", "printf 'Continue? [y/N] '; sleep 1000"], cid="prompt")
+    raw = wait_for(lambda: open(contract_env.log_path("prompt"), "rb").read(), timeout=5, what="the prompt in the log")
+    assert [crilog.parse_record(r)[1:] for r in crilog.split_records(raw)] == [("stdout", "P", b"Continue? [y/N] ")]
+    assert c.state().status == shim_pb2.RUNNING
+
+
 def test_oom_kill_is_reported(contract_env):
     cfg = contract_env.bundle(["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"], name="oom")[1]
     cfg["linux"]["resources"]["memory"] = {"limit": 24 << 20, "swap": 24 << 20}

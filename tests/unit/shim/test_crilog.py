@@ -98,3 +98,35 @@ def test_malformed_records(line):
 def test_unknown_stream_refused():
     with pytest.raises(ValueError):
         crilog.LineEncoder("stdin")
+
+
+def test_held_tail_is_due_after_the_grace_and_not_before():
+    enc = crilog.LineEncoder("stdout")
+    age = crilog.PARTIAL_FLUSH_NS
+    assert enc.due_at() is None
+    assert enc.feed(b"prompt> ", T0) == b""
+    assert enc.due_at() == T0 + age
+    assert enc.feed(b"more", T0 + 50) == b""  # the same tail grows: its wait does not restart
+    assert enc.due_at() == T0 + age
+    assert enc.flush_due(T0 + age - 1) == b""
+    assert enc.flush_due(T0 + age) == crilog.timestamp(T0 + age) + b" stdout P prompt> more\n"
+    assert enc.due_at() is None and enc.flush_due(T0 + 2 * age) == b""
+    assert enc.feed(b"\n", T0 + 2 * age) == crilog.timestamp(T0 + 2 * age) + b" stdout F \n"  # the line's end follows as its own record
+
+
+def test_a_new_tail_waits_from_when_it_began():
+    enc = crilog.LineEncoder("stderr")
+    enc.feed(b"old", T0)
+    assert enc.feed(b"\nnew", T0 + 70) == crilog.timestamp(T0 + 70) + b" stderr F old\n"
+    assert enc.due_at() == T0 + 70 + crilog.PARTIAL_FLUSH_NS
+
+
+def test_flushed_tails_reassemble_to_the_written_bytes():
+    enc = crilog.LineEncoder("stdout")
+    out, t = b"", T0
+    for piece in (b"50%", b"\r75%", b"\r100%\n", b"done", b"\n"):
+        out += enc.feed(piece, t)
+        t += crilog.PARTIAL_FLUSH_NS
+        out += enc.flush_due(t)
+    assert crilog.reassemble(out) == b"50%\r75%\r100%\ndone\n"
+    assert [crilog.parse_record(r)[2] for r in crilog.split_records(out)] == ["P", "P", "F", "P", "F"]

@@ -75,3 +75,31 @@ def test_stdin_is_written_and_closed(tmp_path):
     assert os.read(reader, 100) == b""  # EOF: stdin closed
     os.close(reader)
     io.close()
+
+
+def run_loop_for(loop, seconds):
+    loop.call_later(seconds, loop.stop)
+    loop.run()
+
+
+def test_unterminated_output_reaches_the_log_within_the_grace(tmp_path):
+    loop = Loop()
+    io = ProcessIO(loop, log_path=str(tmp_path / "c.log"))
+    _, out_w, _ = io.make_pipes()
+    out = os.dup(out_w)
+    io.close_child_fds()
+    io.start()
+    os.write(out, b"Continue? [y/N] ")
+    run_loop_for(loop, crilog.PARTIAL_FLUSH_NS / 1e9 / 2)
+    assert (tmp_path / "c.log").read_bytes() == b""  # still within the grace
+    run_loop_for(loop, crilog.PARTIAL_FLUSH_NS / 1e9 * 2)
+    records = crilog.split_records((tmp_path / "c.log").read_bytes())
+    assert [crilog.parse_record(r)[2:] for r in records] == [("P", b"Continue? [y/N] ")]
+    os.write(out, b"y")
+    os.write(out, b"es\n")  # quick pieces of one line: one F record
+    run_loop_for(loop, 0.02)
+    records = crilog.split_records((tmp_path / "c.log").read_bytes())
+    assert [crilog.parse_record(r)[2:] for r in records] == [("P", b"Continue? [y/N] "), ("F", b"yes")]
+    assert io.flush_timers == {}
+    os.close(out)
+    io.close()
