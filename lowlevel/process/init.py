@@ -201,6 +201,19 @@ def enter_cwd(cwd):
         raise OSError(1, "cwd %s is outside the container" % cwd)
 
 
+def reset_signals():
+    """Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve: undo that (and any mask)."""
+    import _signal
+    for s in range(1, _signal.NSIG):
+        if s in (_signal.SIGKILL, _signal.SIGSTOP):
+            continue
+        try:
+            _signal.signal(s, _signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
+
+
 def mark_fds_cloexec(keep):
     """Every descriptor from 3+keep upward is closed by execve (no host fd leaks in)."""
     for name in os.listdir("/proc/self/fd"):
@@ -335,6 +348,7 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
         hooks.run(cfg, ["startContainer"], opts.get("state_json", "{}"))
     # 12. no host descriptor survives execve; seccomp (with no_new_privs) as late as possible
     mark_fds_cloexec(opts.get("preserve_fds", 0))
+    reset_signals()
     if proc.get("noNewPrivileges"):
         load_seccomp(sys, linux.get("seccomp"))
     os.execve(path, args, env)
@@ -345,6 +359,7 @@ def exec_process(sys, chan, proc, linux, opts, userns):
     path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
                                       opts.get("preserve_fds", 0))
     mark_fds_cloexec(opts.get("preserve_fds", 0))
+    reset_signals()
     if proc.get("noNewPrivileges"):
         load_seccomp(sys, linux.get("seccomp"))
     os.execve(path, args, env)  # success closes the channel (close-on-exec): the parent reads EOF

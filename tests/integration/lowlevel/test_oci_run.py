@@ -42,6 +42,7 @@ def test_run_probe_sees_a_proper_container(tmp_path, busybox_rootfs, oci):
     assert v["cwd"] == "/tmp"
     assert v["fds"].split() == ["0", "1", "2", "3"]    # 3: the directory ls itself reads
     assert v["nnp"] == "1" and v["nofile"] == "1024" and v["umask"] == "0027"
+    assert v["sigign"] == v["sigblk"] == "0" * 16      # nothing of the runtime's signal state leaks in
     assert v["env_foo"] == "bar" and v["home"] == "/"
     assert v["capbnd"] == DEFAULT_CAP_MASK
     for ns in ("pid", "net", "ipc", "uts", "mnt"):
