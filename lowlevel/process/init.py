@@ -155,8 +155,7 @@ def setup_user(user, userns):
         os.setresuid(uid, uid, uid)
     except OSError as e:
         raise OSError(e.errno, "setuid %d: %s" % (uid, e.strerror)) from None
-    if user.get("umask") is not None:
-        os.umask(user["umask"])
+    os.umask(user["umask"] if user.get("umask") is not None else 0o022)   # never the caller's umask
 
 
 def load_seccomp(sys, sec):
@@ -243,6 +242,8 @@ def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds):
                 sys.mount(name, "/dev/console", None, MS_BIND)
             except OSError:
                 pass  # exec into a read-only /dev: the pty is still our stdio
+    else:
+        os.setsid()   # a session of its own, as with runc: no tie to the caller's terminal or job control
     # rlimits and oom_score_adj need root in the container's user namespace
     rlimits.apply(proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
