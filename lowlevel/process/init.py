@@ -213,20 +213,27 @@ def reset_signals():
     _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
-def mark_fds_cloexec(keep):
-    """Every descriptor from 3+keep upward is closed by execve (no host fd leaks in)."""
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd >= 3 + keep:
-            try:
-                os.set_inheritable(fd, False)
-            except OSError:
-                pass
-        elif fd >= 3:
+def mark_fds_cloexec(sys, keep):
+    """Every descriptor from 3+keep upward is closed by execve (no host fd leaks in); 3..3+keep-1 stay."""
+    for fd in range(3, 3 + keep):
+        try:
             os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    try:
+        sys.cloexec_from(3 + keep)
+    except OSError as e:
+        if e.errno != 38:    # ENOSYS (kernel < 5.11): walk /proc/self/fd instead
+            raise
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) >= 3 + keep:
+                try:
+                    os.set_inheritable(int(name), False)
+                except OSError:
+                    pass
 
 
-def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds):
+def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds, is_init=True):
     """Shared tail of init and exec up to (not including) the last sync: console, limits, user, caps.
 
     Returns (path, args, env) ready for execve.
@@ -235,7 +242,7 @@ def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds):
     if proc.get("terminal") and console_fd is not None:
         from .. import console
         name = console.make_pty(console_fd, proc.get("consoleSize"))
-        if os.path.exists("/dev/console") or os.path.isdir("/dev"):
+        if is_init:   # /dev/console is the init's terminal; an exec's pty must not replace it
             try:
                 if not os.path.exists("/dev/console"):
                     os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
@@ -348,7 +355,7 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     if hooks.has(cfg, "startContainer"):
         hooks.run(cfg, ["startContainer"], opts.get("state_json", "{}"))
     # 12. no host descriptor survives execve; seccomp (with no_new_privs) as late as possible
-    mark_fds_cloexec(opts.get("preserve_fds", 0))
+    mark_fds_cloexec(sys, opts.get("preserve_fds", 0))
     reset_signals()
     if proc.get("noNewPrivileges"):
         load_seccomp(sys, linux.get("seccomp"))
@@ -358,8 +365,8 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
 def exec_process(sys, chan, proc, linux, opts, userns):
     """An `exec` process: already in the container's namespaces and cgroup."""
     path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
-                                      opts.get("preserve_fds", 0))
-    mark_fds_cloexec(opts.get("preserve_fds", 0))
+                                      opts.get("preserve_fds", 0), is_init=False)
+    mark_fds_cloexec(sys, opts.get("preserve_fds", 0))
     reset_signals()
     if proc.get("noNewPrivileges"):
         load_seccomp(sys, linux.get("seccomp"))

@@ -77,8 +77,8 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 # syscall numbers without a libc wrapper (x86_64, aarch64)
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "mount_setattr": 442, "keyctl": 250},
-    "aarch64": {"pivot_root": 41, "mount_setattr": 442, "keyctl": 219},
+    "x86_64": {"pivot_root": 155, "mount_setattr": 442, "keyctl": 250, "close_range": 436},
+    "aarch64": {"pivot_root": 41, "mount_setattr": 442, "keyctl": 219, "close_range": 436},
 }
 
 
@@ -135,6 +135,13 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
                               ffi.new("char[]", _c(path)), ffi.cast("unsigned int", flags), attr,
                               ffi.cast("size_t", ffi.sizeof("struct mount_attr")))
         self._check(rc, "mount_setattr %s" % describe_target(path))
+
+    def cloexec_from(self, first):
+        """close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every descriptor >= first closes at execve."""
+        ffi = self.ffi
+        rc = self.lib.syscall(ffi.cast("long", self._nr["close_range"]), ffi.cast("unsigned int", first),
+                              ffi.cast("unsigned int", 0xFFFFFFFF), ffi.cast("unsigned int", 4))
+        self._check(rc, "close_range %d.. CLOEXEC" % first)
 
     def join_session_keyring(self, name):
         """keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring, not the host's."""

@@ -38,6 +38,9 @@ class FakeSyscalls:
         target = describe_target("/proc/self/fd/%d" % dirfd) if path == "" else path
         self._record("mount_setattr", target, flags, attr_set, attr_clr, propagation)
 
+    def cloexec_from(self, first):
+        self._record("cloexec_from", first)
+
     def join_session_keyring(self, name):
         self._record("join_session_keyring", name)
         return 1
