@@ -220,7 +220,7 @@ class StatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("cpu_usage_ns", "memory_usage_bytes", "memory_limit_bytes", "memory_working_set_bytes", "pids_current", "pids_limit", "oom_kills", "cgroup_version", "timestamp_ns")
+    __slots__ = ("cpu_usage_ns", "memory_usage_bytes", "memory_limit_bytes", "memory_working_set_bytes", "pids_current", "pids_limit", "oom_kills", "cgroup_version", "timestamp_ns", "oom_events", "last_oom_at_ns")
     CPU_USAGE_NS_FIELD_NUMBER: _ClassVar[int]
     MEMORY_USAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MEMORY_LIMIT_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -230,6 +230,8 @@ class StatsResponse(_message.Message):
     OOM_KILLS_FIELD_NUMBER: _ClassVar[int]
     CGROUP_VERSION_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_NS_FIELD_NUMBER: _ClassVar[int]
+    OOM_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_OOM_AT_NS_FIELD_NUMBER: _ClassVar[int]
     cpu_usage_ns: int
     memory_usage_bytes: int
     memory_limit_bytes: int
@@ -239,7 +241,9 @@ class StatsResponse(_message.Message):
     oom_kills: int
     cgroup_version: str
     timestamp_ns: int
-    def __init__(self, cpu_usage_ns: _Optional[int] = ..., memory_usage_bytes: _Optional[int] = ..., memory_limit_bytes: _Optional[int] = ..., memory_working_set_bytes: _Optional[int] = ..., pids_current: _Optional[int] = ..., pids_limit: _Optional[int] = ..., oom_kills: _Optional[int] = ..., cgroup_version: _Optional[str] = ..., timestamp_ns: _Optional[int] = ...) -> None: ...
+    oom_events: int
+    last_oom_at_ns: int
+    def __init__(self, cpu_usage_ns: _Optional[int] = ..., memory_usage_bytes: _Optional[int] = ..., memory_limit_bytes: _Optional[int] = ..., memory_working_set_bytes: _Optional[int] = ..., pids_current: _Optional[int] = ..., pids_limit: _Optional[int] = ..., oom_kills: _Optional[int] = ..., cgroup_version: _Optional[str] = ..., timestamp_ns: _Optional[int] = ..., oom_events: _Optional[int] = ..., last_oom_at_ns: _Optional[int] = ...) -> None: ...
 
 class UpdateRequest(_message.Message):
     __slots__ = ("resources",)

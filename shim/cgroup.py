@@ -103,6 +103,10 @@ class Cgroups:
             return _keyed(os.path.join(self.dirs["unified"], "memory.events")).get("oom_kill", 0)
         return 0
 
+    def oom_control_path(self):
+        """v1's memory.oom_control (it takes OOM notifications), or None."""
+        return os.path.join(self.dirs["memory"], "memory.oom_control") if self.version == "v1" else None
+
     def procs_dir(self):
         for c in ("pids", "memory", "freezer", "unified"):
             if c in self.dirs and os.path.isdir(self.dirs[c]):

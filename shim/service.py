@@ -176,6 +176,7 @@ class ShimService:
         self.procs[INIT] = p
         self.cgroups = Cgroups.locate(p.pid)
         self.oom = OomWatch(self.cgroups)
+        self.oom.watch(self.loop)
         return shim_pb2.CreateResponse(pid=p.pid)
 
     def Start(self, req, call):
@@ -261,6 +262,8 @@ class ShimService:
         p.transition("delete")
         for q in self.procs.values():
             q.io.close()
+        if self.oom:
+            self.oom.close()
         if self.on_finished:
             self.on_finished(True)
         return shim_pb2.DeleteResponse(pid=p.pid, exit_status=p.exit_status, exited_at_ns=p.exited_at_ns)
@@ -329,7 +332,7 @@ class ShimService:
         self.init()
         if not self.cgroups or not self.cgroups.exists():
             raise FailedPrecondition("stats %s: the container's cgroup is gone" % self.cfg.id)
-        return shim_pb2.StatsResponse(**self.cgroups.stats())
+        return shim_pb2.StatsResponse(**self.cgroups.stats(), **self.oom.stats())
 
     def Update(self, req, call):
         p = self.init()

@@ -223,6 +223,26 @@ def test_oom_kill_is_reported(contract_env):
     assert json.load(open(os.path.join(state, "exit")))["reason"] == "OOMKilled"
 
 
+def test_oom_kill_of_a_child_is_seen_live_while_the_container_runs(contract_env):
+    # the subshell that builds a 100 MB string in a 24 MiB cgroup is the victim; the init lives on
+    cfg = contract_env.bundle(["sh", "-c", "(x=$(head -c 100000000 /dev/zero | tr '\\0' a)); echo survived; sleep 1000"],
+                              name="oomlive")[1]
+    cfg["linux"]["resources"]["memory"] = {"limit": 24 << 20, "swap": 24 << 20}
+    c, state = contract_env.start(cfg=cfg, cid="oomlive")
+    c.create()
+    assert c.stats().oom_events == 0
+    c.start()
+    wait_for(lambda: b"survived" in log_text(contract_env, "oomlive"), timeout=30, what="the init to survive its child")
+    s = c.stats()
+    if s.cgroup_version == "v1":  # live notifications; on cgroup v2 only the counter is read (shim/oom.py)
+        s = wait_for(lambda: (lambda s: s.oom_events >= 1 and s)(c.stats()), timeout=10, what="the live OOM event")
+        assert s.last_oom_at_ns > 0 and s.oom_kills >= 1
+        assert "OOM event" in open(os.path.join(state, "shim.log")).read()
+    assert c.state().status == shim_pb2.RUNNING
+    c.kill(signal.SIGKILL)
+    assert c.wait(timeout=20).reason == "OOMKilled"  # the container saw an OOM kill (containerd says the same)
+
+
 def test_delete_command_after_the_shim_is_gone(contract_env):
     # the rootfs is a mount of its own (as gantryd's overlay would be): delete unmounts it
     rootfs = os.path.join(contract_env.dir, "gone.rootfs")
