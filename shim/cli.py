@@ -24,30 +24,66 @@ import sys
 USAGE_TEXT = __doc__.split("\n", 2)[2]
 
 
+STATE_DIR_TEXT = """state dir (one per container, made 0711 if missing; the shim owns it):
+    shim.lock    flock held by the shim for its whole life (a second start finds it)
+    shim.sock    the API socket, mode 0600
+    address      the socket's path, written atomically once it serves
+    shim.pid     the shim's pid
+    exit         {"pid", "status", "exited_at_ns", "reason"} the moment the init exits
+                 (temp + fsync + rename; it outlives the shim)
+    shim.log     the shim's own stderr (errors, OOM events)
+    runtime.log  the OCI runtime's --log
+It is removed when the container is deleted (Delete, or gantry-shim delete)."""
+
+
 def _parser():
     import argparse  # not at module level: the template never needs it
+    import textwrap
+    raw = argparse.RawDescriptionHelpFormatter
+
+    def add(name, help, description, **kw):
+        return sub.add_parser(name, help=help, description=textwrap.fill(description, 78), formatter_class=raw, **kw)
     p = argparse.ArgumentParser(prog="gantry-shim", description="One shim per container: it forks the OCI "
-                                "runtime and stays the container's parent.", epilog=USAGE_TEXT,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                "runtime and stays the container's parent.", epilog=USAGE_TEXT, formatter_class=raw)
     sub = p.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="start a detached shim and print its address")
-    for name in ("--id", "--bundle", "--runtime", "--state-dir"):
-        start.add_argument(name, required=True)
-    start.add_argument("--runtime-root", default="")
-    start.add_argument("--log-path", default="")
-    start.add_argument("--terminal", action="store_true")
-    start.add_argument("--stdin", action="store_true")
-    delete = sub.add_parser("delete", help="clean up after a shim that is gone")
-    for name in ("--id", "--bundle", "--state-dir"):
-        delete.add_argument(name, required=True)
-    delete.add_argument("--runtime", default="gantry-oci")
-    delete.add_argument("--runtime-root", default="")
-    call = sub.add_parser("call", help="invoke one API call, print the reply as JSON")
-    call.add_argument("address")
-    call.add_argument("method")
-    call.add_argument("json", nargs="?", default="{}")
-    template = sub.add_parser("template", help="serve the Template API (fork shims on request)")
-    template.add_argument("--socket", required=True)
+    start = add(
+        "start", "start a detached shim and print its address", epilog=STATE_DIR_TEXT, description="Start the container's shim, detached (own session; it survives SIGKILL of its starter and "
+                    "of the starter's process group), and print its API address once it serves; exit 0.  The "
+                    "container is not created yet: call Create and Start on the address.  A second start for "
+                    "the same state dir prints the running shim's address.")
+    start.add_argument("--id", required=True, help="container id, as the runtime will know it")
+    start.add_argument("--bundle", required=True, help="OCI bundle directory (config.json, rootfs)")
+    start.add_argument("--runtime", required=True, help="OCI runtime binary: gantry-oci, runc, crun (path or name)")
+    start.add_argument("--state-dir", required=True, help="the shim's directory (layout below)")
+    start.add_argument("--runtime-root", default="", help="passed to the runtime as --root (default: its own)")
+    start.add_argument("--log-path", default="", help="CRI log file for stdout/stderr (default: none)")
+    start.add_argument("--terminal", action="store_true", help="give the init a pty (then there is only stdout)")
+    start.add_argument("--stdin", action="store_true", help="keep the init's stdin open for Attach clients")
+    delete = add(
+        "delete", "clean up after a shim that is gone", epilog=STATE_DIR_TEXT, description="Clean up after a shim that is gone (refused while it runs: call its Delete): `runtime "
+                    "delete --force ID`, unmount the bundle's rootfs if it is a mount, print "
+                    '{"id", "exit_status", "exited_at_ns", "reason"} from the exit file as JSON (255 and '
+                    'reason "exit status unknown" without one), remove the state dir.  Exit 1 if a step failed.')
+    delete.add_argument("--id", required=True, help="container id")
+    delete.add_argument("--bundle", required=True, help="OCI bundle directory")
+    delete.add_argument("--state-dir", required=True, help="the shim's state dir")
+    delete.add_argument("--runtime", default="gantry-oci", help="OCI runtime binary (default: gantry-oci)")
+    delete.add_argument("--runtime-root", default="", help="passed to the runtime as --root")
+    call = add(
+        "call", "invoke one API call, print the reply as JSON", description="Invoke one call of the shim API (shim.proto: service Shim, or Template's Spawn on a "
+                    "template socket) and print the reply as JSON; an error is printed as CODE: message on "
+                    "stderr with exit 1.  Attach prints one JSON line per output message until the process "
+                    "ends.  A bytes field (Exec.spec, Update.resources) may be given as a JSON object.",
+        epilog="example: gantry-shim call /run/gantry/shims/c1/shim.sock State '{\"execId\": \"\"}'")
+    call.add_argument("address", help="the shim's socket (the content of <state dir>/address)")
+    call.add_argument("method", help="the call's name: Create, Start, State, Kill, Wait, Delete, Exec, ...")
+    call.add_argument("json", nargs="?", default="{}", help="the request message as JSON (default: {})")
+    template = add(
+        "template", "serve the Template API (fork shims on request)", description="Serve the Template API on a unix socket: a warm, single-threaded process that forks a "
+                    "detached shim for each Spawn request (how gantryd starts shims: 2-3 MiB and a few ms "
+                    "each, instead of a fresh interpreter's 12 MiB and 130 ms).  Prints the socket path once "
+                    "it serves; gets SIGTERM when the process that started it dies; its shims survive it.")
+    template.add_argument("--socket", required=True, help="path of the socket to serve (mode 0600)")
     return p
 
 
@@ -102,8 +138,9 @@ def cmd_delete(a):
                 sys.stderr.write("gantry-shim delete: %s: the shim is still running; call its Delete\n" % a.state_dir)
                 return 1
     errors = []
+    runtime = Runtime(a.runtime, a.runtime_root)
     try:
-        Runtime(a.runtime, a.runtime_root).run(Runtime(a.runtime, a.runtime_root).delete_argv(a.id, force=True))
+        runtime.run(runtime.delete_argv(a.id, force=True))
     except RuntimeFailed as e:
         if "not exist" not in str(e) and "not found" not in str(e):
             errors.append(str(e))
