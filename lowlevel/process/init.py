@@ -264,6 +264,10 @@ def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds, is
         cwd_done = True
     except PermissionError:
         cwd_done = False
+    # no host descriptor survives execve, no signal state of ours either; done before any seccomp
+    # filter is loaded (an older profile may not allow close_range)
+    mark_fds_cloexec(sys, preserve_fds)
+    reset_signals()
     # seccomp without no_new_privs needs CAP_SYS_ADMIN: load it while we still have it
     if seccomp_cfg and not nnp:
         load_seccomp(sys, seccomp_cfg)
@@ -354,9 +358,7 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     # 11. startContainer hooks, in the container
     if hooks.has(cfg, "startContainer"):
         hooks.run(cfg, ["startContainer"], opts.get("state_json", "{}"))
-    # 12. no host descriptor survives execve; seccomp (with no_new_privs) as late as possible
-    mark_fds_cloexec(sys, opts.get("preserve_fds", 0))
-    reset_signals()
+    # 12. seccomp (with no_new_privs) as late as possible
     if proc.get("noNewPrivileges"):
         load_seccomp(sys, linux.get("seccomp"))
     os.execve(path, args, env)
@@ -366,8 +368,6 @@ def exec_process(sys, chan, proc, linux, opts, userns):
     """An `exec` process: already in the container's namespaces and cgroup."""
     path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
                                       opts.get("preserve_fds", 0), is_init=False)
-    mark_fds_cloexec(sys, opts.get("preserve_fds", 0))
-    reset_signals()
     if proc.get("noNewPrivileges"):
         load_seccomp(sys, linux.get("seccomp"))
     os.execve(path, args, env)  # success closes the channel (close-on-exec): the parent reads EOF

@@ -334,3 +334,15 @@ def test_session_keyring_per_container(tmp_path, busybox_rootfs, oci):
     with open("/proc/keys") as f:
         keys = f.read()
     assert "_ses.%s" % own in keys and "_ses.%s" % shared not in keys
+
+
+@pytest.mark.parametrize("nnp", [False, True])
+def test_seccomp_profile_denying_runtime_syscalls(tmp_path, busybox_rootfs, oci, nnp):
+    """Without no_new_privs the filter is loaded before the runtime's last steps: those must not need
+    syscalls an older profile denies (close_range, keyctl, rt_sigaction are absent from some)."""
+    path, cfg = make_bundle(tmp_path, busybox_rootfs, ["/bin/sh", "-c", "echo alive"])
+    cfg["process"]["noNewPrivileges"] = nnp
+    cfg["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                               "syscalls": [{"names": ["close_range", "keyctl"], "action": "SCMP_ACT_ERRNO"}]}
+    bundle.write_bundle(path, busybox_rootfs, cfg)
+    assert oci("run", "--bundle", path, oci.new_id()).stdout.strip() == "alive"
