@@ -7,6 +7,7 @@ import time
 
 import pytest
 from gantry.highlevel import shimclient
+from gantry.shim import cgroup
 
 from tests.integration.shim.conftest import wait_for, zombie_children
 
@@ -21,13 +22,12 @@ def mounts(*needles):
         return sorted(p for p in (line.split()[4] for line in f) if any(n in p for n in needles))
 
 
-def cgroup_dirs(prefix):
-    found = []
-    for base, dirs, _ in os.walk("/sys/fs/cgroup"):
-        found += [os.path.join(base, d) for d in dirs if d.startswith(prefix)]
-        if base.count("/") > 6:
-            dirs[:] = []
-    return found
+def container_cgroups(pid, cid):
+    """The cgroup directories the runtime made for the container (named after its id, the
+    default cgroupsPath), as this process sees them; the machine's other cgroups are not ours."""
+    with open("/proc/%d/cgroup" % pid) as f, open("/proc/self/mountinfo") as m:
+        dirs = cgroup.parse(f.read(), m.read())
+    return {d for d in dirs.values() if os.path.basename(d) == cid}
 
 
 def test_cycles_leave_nothing_behind(shim_env):
@@ -39,6 +39,7 @@ def test_cycles_leave_nothing_behind(shim_env):
         before = (len(os.listdir("/proc/self/fd")), mounts(shim_env.dir, prefix))
         state_root = os.path.join(shim_env.dir, "s")
         shim_pids = []
+        made_cgroups = set()
         start = time.monotonic()
         for i in range(CYCLES):
             cid = prefix + str(i)
@@ -46,7 +47,7 @@ def test_cycles_leave_nothing_behind(shim_env):
                         runtime_root=shim_env.runtime_root, log_path=os.path.join(shim_env.dir, "stress.log"))
             shim_pids.append(r.pid)
             c = shimclient.ShimClient(r.address, timeout=30)
-            c.create()
+            made_cgroups |= container_cgroups(c.create(), cid)
             c.start()
             assert c.wait(timeout=30).exit_status == 0
             wait_for(lambda r=r: not zombie_children(r.pid), timeout=5, what="the shim to reap every child")
@@ -54,9 +55,11 @@ def test_cycles_leave_nothing_behind(shim_env):
         elapsed = time.monotonic() - start
         wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in shim_pids), timeout=30,
                  what="every shim to exit and be reaped")
+        assert not zombie_children(template.pid)  # the template reaped its short-lived children
         assert len(os.listdir("/proc/self/fd")) == before[0]
         assert mounts(shim_env.dir, prefix) == before[1]
-        assert cgroup_dirs(prefix) == []
+        assert len(made_cgroups) >= CYCLES  # the check below is not vacuous
+        assert [d for d in sorted(made_cgroups) if os.path.exists(d)] == []
         assert not os.path.exists(state_root) or os.listdir(state_root) == []
         assert os.listdir(shim_env.runtime_root) == [] if os.path.exists(shim_env.runtime_root) else True
         print("%d cycles with %s: %.1f ms per cycle" % (CYCLES, shim_env.runtime_name, elapsed * 1000 / CYCLES))
