@@ -36,6 +36,17 @@ STATE_DIR_TEXT = """state dir (one per container, made 0711 if missing; the shim
 It is removed when the container is deleted (Delete, or gantry-shim delete)."""
 
 
+def container_arguments(parser, runtime_required):
+    """The flags start and delete share: which container, where, and which runtime."""
+    parser.add_argument("--id", required=True, help="container id, as the runtime knows it")
+    parser.add_argument("--bundle", required=True, help="OCI bundle directory (config.json, rootfs)")
+    parser.add_argument("--state-dir", required=True, help="the shim's directory (layout below)")
+    parser.add_argument("--runtime", required=runtime_required, default="gantry-oci",
+                        help="OCI runtime binary: gantry-oci, runc, crun (path or name)" +
+                        ("" if runtime_required else "; default: gantry-oci"))
+    parser.add_argument("--runtime-root", default="", help="passed to the runtime as --root (default: its own)")
+
+
 def _parser():
     import argparse  # not at module level: the template never needs it
     import textwrap
@@ -51,11 +62,7 @@ def _parser():
                     "of the starter's process group), and print its API address once it serves; exit 0.  The "
                     "container is not created yet: call Create and Start on the address.  A second start for "
                     "the same state dir prints the running shim's address.")
-    start.add_argument("--id", required=True, help="container id, as the runtime will know it")
-    start.add_argument("--bundle", required=True, help="OCI bundle directory (config.json, rootfs)")
-    start.add_argument("--runtime", required=True, help="OCI runtime binary: gantry-oci, runc, crun (path or name)")
-    start.add_argument("--state-dir", required=True, help="the shim's directory (layout below)")
-    start.add_argument("--runtime-root", default="", help="passed to the runtime as --root (default: its own)")
+    container_arguments(start, runtime_required=True)
     start.add_argument("--log-path", default="", help="CRI log file for stdout/stderr (default: none)")
     start.add_argument("--terminal", action="store_true", help="give the init a pty (then there is only stdout)")
     start.add_argument("--stdin", action="store_true", help="keep the init's stdin open for Attach clients")
@@ -64,11 +71,7 @@ def _parser():
                     "delete --force ID`, unmount the bundle's rootfs if it is a mount, print "
                     '{"id", "exit_status", "exited_at_ns", "reason"} from the exit file as JSON (255 and '
                     'reason "exit status unknown" without one), remove the state dir.  Exit 1 if a step failed.')
-    delete.add_argument("--id", required=True, help="container id")
-    delete.add_argument("--bundle", required=True, help="OCI bundle directory")
-    delete.add_argument("--state-dir", required=True, help="the shim's state dir")
-    delete.add_argument("--runtime", default="gantry-oci", help="OCI runtime binary (default: gantry-oci)")
-    delete.add_argument("--runtime-root", default="", help="passed to the runtime as --root")
+    container_arguments(delete, runtime_required=False)
     call = add(
         "call", "invoke one API call, print the reply as JSON", description="Invoke one call of the shim API (shim.proto: service Shim, or Template's Spawn on a "
                     "template socket) and print the reply as JSON; an error is printed as CODE: message on "

@@ -353,19 +353,19 @@ class ShimService:
             os.unlink(path)
         return shim_pb2.Empty()
 
-    def Pause(self, req, call):
+    def _freeze_verb(self, event, argv_for):
+        """Pause or resume the whole container: check the state table, run the runtime, move."""
         p = self.init()
-        p.check("pause")
-        self._run(self.runtime.pause_argv(self.cfg.id))
-        p.transition("pause")
+        p.check(event)
+        self._run(argv_for(self.cfg.id))
+        p.transition(event)
         return shim_pb2.Empty()
 
+    def Pause(self, req, call):
+        return self._freeze_verb("pause", self.runtime.pause_argv)
+
     def Resume(self, req, call):
-        p = self.init()
-        p.check("resume")
-        self._run(self.runtime.resume_argv(self.cfg.id))
-        p.transition("resume")
-        return shim_pb2.Empty()
+        return self._freeze_verb("resume", self.runtime.resume_argv)
 
     def Pids(self, req, call):
         self.init()
