@@ -97,20 +97,48 @@ def test_exec_with_a_terminal(contract_env):
 
 
 def test_init_with_terminal_and_stdin(contract_env):
-    c, _ = contract_env.start(["sh", "-c", "read line; echo \"got:$line\"; tty"], terminal=True, stdin=True, cid="tty")
+    c, _ = contract_env.start(["sh", "-c", "read line; echo \"got:$line\"; stty size; tty"], terminal=True, stdin=True,
+                              cid="tty")
     c.create()
     with c.attach(stdin=True) as stream:
         c.start()
-        c.resize_pty(120, 40)
+        c.resize_pty(120, 40)  # before the input: the size is set when the shell reads its line
         stream.send(b"hello\n")
         out = b""
         while b"/dev/pts" not in out:
             item = stream.recv(timeout=20)
             assert item is not None, out
             out += item[1]
-    assert b"got:hello" in out
+    assert b"got:hello" in out and b"40 120" in out, out
     assert c.wait(timeout=20).exit_status == 0
     assert b"got:hello" in log_text(contract_env, "tty")
+    raw = open(contract_env.log_path("tty"), "rb").read()
+    assert {crilog.parse_record(r)[1] for r in crilog.split_records(raw)} == {"stdout"}  # a tty has one stream
+
+
+def test_close_io_ends_stdin(contract_env):
+    c, _ = contract_env.start(["sh", "-c", "cat; echo eof"], stdin=True, cid="cio")
+    c.create()
+    with c.attach(stdin=True) as stream:
+        c.start()
+        stream.send(b"x\n")
+        assert stream.recv(20) == ("stdout", b"x\n")
+        c.close_io()  # the CloseIO call (not the attach stream's close flag)
+        assert c.wait(timeout=20).exit_status == 0
+    assert log_text(contract_env, "cio") == b"x\neof\n"
+
+
+def test_shutdown_is_refused_while_the_container_lives(contract_env):
+    c, state = contract_env.run(["sleep", "1000"], cid="sd")
+    with pytest.raises(errors.FailedPrecondition):
+        c.shutdown()
+    assert c.state().status == shim_pb2.RUNNING
+    idle, idle_state = contract_env.start(["true"], cid="sd-idle")  # a shim never asked to create
+    shim_pid = idle.connect().shim_pid
+    idle.shutdown()
+    wait_for(lambda: not os.path.exists("/proc/%d" % shim_pid) or open("/proc/%d/stat" % shim_pid).read().split()[2] == "Z",
+             what="the idle shim to exit")
+    assert not os.path.exists(idle_state)
 
 
 def test_attach_stdin_pipes_and_several_clients(contract_env):
