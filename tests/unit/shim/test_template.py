@@ -38,3 +38,31 @@ def test_spawn_connect_twice_and_shutdown(template, tmp_path):
 def test_spawn_without_fields_is_refused(template, tmp_path):
     with pytest.raises(errors.InvalidArgument, match="required"):
         template.spawn("", str(tmp_path), "runc", str(tmp_path / "st"))
+
+
+def run_template_script(tmp_path, body):
+    """Run a template in a child interpreter after body (Python) ran there; returns the Popen."""
+    import subprocess
+    import sys
+    sock = str(tmp_path / "tt.sock")
+    script = "import sys, threading, time\nfrom gantry.shim import template\n%s\ntemplate.serve(%r)\n" % (body, sock)
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE), sock
+
+
+def test_a_template_with_threads_refuses_to_start(tmp_path):
+    proc, _ = run_template_script(tmp_path, "threading.Thread(target=time.sleep, args=(10,), daemon=True).start()")
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0 and b"must start single-threaded" in err
+
+
+def test_a_template_that_gained_a_thread_refuses_to_fork(tmp_path):
+    # the thread count is faked after start-up (a real extra thread would also stop serve() from starting)
+    proc, sock = run_template_script(tmp_path, "calls = iter([1] + [2] * 100)\ntemplate.thread_count = lambda: next(calls)")
+    try:
+        assert proc.stdout.readline().strip() == sock.encode()
+        with pytest.raises(errors.FailedPrecondition, match="runs 2 threads"):
+            shimclient.TemplateClient(sock, timeout=20).spawn("c1", str(tmp_path), "runc", str(tmp_path / "st"))
+        assert not os.path.exists(str(tmp_path / "st"))  # nothing was forked
+    finally:
+        proc.kill()
+        proc.communicate()
