@@ -145,9 +145,12 @@ def start(store, container_id, log=None):
     import time
     record, _ = load(store, container_id, "start")
     cfg = record.get("config") or {}
-    if not cfg.get("process"):
-        raise RuntimeFailure("cannot start container %s: config.json has no process" % container_id)
     fifo = store.fifo(container_id)
+    if not cfg.get("process"):
+        # an error, as the spec wants; the init (which has nothing to run) is released and exits,
+        # so the container becomes stopped and a plain delete cleans it up
+        _release_init(record, fifo)
+        raise RuntimeFailure("cannot start container %s: config.json has no process" % container_id)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         delay = 0.0002
@@ -172,6 +175,19 @@ def start(store, container_id, log=None):
         hooks.run(cfg, ["poststart"], hook_state(record, record["pid"], "running"),
                   warn=log.warn if log else None)
     return record
+
+
+def _release_init(record, fifo, timeout=5.0):
+    import time
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        deadline = time.monotonic() + timeout
+        while st.init_alive(record) and time.monotonic() < deadline:
+            time.sleep(0.001)
+    finally:
+        os.close(fd)
+    if not st.init_alive(record):
+        os.unlink(fifo)
 
 
 def _wait_exec(record, timeout=2.0):

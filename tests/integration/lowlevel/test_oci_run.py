@@ -176,7 +176,8 @@ def test_no_process_can_be_created_not_started(tmp_path, busybox_rootfs, oci):
     oci("create", "--bundle", path, cid, detached=True)
     run = oci("start", cid, check=False)
     assert run.returncode == 1 and "has no process" in run.stderr
-    oci("delete", "--force", cid)
+    assert json.loads(oci("state", cid).stdout)["status"] == "stopped"   # the init had nothing to run
+    oci("delete", cid)
 
 
 def test_console_socket_receives_the_pty(tmp_path, busybox_rootfs, oci):
