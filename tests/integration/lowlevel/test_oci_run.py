@@ -347,3 +347,14 @@ def test_seccomp_profile_denying_runtime_syscalls(tmp_path, busybox_rootfs, oci,
                                "syscalls": [{"names": ["close_range", "keyctl"], "action": "SCMP_ACT_ERRNO"}]}
     bundle.write_bundle(path, busybox_rootfs, cfg)
     assert oci("run", "--bundle", path, oci.new_id()).stdout.strip() == "alive"
+
+
+def test_time_namespace_offsets(tmp_path, busybox_rootfs, oci):
+    path, cfg = make_bundle(tmp_path, busybox_rootfs, ["/bin/sh", "-c", "cut -d. -f1 /proc/uptime"])
+    cfg["linux"]["namespaces"].append({"type": "time"})
+    cfg["linux"]["timeOffsets"] = {"boottime": {"secs": 10 ** 6, "nanosecs": 0}}
+    bundle.write_bundle(path, busybox_rootfs, cfg)
+    with open("/proc/uptime") as f:
+        host = float(f.read().split()[0])
+    inside = int(oci("run", "--bundle", path, oci.new_id()).stdout)
+    assert 10 ** 6 + host - 5 < inside < 10 ** 6 + host + 60
