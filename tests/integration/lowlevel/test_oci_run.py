@@ -300,6 +300,13 @@ def _userns(tmp_path, busybox_rootfs, oci):
     out = run.stdout.split()
     assert out[0] == "0" and out[1:4] == ["0", "100000", "65536"] and out[4] == "w"
     assert os.stat(os.path.join(rootfs, "ok")).st_uid == 100000
+    # exec joins the user namespace first, then the others
+    cfg["process"]["args"] = ["sleep", "30"]
+    bundle.write_bundle(path, rootfs, cfg)
+    cid = oci.new_id()
+    oci("run", "--detach", "--bundle", path, cid, detached=True)
+    out = oci("exec", cid, "/bin/sh", "-c", "id -u; cat /proc/self/uid_map").stdout.split()
+    assert out == ["0", "0", "100000", "65536"]
 
 
 def test_spec_features_version(tmp_path, oci):
