@@ -307,6 +307,7 @@ def _userns(tmp_path, busybox_rootfs, oci):
     oci("run", "--detach", "--bundle", path, cid, detached=True)
     out = oci("exec", cid, "/bin/sh", "-c", "id -u; cat /proc/self/uid_map").stdout.split()
     assert out == ["0", "0", "100000", "65536"]
+    oci("delete", "--force", cid)     # before the caller removes the rootfs
 
 
 def test_spec_features_version(tmp_path, oci):
