@@ -1,11 +1,13 @@
-"""A stand-in for gantryd in the restart test: start a template, ask it for N shims,
-run a logging container in each, print the addresses as one JSON line, then
+"""A stand-in for gantryd in the restart test: start a template, ask it for N shims
+(every other one started with `gantry-shim start` instead, so both start paths are
+covered), run a logging container in each, print the addresses as one JSON line, then
 block in Wait calls until killed (the test SIGKILLs this whole process group).
 
     python -m tests.integration.shim.starter SHIM_ARGV0 WORKDIR RUNTIME RUNTIME_ROOT N
 """
 import json
 import os
+import subprocess
 import sys
 import threading
 
@@ -27,12 +29,20 @@ def main(shim, workdir, runtime, runtime_root, n):
         cid = "r%d" % i
         b = bundles.write_bundle(os.path.join(workdir, cid + ".b"), rootfs,
                                  bundles.default_config(["sh", "-c", EXITER if i == 0 else TICKER]))
-        r = t.spawn(cid, b, runtime, os.path.join(workdir, "s", cid), runtime_root=runtime_root,
-                    log_path=os.path.join(workdir, cid + ".log"))
-        c = shimclient.ShimClient(r.address)
+        state, log = os.path.join(workdir, "s", cid), os.path.join(workdir, cid + ".log")
+        if i % 2 == 0:
+            r = t.spawn(cid, b, runtime, state, runtime_root=runtime_root, log_path=log)
+            address, shim_pid = r.address, r.pid
+        else:
+            address = subprocess.run([shim, "start", "--id", cid, "--bundle", b, "--runtime", runtime, "--runtime-root",
+                                      runtime_root, "--state-dir", state, "--log-path", log],
+                                     check=True, capture_output=True, text=True).stdout.strip()
+            with open(os.path.join(state, "shim.pid")) as f:
+                shim_pid = int(f.read())
+        c = shimclient.ShimClient(address)
         c.create()
         c.start()
-        out.append({"id": cid, "address": r.address, "shim_pid": r.pid, "pid": c.state().pid,
+        out.append({"id": cid, "address": address, "shim_pid": shim_pid, "pid": c.state().pid,
                     "state_dir": os.path.join(workdir, "s", cid), "log": os.path.join(workdir, cid + ".log")})
         threading.Thread(target=c.wait, daemon=True).start()  # like gantryd: blocked in Wait
     sys.stdout.write(json.dumps({"template_pid": template.pid, "shims": out}) + "\n")

@@ -1,5 +1,6 @@
 """Restart: the shims own the containers.  SIGKILL the whole process group that
-started them (gantryd and its template, here a stand-in); containers keep
+started them (gantryd and its template, here a stand-in; half the shims come from
+the template, half from `gantry-shim start`); containers keep
 running, logs keep growing, an exit meanwhile lands on disk, and a new client
 gets the truth from every shim."""
 import json
