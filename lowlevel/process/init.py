@@ -61,6 +61,10 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True):
         given = {ns["type"]: ns.get("path") or "" for ns in specns}
         flags, join = namespaces.plan(specns)
         join_fds = namespaces.open_joins(join)
+        # exec: the container's root, opened while the host's /proc is ours; after setns(mnt) we stand at
+        # the root of that mount namespace, which is not the container's root when the container was made
+        # from a chroot (pivot_root moves the rootfs onto the chroot's mount, not onto the namespace's root)
+        root_fd = os.open(linux["enterRoot"], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) if linux.get("enterRoot") else -1
         userns = "user" in given
         if given.get("user"):
             fd = os.open(given["user"], os.O_RDONLY | os.O_CLOEXEC)
@@ -82,6 +86,10 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True):
             chan.expect("placed")
             cgroup_view = read_cgroup_view() if cgroup_view_needed else {}
         namespaces.enter(sys, join_fds)
+        if root_fd >= 0:
+            os.fchdir(root_fd)
+            os.chroot(".")
+            os.close(root_fd)
         if flags:
             sys.unshare(flags)
         if not early:
