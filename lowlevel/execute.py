@@ -61,7 +61,7 @@ def join_linux(cfg, pid):
     for kind in KINDS:
         if kind in kinds:
             nss.append({"type": kind, "path": "/proc/%d/ns/%s" % (pid, KINDS[kind][1])})
-    out = {"namespaces": nss, "seccomp": linux.get("seccomp")}
+    out = {"namespaces": nss, "seccomp": linux.get("seccomp"), "personality": linux.get("personality")}
     if "mount" in kinds:   # stage 1 chroots here after setns(mnt): see init.stage1
         out["enterRoot"] = "/proc/%d/root" % pid
     return out

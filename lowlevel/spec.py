@@ -16,6 +16,8 @@ RLIMITS = {
 }
 PROPAGATIONS = ("", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable")
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+# linux.personality.domain -> personality(2) value (PER_LINUX, PER_LINUX32); the spec defines no flags yet
+PERSONALITY_DOMAINS = {"LINUX": 0x0000, "LINUX32": 0x0008}
 IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
                "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
 
@@ -219,6 +221,18 @@ def check_security_modules(cfg, bundle):
         raise SpecError("linux.intelRdt: Intel RDT is not supported by gantry-oci")
 
 
+def check_personality(cfg, bundle):
+    per = (cfg.get("linux") or {}).get("personality")
+    if per is None:
+        return
+    if not isinstance(per, dict) or per.get("domain") not in PERSONALITY_DOMAINS:
+        raise SpecError("linux.personality: domain %r is unknown (LINUX or LINUX32)" % (
+            per.get("domain") if isinstance(per, dict) else per,))
+    if per.get("flags"):
+        raise SpecError("linux.personality: flags %r are not supported (the runtime spec defines none)" % (
+            per["flags"],))
+
+
 def check_capabilities(cfg, bundle):
     caps = (cfg.get("process") or {}).get("capabilities")
     if caps:
@@ -247,7 +261,7 @@ def check_seccomp(cfg, bundle):
 
 CHECKS = (check_version, check_root, check_process, check_rlimits, check_namespaces, check_hostname,
           check_user_mappings, check_mounts, check_paths, check_sysctl, check_devices, check_hooks,
-          check_security_modules, check_capabilities, check_seccomp)
+          check_security_modules, check_personality, check_capabilities, check_seccomp)
 
 
 def validate(cfg, bundle):

@@ -166,6 +166,14 @@ def setup_user(user, userns):
     os.umask(user["umask"] if user.get("umask") is not None else 0o022)   # never the caller's umask
 
 
+def set_personality(sys, linux):
+    """linux.personality (validated by spec.check_personality): the execution domain, before any seccomp."""
+    per = linux.get("personality")
+    if per:
+        from ..spec import PERSONALITY_DOMAINS
+        sys.personality(PERSONALITY_DOMAINS[per["domain"]])
+
+
 def load_seccomp(sys, sec):
     if not sec:
         return
@@ -352,6 +360,8 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
         chan.close()
         open_exec_fifo(opts)
         os._exit(0)
+    # 5b. execution domain (linux.personality)
+    set_personality(sys, linux)
     # 6-9. console, rlimits, oom_score_adj, cwd, user, capabilities, no_new_privs, executable lookup
     path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
                                       opts.get("preserve_fds", 0))
@@ -374,6 +384,7 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
 
 def exec_process(sys, chan, proc, linux, opts, userns):
     """An `exec` process: already in the container's namespaces and cgroup."""
+    set_personality(sys, linux)
     path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
                                       opts.get("preserve_fds", 0), is_init=False)
     if proc.get("noNewPrivileges"):

@@ -177,6 +177,10 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
     def mknod(self, path, mode, dev):
         self._check(self.lib.mknod(_c(path), mode, dev), "mknod %s" % path)
 
+    def personality(self, persona):
+        """personality(2): the execution domain (PER_LINUX, PER_LINUX32 = what `uname -m` reports)."""
+        self._check(self.lib.personality(persona), "personality %#x" % persona)
+
     def loopback_up(self):
         """Set IFF_UP on lo in the current network namespace."""
         ffi, lib = self.ffi, self.lib

@@ -67,6 +67,9 @@ class FakeSyscalls:
         self._record("prctl", option, arg2, arg3, arg4, arg5)
         return 0
 
+    def personality(self, persona):
+        self._record("personality", persona)
+
     def mknod(self, path, mode, dev):
         self._record("mknod", path, mode, dev)
         open(path, "a").close() if os.path.isdir(os.path.dirname(path)) else None

@@ -45,6 +45,7 @@ int close(int fd);
 PROCESS = """
 int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
 int mknod(const char *pathname, uint32_t mode, uint64_t dev);
+int personality(unsigned long persona);
 """
 
 # ------------------------------------------------- libc: capabilities (raw API)

@@ -60,6 +60,8 @@ CASES = [
     ("process.apparmorProfile", "docker-default", "process.apparmorProfile 'docker-default': AppArmor is not"),
     ("process.selinuxLabel", "system_u:system_r:container_t:s0", "SELinux labels are not supported"),
     ("linux.intelRdt", {"closID": "x"}, "Intel RDT is not supported"),
+    ("linux.personality", {"domain": "SVR4"}, "domain 'SVR4' is unknown"),
+    ("linux.personality", {"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]}, "flags ['ADDR_NO_RANDOMIZE'] are not"),
 ]
 
 
@@ -75,6 +77,12 @@ def test_check_rejects(base, path, value, message):
 def test_any_1x_version_is_accepted(base, version):
     cfg, bundle_dir = base
     spec.validate(edit(cfg, "ociVersion", version), bundle_dir)
+
+
+@pytest.mark.parametrize("domain", ["LINUX", "LINUX32"])
+def test_personality_domains_are_accepted(base, domain):
+    cfg, bundle_dir = base
+    spec.validate(edit(cfg, "linux.personality", {"domain": domain}), bundle_dir)
 
 
 def test_config_without_process_is_valid_until_start(base):
