@@ -153,3 +153,26 @@ def test_podman_detached_exec_stop(podman):
         assert "Exited" in podman("ps", "-a").stdout
     finally:
         podman("rm", "-f", "pd1", check=False)
+
+
+def test_podman_removes_a_created_container(podman):
+    """`podman init` leaves the container "created" in gantry-oci (never started); `podman rm` must still
+    remove it: a plain `delete` of a created container is refused (runtime spec), so the consumer's path
+    (delete --force, or kill then delete) has to work, and nothing may be left behind."""
+    podman("pull", "oci-archive:" + podman.archive)
+    image = podman("images", "-q").stdout.split()[0]
+    podman("create", "--name", "pc1", "--network", "none", "--ulimit", "nofile=1024:1024",
+           "--ulimit", "nproc=1024:1024", image, "sleep", "120")
+    try:
+        podman("init", "pc1")
+        assert podman("inspect", "--format", "{{.State.Status}}", "pc1").stdout.strip() == "initialized"   # podman's word for created
+        pid = int(podman("inspect", "--format", "{{.State.Pid}}", "pc1").stdout.strip())
+        assert pid > 0 and os.path.exists("/proc/%d" % pid)       # the init waits on the exec fifo
+        podman("rm", "pc1")
+        assert "pc1" not in podman("ps", "-a").stdout
+        deadline = time.monotonic() + 5
+        while os.path.exists("/proc/%d" % pid):                    # the waiting init is gone too
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        podman("rm", "-f", "pc1", check=False)
