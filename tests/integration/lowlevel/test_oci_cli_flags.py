@@ -1,0 +1,111 @@
+"""Command-line flags of issue 3 not driven by the other tests: exec --cap, --no-new-privs, --tty;
+list --quiet; kill --all; update with the single-limit flags; events streaming with --interval,
+including OOM kills as {"type": "oom"} lines. Checked from inside the container where it shows."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from tests.fixtures import bundle
+from tests.integration.lowlevel.oci_harness import Runtime, make_bundle
+
+pytestmark = pytest.mark.root
+
+v1_only = pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"), reason="reads cgroup v1 files")
+CAP_SYS_ADMIN = 21
+
+
+@pytest.fixture
+def oci(tmp_path):
+    rt = Runtime(str(tmp_path / "state"))
+    yield rt
+    rt.cleanup()
+
+
+def start(oci, tmp_path, args, **edits):
+    path, cfg = make_bundle(tmp_path, oci.busybox, args, name="b-" + oci.new_id(), **edits)
+    cid = oci.ids[-1]
+    oci("run", "--detach", "--bundle", path, cid, detached=True)
+    return cid
+
+
+@pytest.fixture
+def rt(oci, busybox_rootfs):
+    oci.busybox = busybox_rootfs
+    return oci
+
+
+def cap_eff(text):
+    return int(text.split()[-1], 16)
+
+
+def test_exec_cap_and_no_new_privs(rt, tmp_path, busybox_rootfs):
+    path, cfg = make_bundle(tmp_path, busybox_rootfs, ["sleep", "60"])
+    cfg["process"]["noNewPrivileges"] = False
+    bundle.write_bundle(path, busybox_rootfs, cfg)
+    cid = rt.new_id()
+    rt("run", "--detach", "--bundle", path, cid, detached=True)
+    plain = rt("exec", cid, "grep", "-E", "CapEff|NoNewPrivs", "/proc/self/status").stdout.split()
+    assert not cap_eff(plain[1]) & (1 << CAP_SYS_ADMIN) and plain[3] == "0"
+    more = rt("exec", "--cap", "CAP_SYS_ADMIN", "--no-new-privs", cid,
+              "grep", "-E", "CapEff|NoNewPrivs", "/proc/self/status").stdout.split()
+    assert cap_eff(more[1]) & (1 << CAP_SYS_ADMIN) and more[3] == "1"
+    assert cap_eff(more[1]) & ~(1 << CAP_SYS_ADMIN) == cap_eff(plain[1])    # that one and nothing else
+
+
+def test_exec_tty_in_the_foreground(rt, tmp_path):
+    cid = start(rt, tmp_path, ["sleep", "60"])
+    out = rt("exec", "--tty", cid, "tty").stdout
+    assert out.strip().startswith("/dev/pts/"), out
+
+
+def test_list_quiet_and_kill_all(rt, tmp_path):
+    cid = start(rt, tmp_path, ["sh", "-c", "sleep 60 & sleep 60 & wait"])
+    assert rt("list", "--quiet").stdout.split() == [cid]
+    pids = json.loads(rt("ps", "--format", "json", cid).stdout)
+    assert len(pids) == 3
+    rt("kill", "--all", cid, "KILL")
+    deadline = time.monotonic() + 10
+    while any(os.path.exists("/proc/%d" % p) and "Z" not in open("/proc/%d/stat" % p).read().split()[2]
+              for p in pids if os.path.exists("/proc/%d/stat" % p)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert json.loads(rt("state", cid).stdout)["status"] == "stopped"
+
+
+@v1_only
+def test_update_single_limit_flags(rt, tmp_path):
+    cid = start(rt, tmp_path, ["sleep", "60"], linux__resources={"memory": {"limit": 64 << 20}, "pids": {"limit": 10}})
+    rt("update", "--memory", "96m", "--pids-limit", "31", "--cpu-shares", "700", cid)
+    out = rt("exec", cid, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max",
+             "/sys/fs/cgroup/cpu/cpu.shares").stdout.split()
+    assert out == [str(96 << 20), "31", "700"]
+
+
+@v1_only
+def test_events_stream_reports_stats_and_oom_kills(rt, tmp_path):
+    cid = start(rt, tmp_path, ["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 60"],
+                linux__resources={"memory": {"limit": 16 << 20, "swap": 16 << 20}})
+    out_path = tmp_path / "events.out"
+    with open(str(out_path), "w") as out:
+        stream = subprocess.Popen([rt.binary, "--root", rt.root, "events", "--interval", "300ms", cid],
+                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            lines = [json.loads(line) for line in out_path.read_text().splitlines() if line.strip()]
+            if any(e["type"] == "oom" for e in lines) and sum(e["type"] == "stats" for e in lines) >= 2:
+                break
+            assert stream.poll() is None and time.monotonic() < deadline, out_path.read_text()
+            time.sleep(0.1)
+        assert {"type": "oom", "id": cid} in lines
+        assert all(e["id"] == cid for e in lines)
+        assert [e for e in lines if e["type"] == "stats"][0]["data"]["memory"]["usage"]["limit"] == 16 << 20
+        rt("delete", "--force", cid)
+        assert stream.wait(timeout=10) == 0                 # the stream ends with the container
+    finally:
+        if stream.poll() is None:
+            stream.kill()
+            stream.wait()
