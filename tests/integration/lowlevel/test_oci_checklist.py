@@ -86,3 +86,18 @@ def test_stopped_container_cannot_be_started_again(tmp_path, busybox_rootfs, oci
     run = oci("start", cid, check=False)     # as runc: no restart, delete and create again
     assert run.returncode == 1 and "cannot start a container that has stopped" in run.stderr
     oci("delete", cid)
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="reads cgroup v1 files")
+def test_cgroup_namespace_shows_the_container_cgroup_as_root(tmp_path, busybox_rootfs, oci):
+    path, cfg = make_bundle(tmp_path, busybox_rootfs, ["sleep", "60"],
+                            linux__resources={"pids": {"limit": 29}})
+    cfg["linux"]["namespaces"].append({"type": "cgroup"})
+    bundle.write_bundle(path, busybox_rootfs, cfg)
+    cid = oci.new_id()
+    oci("run", "--detach", "--bundle", path, cid, detached=True)
+    pid = json.loads(oci("state", cid).stdout)["pid"]
+    assert os.readlink("/proc/%d/ns/cgroup" % pid) != os.readlink("/proc/self/ns/cgroup")
+    out = oci("exec", cid, "sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/pids/pids.max").stdout.split()
+    assert out[-1] == "29"
+    assert all(line.endswith(":/") for line in out[:-1]), out       # every hierarchy: its own cgroup is "/"
