@@ -3,6 +3,7 @@ list --quiet; kill --all; update with the single-limit flags; events streaming w
 including OOM kills as {"type": "oom"} lines. Checked from inside the container where it shows."""
 import json
 import os
+import socket
 import subprocess
 import time
 
@@ -59,6 +60,31 @@ def test_exec_tty_in_the_foreground(rt, tmp_path):
     cid = start(rt, tmp_path, ["sleep", "60"])
     out = rt("exec", "--tty", cid, "tty").stdout
     assert out.strip().startswith("/dev/pts/"), out
+
+
+def test_exec_tty_detached_with_console_socket(rt, tmp_path):
+    cid = start(rt, tmp_path, ["sleep", "60"])
+    sock_path = str(tmp_path / "exec-console.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(sock_path)
+    server.listen(1)
+    pid_file = str(tmp_path / "exec.pid")
+    rt("exec", "--tty", "--detach", "--console-socket", sock_path, "--pid-file", pid_file, cid,
+       "sh", "-c", "tty; echo on-exec-tty; sleep 2", detached=True)
+    conn, _ = server.accept()
+    _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+    conn.close()
+    server.close()
+    master, out = fds[0], b""
+    deadline = time.monotonic() + 5
+    try:
+        while b"on-exec-tty" not in out and time.monotonic() < deadline:
+            out += os.read(master, 1024)
+        # still running while we hold the master (closing it hangs the exec's session up)
+        assert int(open(pid_file).read()) in json.loads(rt("ps", "--format", "json", cid).stdout)
+    finally:
+        os.close(master)
+    assert b"/dev/pts/" in out and b"on-exec-tty" in out, out
 
 
 def test_list_quiet_and_kill_all(rt, tmp_path):
