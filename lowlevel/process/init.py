@@ -216,8 +216,12 @@ def enter_cwd(cwd):
         raise OSError(1, "cwd %s is outside the container" % cwd)
 
 
-def reset_signals():
-    """Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve: undo that (and any mask)."""
+def reset_signals(sys):
+    """Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve: undo that (and any mask).
+
+    Signals 32 and 33 are glibc's own: Python's signal module cannot reach them
+    (EINVAL), so they go to the kernel directly; GNU make, for one, starts its
+    children with both ignored."""
     import _signal
     for s in range(1, _signal.NSIG):
         if s in (_signal.SIGKILL, _signal.SIGSTOP):
@@ -225,7 +229,7 @@ def reset_signals():
         try:
             _signal.signal(s, _signal.SIG_DFL)
         except (OSError, ValueError):
-            pass
+            sys.default_signal(s)
     _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
@@ -283,7 +287,7 @@ def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds, is
     # no host descriptor survives execve, no signal state of ours either; done before any seccomp
     # filter is loaded (an older profile may not allow close_range)
     mark_fds_cloexec(sys, preserve_fds)
-    reset_signals()
+    reset_signals(sys)
     # seccomp without no_new_privs needs CAP_SYS_ADMIN: load it while we still have it
     if seccomp_cfg and not nnp:
         load_seccomp(sys, seccomp_cfg)

@@ -77,8 +77,8 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 # syscall numbers without a libc wrapper (x86_64, aarch64)
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "mount_setattr": 442, "keyctl": 250, "close_range": 436},
-    "aarch64": {"pivot_root": 41, "mount_setattr": 442, "keyctl": 219, "close_range": 436},
+    "x86_64": {"pivot_root": 155, "mount_setattr": 442, "keyctl": 250, "close_range": 436, "rt_sigaction": 13},
+    "aarch64": {"pivot_root": 41, "mount_setattr": 442, "keyctl": 219, "close_range": 436, "rt_sigaction": 134},
 }
 
 
@@ -142,6 +142,20 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         rc = self.lib.syscall(ffi.cast("long", self._nr["close_range"]), ffi.cast("unsigned int", first),
                               ffi.cast("unsigned int", 0xFFFFFFFF), ffi.cast("unsigned int", 4))
         self._check(rc, "close_range %d.. CLOEXEC" % first)
+
+    def default_signal(self, sig):
+        """rt_sigaction(sig, SIG_DFL) straight to the kernel.
+
+        glibc's sigaction refuses signals 32 and 33 (its own SIGCANCEL and
+        SIGSETXID), yet a parent may have left them ignored (GNU make does),
+        and an ignored disposition survives execve into the container.  A
+        zeroed kernel sigaction is SIG_DFL with no flags and an empty mask.
+        """
+        ffi = self.ffi
+        act = ffi.new("char[]", 32)   # struct kernel_sigaction, all zero; 8-byte sigset below
+        rc = self.lib.syscall(ffi.cast("long", self._nr["rt_sigaction"]), ffi.cast("int", sig), act, ffi.NULL,
+                              ffi.cast("size_t", 8))
+        self._check(rc, "rt_sigaction %d SIG_DFL" % sig)
 
     def join_session_keyring(self, name):
         """keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring, not the host's."""

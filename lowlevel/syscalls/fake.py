@@ -41,6 +41,9 @@ class FakeSyscalls:
     def cloexec_from(self, first):
         self._record("cloexec_from", first)
 
+    def default_signal(self, sig):
+        self._record("default_signal", sig)
+
     def join_session_keyring(self, name):
         self._record("join_session_keyring", name)
         return 1
