@@ -108,6 +108,8 @@ def test_update_single_limit_flags(rt, tmp_path):
     out = rt("exec", cid, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max",
              "/sys/fs/cgroup/cpu/cpu.shares").stdout.split()
     assert out == [str(96 << 20), "31", "700"]
+    rt("update", "--resources", "-", cid, stdin=None, input=json.dumps({"pids": {"limit": 44}}))   # from stdin
+    assert rt("exec", cid, "cat", "/sys/fs/cgroup/pids/pids.max").stdout.strip() == "44"
 
 
 @v1_only
