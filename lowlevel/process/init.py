@@ -51,15 +51,25 @@ def preload(linux, terminal):
         from .. import console  # noqa: F401
 
 
-def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True):
-    """Enter or make the namespaces, fork pid 1 when a pid/time namespace needs it, then run final()."""
+def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, init_placed_late=False):
+    """Enter or make the namespaces, fork pid 1 when a pid/time namespace needs it, then run final().
+
+    init_placed_late (the container init): unless a cgroup namespace must be made from inside the
+    container's cgroups, the parent places the init by the pid it reports while the init already
+    mounts; final() then gets a Placement to wait on instead of a ready cgroup view.
+    """
     try:
-        preload(linux, terminal)
+        specns = linux.get("namespaces") or []
+        flags, join = namespaces.plan(specns)
+        # what runs after pivot_root or setns(mnt) must be imported first; when nothing is joined and
+        # no user namespace made, the init imports it itself while the parent waits on the cgroups
+        loaded = not init_placed_late or any(k == "mount" for k, _ in join) or any(
+            ns["type"] == "user" for ns in specns)   # (host files are read as nobody in a user ns)
+        if loaded:
+            preload(linux, terminal)
         # never dumpable: /proc/PID/exe of this (host) interpreter must not open from inside
         sys.prctl(PR_SET_DUMPABLE, 0, what="prctl PR_SET_DUMPABLE")
-        specns = linux.get("namespaces") or []
         given = {ns["type"]: ns.get("path") or "" for ns in specns}
-        flags, join = namespaces.plan(specns)
         join_fds = namespaces.open_joins(join)
         # exec: the container's root, opened while the host's /proc is ours; after setns(mnt) we stand at
         # the root of that mount namespace, which is not the container's root when the container was made
@@ -72,15 +82,18 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True):
             os.close(fd)
         elif userns:
             sys.unshare(CLONE_NEWUSER)
-        chan.send("hello", userns=userns and not given.get("user"))
-        chan.expect("go")
-        if userns:
-            os.setresgid(0, 0, 0)
-            os.setresuid(0, 0, 0)
         # the parent puts us in the container's cgroups meanwhile ("placed"); the first write to a
         # v1 cgroup.procs waits for an RCU grace period, so we unshare in parallel unless a cgroup
         # namespace must be made from inside the container's cgroup
         early = bool(flags & CLONE_NEWCGROUP) or any(k == "cgroup" for k, _ in join)
+        late = init_placed_late and not early
+        made_userns = userns and not given.get("user")
+        chan.send("hello", userns=made_userns, place="init" if late else "stage")
+        if made_userns or not init_placed_late:   # the container init hears "go" only for id maps
+            chan.expect("go")
+        if userns:
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
         cgroup_view = {}
         if early:
             chan.expect("placed")
@@ -92,7 +105,7 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True):
             os.close(root_fd)
         if flags:
             sys.unshare(flags)
-        if not early:
+        if not early and not late:
             chan.expect("placed")
             cgroup_view = read_cgroup_view() if cgroup_view_needed else {}
         if flags & CLONE_NEWTIME and linux.get("timeOffsets"):
@@ -109,10 +122,30 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True):
             os.close(r)
         else:
             chan.send("pid", pid=os.getpid())
-        final(sys, chan, userns, flags, cgroup_view)
+        if not loaded:
+            preload(linux, terminal)
+        final(sys, chan, userns, flags, Placement(chan, cgroup_view_needed) if late else cgroup_view)
     except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
         report(chan, e)
     os._exit(1)
+
+
+class Placement:
+    """The init's wait for "placed" (the parent writes our pid to cgroup.procs while we mount).
+
+    Calling it waits once, then gives the cgroup view (read_cgroup_view).
+    """
+
+    def __init__(self, chan, view_needed=True):
+        self.chan = chan
+        self.view_needed = view_needed
+        self.view = None
+
+    def __call__(self):
+        if self.view is None:
+            self.chan.expect("placed")
+            self.view = read_cgroup_view() if self.view_needed else {}
+        return self.view
 
 
 def read_cgroup_view():
@@ -332,9 +365,13 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     mount_ns = "mount" in specns
     # 1. mounts and /dev, with host paths still visible
     if mount_ns:
-        ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns, cgroup_view=lambda: cgroup_view,
+        ctx = rootfs.MountContext(opts["rootfs"], opts["bundle"], userns=userns,
+                                  cgroup_view=cgroup_view if callable(cgroup_view) else lambda: cgroup_view,
                                   cgroupns="cgroup" in specns)
         rootfs.prepare(sys, cfg, ctx)
+    # 1b. in the container's cgroups from here on (placed late: before any hook or user code runs)
+    if callable(cgroup_view):
+        cgroup_view()
     # 2. prestart/createRuntime (parent, runtime namespace) then createContainer (here) hooks
     if hooks.has(cfg, "prestart", "createRuntime", "createContainer", "startContainer"):
         chan.send("hooks")

@@ -54,12 +54,12 @@ def _abort(chan, text):
         pass
 
 
-def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=True):
+def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=True, init_placed_late=False):
     pchan, cchan = channel.pair()
     pid = os.fork()
     if pid == 0:
         pchan.close()
-        init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed)   # never returns
+        init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed, init_placed_late)   # never returns
         os._exit(1)
     cchan.close()
     for fd in keep_fds:
@@ -81,35 +81,51 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
 
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("state_dir_fd"),
                                                      opts.get("console_fd")),
-                        terminal=bool((cfg.get("process") or {}).get("terminal")))
+                        terminal=bool((cfg.get("process") or {}).get("terminal")), init_placed_late=True)
     init_pid = 0
-    try:
-        try:   # the cgroups are made while stage 1 starts up
-            if manager is not None:
-                manager.create()
-        except Exception as e:
-            _abort(chan, str(e))
-            raise
-        hello = _next(chan, stage, "container init")
-        try:
-            if hello.get("userns"):
-                namespaces.write_id_maps(stage, linux)
-        except Exception as e:
-            _abort(chan, str(e))
-            raise
-        _send(chan, stage, "container init", "go")
-        # stage 1 unshares while we place it (the first v1 cgroup.procs write waits for an RCU grace
-        # period, ~10 ms); pid 1 is forked after "placed" and so starts inside the cgroups
+
+    def placed():
         try:
             if manager is not None:
-                manager.add(stage)
                 manager.apply(linux.get("resources") or {})
         except Exception as e:
             _abort(chan, str(e))
             raise
         _send(chan, stage, "container init", "placed")
+
+    try:
+        # the cgroups are made and stage 1 put in them while it starts up: the first write to a v1
+        # cgroup.procs waits for an RCU grace period (4-15 ms here), which stage 1 spends unsharing and
+        # pid 1 mounting.  pid 1 is in the cgroups by inheritance, or, when stage 1 forked it before
+        # the move, by its pid below (cheap: the grace period has passed); either way before "placed"
+        try:
+            if manager is not None:
+                manager.create()
+                manager.add(stage)
+        except Exception as e:
+            _abort(chan, str(e))
+            raise
+        hello = _next(chan, stage, "container init")
+        if hello.get("userns"):
+            try:
+                namespaces.write_id_maps(stage, linux)
+            except Exception as e:
+                _abort(chan, str(e))
+                raise
+            _send(chan, stage, "container init", "go")
+        late = hello.get("place") == "init"
+        if not late:   # stage 1 makes a cgroup namespace: it waits inside the cgroups before it unshares
+            placed()
         init_pid = _next(chan, stage, "container init")["pid"]
         on_pid(init_pid)
+        if late:       # pid 1 mounts meanwhile; it waits for "placed" before any hook or pivot_root
+            try:
+                if manager is not None and init_pid != stage:
+                    manager.add(init_pid)
+            except Exception as e:
+                _abort(chan, str(e))
+                raise
+            placed()
         if init_pid != stage:
             os.waitpid(stage, 0)
         while True:
