@@ -61,10 +61,10 @@ def join_linux(cfg, pid):
     for kind in KINDS:
         if kind in kinds:
             nss.append({"type": kind, "path": "/proc/%d/ns/%s" % (pid, KINDS[kind][1])})
-    out = {"namespaces": nss, "seccomp": linux.get("seccomp"), "personality": linux.get("personality")}
-    if "mount" in kinds:   # stage 1 chroots here after setns(mnt): see init.stage1
-        out["enterRoot"] = "/proc/%d/root" % pid
-    return out
+    # enterRoot: stage 1 chroots into the init's root after the setns calls (see init.stage1); needed with a
+    # mount namespace made from a chroot, and without a mount namespace (the init only chrooted)
+    return {"namespaces": nss, "seccomp": linux.get("seccomp"), "personality": linux.get("personality"),
+            "enterRoot": "/proc/%d/root" % pid}
 
 
 def run(sys, store, container_id, opts, argv, log):

@@ -73,7 +73,8 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
         join_fds = namespaces.open_joins(join)
         # exec: the container's root, opened while the host's /proc is ours; after setns(mnt) we stand at
         # the root of that mount namespace, which is not the container's root when the container was made
-        # from a chroot (pivot_root moves the rootfs onto the chroot's mount, not onto the namespace's root)
+        # from a chroot (pivot_root moves the rootfs onto the chroot's mount, not onto the namespace's root),
+        # and a container without a mount namespace has only a chroot
         root_fd = os.open(linux["enterRoot"], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) if linux.get("enterRoot") else -1
         userns = "user" in given
         if given.get("user"):

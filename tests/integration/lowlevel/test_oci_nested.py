@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from tests.fixtures import bundle
 from tests.integration.lowlevel.oci_harness import OCI, Runtime, make_bundle
 
 pytestmark = pytest.mark.root
@@ -88,5 +89,22 @@ def test_exec_lands_in_the_container_root_when_created_from_a_chroot(tmp_path, b
         assert "linuxrc" in lines and "work" not in lines and "boot" not in lines   # busybox's root, not the host's
         assert "23" in lines                                # the container's own pids cgroup
         assert "sleep" in lines and lines[-1] == "/"        # its pid namespace's /proc, cwd inside
+    finally:
+        rt.cleanup()
+
+
+def test_exec_lands_in_the_container_root_without_a_mount_namespace(tmp_path, busybox_rootfs):
+    rt = Runtime(str(tmp_path / "state"))
+    try:
+        path, cfg = make_bundle(tmp_path, busybox_rootfs, ["sleep", "60"])
+        cfg["linux"]["namespaces"] = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] != "mount"]
+        cfg["mounts"] = []                          # nothing may be mounted without a mount namespace
+        for key in ("maskedPaths", "readonlyPaths"):
+            del cfg["linux"][key]
+        bundle.write_bundle(path, busybox_rootfs, cfg)
+        cid = rt.new_id()
+        rt("run", "--detach", "--bundle", path, cid, detached=True)
+        lines = rt("exec", cid, "ls", "/").stdout.split()
+        assert "linuxrc" in lines and "work" not in lines and "boot" not in lines
     finally:
         rt.cleanup()
