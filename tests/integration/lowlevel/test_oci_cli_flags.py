@@ -56,6 +56,22 @@ def test_exec_cap_and_no_new_privs(rt, tmp_path, busybox_rootfs):
     assert cap_eff(more[1]) & ~(1 << CAP_SYS_ADMIN) == cap_eff(plain[1])    # that one and nothing else
 
 
+def test_exec_preserve_fds(rt, tmp_path):
+    cid = start(rt, tmp_path, ["sleep", "60"])
+    r, w = os.pipe()
+    os.write(w, b"exec-fd-3\n")
+    os.close(w)
+    try:   # a shell puts the pipe on fd 3, then becomes gantry-oci exec
+        run = subprocess.run(["/bin/sh", "-c", 'exec 3<&0 0</dev/null; exec "$@"', "sh", rt.binary, "--root", rt.root,
+                              "exec", "--preserve-fds", "1", cid, "sh", "-c", "cat <&3; ls /proc/self/fd | tr '\\n' ' '"],
+                             capture_output=True, text=True, timeout=30, stdin=r)
+    finally:
+        os.close(r)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "exec-fd-3" and lines[1].split() == ["0", "1", "2", "3", "4"]   # 4: the directory ls reads
+
+
 def test_exec_tty_in_the_foreground(rt, tmp_path):
     cid = start(rt, tmp_path, ["sleep", "60"])
     out = rt("exec", "--tty", cid, "tty").stdout
