@@ -153,3 +153,11 @@ def test_events_stream_reports_stats_and_oom_kills(rt, tmp_path):
         if stream.poll() is None:
             stream.kill()
             stream.wait()
+
+
+def test_debug_adds_the_traceback_to_an_error(rt):
+    plain = rt("state", "nope", check=False)
+    debug = rt("--debug", "state", "nope", check=False)
+    assert plain.returncode == debug.returncode == 1
+    assert "does not exist" in plain.stderr and "Traceback" not in plain.stderr
+    assert "does not exist" in debug.stderr and "Traceback (most recent call last)" in debug.stderr
