@@ -25,7 +25,9 @@ _scan = _json.make_scanner(_Context())
 
 def loads(data):
     if isinstance(data, (bytes, bytearray)):
-        data = data.decode("utf-8-sig")
+        if data[:3] == b"\xef\xbb\xbf":   # what "utf-8-sig" would strip; that codec costs an import
+            data = data[3:]
+        data = data.decode("utf-8")
     end = len(data)
     i = 0
     while i < end and data[i] in _WS:

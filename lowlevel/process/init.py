@@ -6,7 +6,7 @@ channel with their real cause (see channel.py for the messages).
 """
 import os
 
-from .. import hooks, namespaces, rootfs
+from .. import namespaces
 from ..syscalls import (
     CLONE_NEWCGROUP,
     CLONE_NEWPID,
@@ -16,7 +16,6 @@ from ..syscalls import (
     PR_SET_DUMPABLE,
     PR_SET_NO_NEW_PRIVS,
 )
-from . import rlimits, users
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -35,11 +34,16 @@ def report(chan, exc):
 
 
 def preload(linux, terminal):
-    """Import now what runs after pivot_root or setns(mnt): the host's Python library is gone by then."""
+    """Import now what runs after pivot_root or setns(mnt): the host's Python library is gone by then.
+
+    The gantry-oci parent does not import these: the child loads them after the fork, while the
+    parent waits on the cgroups (see stage1).
+    """
     import resource  # noqa: F401  (rlimits)
 
-    from .. import capabilities  # noqa: F401
+    from .. import capabilities, hooks, rootfs  # noqa: F401
     from ..log import describe  # noqa: F401
+    from . import rlimits, users  # noqa: F401
     if linux.get("seccomp"):
         from .. import seccomp
         seccomp.preload()  # dlopen libseccomp before pivot_root hides the host's libraries
@@ -305,6 +309,7 @@ def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds, is
                 pass  # exec into a read-only /dev: the pty is still our stdio
     else:
         os.setsid()   # a session of its own, as with runc: no tie to the caller's terminal or job control
+    from . import rlimits, users  # (loaded by preload)
     # rlimits and oom_score_adj need root in the container's user namespace
     rlimits.apply(proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
@@ -352,6 +357,7 @@ def open_exec_fifo(opts):
 
 def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     """pid 1 of the container: the steps in kernel order, then wait for `start`, then execve."""
+    from .. import hooks, rootfs  # (loaded by preload)
     linux = cfg.get("linux") or {}
     proc = cfg.get("process")
     specns = {ns["type"]: ns.get("path") or "" for ns in linux.get("namespaces") or []}

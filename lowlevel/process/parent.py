@@ -8,7 +8,7 @@ import os
 
 from .. import hooks, namespaces
 from ..syscalls import PR_SET_CHILD_SUBREAPER
-from . import channel, init
+from . import channel
 
 
 class ChildError(Exception):
@@ -59,8 +59,11 @@ def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=Tru
     pid = os.fork()
     if pid == 0:
         pchan.close()
-        init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed, init_placed_late)   # never returns
-        os._exit(1)
+        try:   # imported in the child only: the parent never runs it
+            from . import init
+            init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed, init_placed_late)   # never returns
+        finally:
+            os._exit(1)   # the child must never unwind into the parent's code
     cchan.close()
     for fd in keep_fds:
         if fd is not None:
@@ -77,6 +80,7 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
     linux = cfg.get("linux") or {}
 
     def final(sys_, chan, userns, flags, cgroup_view):
+        from . import init
         init.container_init(sys_, chan, cfg, opts, userns, flags, cgroup_view)
 
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("state_dir_fd"),
@@ -160,6 +164,7 @@ def spawn_exec(sys, proc, linux, opts, manager):
     """Fork a process into a running container; returns its host pid once execve succeeded."""
 
     def final(sys_, chan, userns, flags, cgroup_view):
+        from . import init
         init.exec_process(sys_, chan, proc, linux, opts, userns)
 
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("console_fd"),), terminal=bool(proc.get("terminal")),
