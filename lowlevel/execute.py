@@ -37,11 +37,16 @@ def build_process(cfg, opts, argv):
             proc["user"] = parse_user(opts["user"])
         if opts.get("additional_gids"):
             proc["user"]["additionalGids"] = [int(g) for g in opts["additional_gids"]]
+        # --cap: bounding, effective and permitted; never inheritable (the CVE-2022-29162 class: an inheritable
+        # set lets file capabilities of any program raise them, runc >= 1.1.2 stopped adding it); ambient when
+        # the config's inheritable set already holds the capability (the kernel raises no other)
+        caps = proc["capabilities"]
         for cap in opts.get("cap") or []:
-            for kind in ("bounding", "effective", "permitted", "inheritable", "ambient"):
-                caps = proc["capabilities"].setdefault(kind, [])
-                if cap not in caps and (kind != "ambient" or proc["capabilities"].get("ambient") is not None):
-                    caps.append(cap)
+            kinds = ("bounding", "effective", "permitted") + (
+                ("ambient",) if cap in (caps.get("inheritable") or ()) else ())
+            for kind in kinds:
+                if cap not in caps.setdefault(kind, []):
+                    caps[kind].append(cap)
         if opts.get("no_new_privs"):
             proc["noNewPrivileges"] = True
     if opts.get("tty"):

@@ -38,8 +38,8 @@ def rt(oci, busybox_rootfs):
     return oci
 
 
-def cap_eff(text):
-    return int(text.split()[-1], 16)
+def status_fields(text):
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
 def test_exec_cap_and_no_new_privs(rt, tmp_path, busybox_rootfs):
@@ -48,12 +48,14 @@ def test_exec_cap_and_no_new_privs(rt, tmp_path, busybox_rootfs):
     bundle.write_bundle(path, busybox_rootfs, cfg)
     cid = rt.new_id()
     rt("run", "--detach", "--bundle", path, cid, detached=True)
-    plain = rt("exec", cid, "grep", "-E", "CapEff|NoNewPrivs", "/proc/self/status").stdout.split()
-    assert not cap_eff(plain[1]) & (1 << CAP_SYS_ADMIN) and plain[3] == "0"
-    more = rt("exec", "--cap", "CAP_SYS_ADMIN", "--no-new-privs", cid,
-              "grep", "-E", "CapEff|NoNewPrivs", "/proc/self/status").stdout.split()
-    assert cap_eff(more[1]) & (1 << CAP_SYS_ADMIN) and more[3] == "1"
-    assert cap_eff(more[1]) & ~(1 << CAP_SYS_ADMIN) == cap_eff(plain[1])    # that one and nothing else
+    grep = ["grep", "-E", "^(CapInh|CapEff|CapAmb|NoNewPrivs):", "/proc/self/status"]
+    plain = status_fields(rt("exec", cid, *grep).stdout)
+    assert not int(plain["CapEff"], 16) & (1 << CAP_SYS_ADMIN) and plain["NoNewPrivs"] == "0"
+    more = status_fields(rt("exec", "--cap", "CAP_SYS_ADMIN", "--no-new-privs", cid, *grep).stdout)
+    assert int(more["CapEff"], 16) & (1 << CAP_SYS_ADMIN) and more["NoNewPrivs"] == "1"
+    assert int(more["CapEff"], 16) & ~(1 << CAP_SYS_ADMIN) == int(plain["CapEff"], 16)   # that one, nothing else
+    # never inheritable or ambient (the CVE-2022-29162 class)
+    assert int(more["CapInh"], 16) == 0 and int(more["CapAmb"], 16) == 0
 
 
 def test_exec_preserve_fds(rt, tmp_path):
