@@ -352,8 +352,19 @@ def mask_path(sys, path):
         return
     if stat.S_ISDIR(st.st_mode):
         sys.mount("tmpfs", path, "tmpfs", MS_RDONLY)
-    else:
-        sys.mount("/dev/null", path, None, MS_BIND)
+        return
+    # the container's /dev/null, checked to be the null device and bound through the descriptor that was
+    # checked: a symlink or another file swapped in there (a shared rootfs, a bind-mounted /dev) must never
+    # be bound over a masked path (the CVE-2025-31133 class)
+    fd = os.open("/dev/null", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        null = os.fstat(fd)
+        if not stat.S_ISCHR(null.st_mode) or null.st_rdev != os.makedev(1, 3):
+            raise OSError(1, "mask %s: /dev/null in the container is not the null device" % path)
+        source = "/proc/self/fd/%d" % fd
+        sys.mount(source if os.path.exists(source) else "/dev/null", path, None, MS_BIND)
+    finally:
+        os.close(fd)
 
 
 def finish(sys, cfg):

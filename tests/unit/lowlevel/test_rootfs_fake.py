@@ -126,7 +126,10 @@ def test_finish_masks_and_readonly(tmp_path, monkeypatch):
                      "maskedPaths": [p + "/proc/kcore", p + "/proc/sys", p + "/absent"]}}
     sys = FakeSyscalls()
     rootfs.finish(sys, cfg)
-    assert mounts(sys) == [
+    calls = mounts(sys)
+    assert calls[4][1].startswith("/proc/self/fd/")    # the checked /dev/null, by its descriptor
+    calls[4] = calls[4][:1] + ("/dev/null",) + calls[4][2:]
+    assert calls == [
         ("mount", p + "/proc/sys", p + "/proc/sys", None, MS_BIND | MS_REC, None),
         ("mount", None, p + "/proc/sys", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, None),
         ("mount", p + "/absent", p + "/absent", None, MS_BIND | MS_REC, None),
@@ -135,6 +138,19 @@ def test_finish_masks_and_readonly(tmp_path, monkeypatch):
         ("mount", "tmpfs", p + "/proc/sys", "tmpfs", MS_RDONLY, None),
         ("mount", None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None),
     ]
+
+
+def test_masking_refuses_a_dev_null_that_is_not_the_null_device(tmp_path, monkeypatch):
+    (tmp_path / "secret").write_text("")
+    real_open = os.open
+
+    def swapped_open(path, flags, *args, **kw):   # as if the container's /dev/null were a plain file
+        return real_open(str(tmp_path / "secret") if path == "/dev/null" else path, flags, *args, **kw)
+    monkeypatch.setattr(os, "open", swapped_open)
+    sys = FakeSyscalls()
+    with pytest.raises(OSError, match="not the null device"):
+        rootfs.mask_path(sys, str(tmp_path / "secret"))
+    assert sys.calls == []
 
 
 def test_cgroup_mount_binds_own_cgroups_read_only(tree):
