@@ -34,6 +34,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	@# gantry-oci: replace pip's console script by a lean launcher (python -IS; see lowlevel/launcher.py)
 	$(PY) -m gantry.lowlevel.launcher $(VENV)/bin/gantry-oci
+	@# ... and its modules byte-compiled now, so no container operation pays for compiling them
+	$(PY) -m compileall -q lowlevel >/dev/null
 	touch $@
 
 venv: $(VENV)/.installed

@@ -91,6 +91,10 @@ class Manager:
             return V2  # built into cgroup2: cgroup.freeze, BPF device programs
         return V2 if {"blkio": "io"}.get(controller, controller) in self.v2_controllers else None
 
+    def dirs(self):
+        """Every directory add() writes a pid into."""
+        return self._dirs()
+
     def _dirs(self):
         dirs = sorted(set(self.v1.values()))
         if self.unified:

@@ -55,12 +55,14 @@ def preload(linux, terminal):
         from .. import console  # noqa: F401
 
 
-def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, init_placed_late=False):
+def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, init_placed_late=False,
+           cgroup_dirs=None):
     """Enter or make the namespaces, fork pid 1 when a pid/time namespace needs it, then run final().
 
     init_placed_late (the container init): unless a cgroup namespace must be made from inside the
     container's cgroups, the parent places the init by the pid it reports while the init already
-    mounts; final() then gets a Placement to wait on instead of a ready cgroup view.
+    sets up; final() then gets a Placement to wait on instead of a ready cgroup view (cgroup_dirs:
+    the container's cgroup directories, from which the view is predicted).
     """
     try:
         specns = linux.get("namespaces") or []
@@ -129,32 +131,42 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
             chan.send("pid", pid=os.getpid())
         if not loaded:
             preload(linux, terminal)
-        final(sys, chan, userns, flags, Placement(chan, cgroup_view_needed) if late else cgroup_view)
+        final(sys, chan, userns, flags, Placement(chan, cgroup_view_needed, cgroup_dirs) if late else cgroup_view)
     except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
         report(chan, e)
     os._exit(1)
 
 
 class Placement:
-    """The init's wait for "placed" (the parent writes our pid to cgroup.procs while we mount).
+    """The init's wait for "placed" (the parent writes our pid to cgroup.procs while we set up).
 
-    Calling it waits once, then gives the cgroup view (read_cgroup_view).
+    view() gives the cgroup view (read_cgroup_view) as it is once we are placed: predicted from the
+    container's cgroup directories (dirs) without waiting when every cgroup mount is the root of
+    its hierarchy, else read after waiting.  wait() waits once.
     """
 
-    def __init__(self, chan, view_needed=True):
+    def __init__(self, chan, view_needed=True, dirs=None):
         self.chan = chan
         self.view_needed = view_needed
-        self.view = None
+        self.placed = False
+        self._view = predict_cgroup_view(dirs) if view_needed and dirs is not None else None
 
-    def __call__(self):
-        if self.view is None:
+    def wait(self):
+        if not self.placed:
             self.chan.expect("placed")
-            self.view = read_cgroup_view() if self.view_needed else {}
-        return self.view
+            self.placed = True
+
+    def view(self):
+        if self._view is None:
+            self.wait()
+            self._view = read_cgroup_view() if self.view_needed else {}
+        return self._view
+
+    __call__ = view
 
 
-def read_cgroup_view():
-    """{hierarchy mount dir: our path in it} (host view, read before a cgroup namespace hides it)."""
+def _cgroup_mounts():
+    """{controllers key ("" for cgroup2): (mount dir, root of the hierarchy mounted there)}."""
     mounts = {}
     with open("/proc/self/mountinfo") as f:
         for line in f:
@@ -164,10 +176,34 @@ def read_cgroup_view():
             if not rfields or rfields[0] not in ("cgroup", "cgroup2"):
                 continue
             if rfields[0] == "cgroup2":
-                mounts[""] = fields[4]
+                mounts[""] = (fields[4], fields[3])
             else:
                 ctrls = [o for o in rfields[2].split(",") if o not in ("rw", "ro") and not o.startswith("relatime")]
-                mounts[",".join(sorted(ctrls))] = fields[4]
+                mounts[",".join(sorted(ctrls))] = (fields[4], fields[3])
+    return mounts
+
+
+def predict_cgroup_view(dirs):
+    """read_cgroup_view() as it will be once the parent wrote us into each of dirs, or None.
+
+    Hierarchies without one of dirs keep what we inherited.  None (read it after "placed" then)
+    when a cgroup mount is not its hierarchy's root or a directory lies under no cgroup mount.
+    """
+    mounts = _cgroup_mounts()
+    if any(root != "/" for _, root in mounts.values()):
+        return None
+    view = read_cgroup_view(mounts)
+    for d in dirs:
+        owner = [m for m in view if d == m or d.startswith(m.rstrip("/") + "/")]
+        if len(owner) != 1:
+            return None
+        view[owner[0]] = d[len(owner[0].rstrip("/")):] or "/"
+    return view
+
+
+def read_cgroup_view(mounts=None):
+    """{hierarchy mount dir: our path in it} (host view, read before a cgroup namespace hides it)."""
+    mounts = {k: v[0] for k, v in (mounts or _cgroup_mounts()).items()}
     view = {}
     with open("/proc/self/cgroup") as f:
         for line in f:
@@ -376,11 +412,12 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
                                   cgroup_view=cgroup_view if callable(cgroup_view) else lambda: cgroup_view,
                                   cgroupns="cgroup" in specns)
         rootfs.prepare(sys, cfg, ctx)
-    # 1b. in the container's cgroups from here on (placed late: before any hook or user code runs)
-    if callable(cgroup_view):
-        cgroup_view()
+    # placed late (Placement): the parent is still writing us into the cgroups (an RCU grace period);
+    # we go on meanwhile, but are in them before any hook runs and before "ready" (no user code yet)
+    placed = cgroup_view.wait if callable(cgroup_view) else lambda: None
     # 2. prestart/createRuntime (parent, runtime namespace) then createContainer (here) hooks
     if hooks.has(cfg, "prestart", "createRuntime", "createContainer", "startContainer"):
+        placed()
         chan.send("hooks")
         opts["state_json"] = chan.expect("go").get("state", "{}")
         hooks.run(cfg, ["createContainer"], opts["state_json"])
@@ -404,6 +441,7 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     exec_fifo = opts["fifo_fd"]
     if proc is None:
         # no process: allowed until start; `start` refuses, the init just waits to be deleted
+        placed()
         chan.send("ready")
         chan.close()
         open_exec_fifo(opts)
@@ -414,6 +452,7 @@ def container_init(sys, chan, cfg, opts, userns, flags, cgroup_view):
     path, args, env = prepare_process(sys, proc, userns, opts.get("console_fd"), linux.get("seccomp"),
                                       opts.get("preserve_fds", 0))
     # 10. fully set up: tell the parent, then block until `start` opens the exec fifo
+    placed()
     chan.send("ready")
     chan.close()
     fd = open_exec_fifo(opts)

@@ -54,14 +54,16 @@ def _abort(chan, text):
         pass
 
 
-def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=True, init_placed_late=False):
+def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=True, init_placed_late=False,
+          cgroup_dirs=None):
     pchan, cchan = channel.pair()
     pid = os.fork()
     if pid == 0:
         pchan.close()
         try:   # imported in the child only: the parent never runs it
             from . import init
-            init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed, init_placed_late)   # never returns
+            init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed, init_placed_late,
+                        cgroup_dirs)   # never returns
         finally:
             os._exit(1)   # the child must never unwind into the parent's code
     cchan.close()
@@ -83,28 +85,27 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
         from . import init
         init.container_init(sys_, chan, cfg, opts, userns, flags, cgroup_view)
 
+    if manager is not None:   # made before the fork: pid 1 bind-mounts them without waiting (init.Placement)
+        manager.create()
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("state_dir_fd"),
                                                      opts.get("console_fd")),
-                        terminal=bool((cfg.get("process") or {}).get("terminal")), init_placed_late=True)
+                        terminal=bool((cfg.get("process") or {}).get("terminal")), init_placed_late=True,
+                        cgroup_dirs=manager.dirs() if manager is not None else [])
     init_pid = 0
 
     def placed():
-        try:
-            if manager is not None:
-                manager.apply(linux.get("resources") or {})
-        except Exception as e:
-            _abort(chan, str(e))
-            raise
         _send(chan, stage, "container init", "placed")
 
     try:
-        # the cgroups are made and stage 1 put in them while it starts up: the first write to a v1
-        # cgroup.procs waits for an RCU grace period (4-15 ms here), which stage 1 spends unsharing and
-        # pid 1 mounting.  pid 1 is in the cgroups by inheritance, or, when stage 1 forked it before
-        # the move, by its pid below (cheap: the grace period has passed); either way before "placed"
+        # limits first: nothing enters the cgroups before they are complete (pid 1 mknods /dev
+        # meanwhile: a devices list half written would refuse it).  Then stage 1 is put in the
+        # cgroups while it starts up: the first write to a v1 cgroup.procs waits for an RCU grace
+        # period (4-15 ms here), which stage 1 spends unsharing and pid 1 setting up.  pid 1 is in
+        # the cgroups by inheritance, or, when stage 1 forked it before the move, by its pid below
+        # (cheap: the grace period has passed); either way before "placed"
         try:
             if manager is not None:
-                manager.create()
+                manager.apply(linux.get("resources") or {})
                 manager.add(stage)
         except Exception as e:
             _abort(chan, str(e))
