@@ -101,3 +101,28 @@ def test_cgroup_namespace_shows_the_container_cgroup_as_root(tmp_path, busybox_r
     out = oci("exec", cid, "sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/pids/pids.max").stdout.split()
     assert out[-1] == "29"
     assert all(line.endswith(":/") for line in out[:-1]), out       # every hierarchy: its own cgroup is "/"
+
+
+def test_hooks_run_in_the_namespaces_the_spec_names(tmp_path, busybox_rootfs, oci):
+    """createRuntime, prestart, poststart, poststop: the runtime's namespaces; createContainer: the
+    container's (mount, uts, ...) before pivot_root; startContainer: inside the container, after `start`."""
+    record = tmp_path / "ns.log"
+
+    def hook(name):
+        return {"path": "/bin/sh", "args": ["sh", "-c", "echo %s $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/uts) >> %s"
+                                            % (name, record)]}
+    path, cfg = make_bundle(tmp_path, busybox_rootfs, ["sleep", "60"], hostname="hooked")
+    kinds = ["createRuntime", "prestart", "createContainer", "poststart"]
+    cfg["hooks"] = {k: [hook(k)] for k in kinds}
+    cfg["hooks"]["startContainer"] = [{"path": "/bin/sh", "args": ["sh", "-c", "hostname > /tmp/start-hook"]}]
+    bundle.write_bundle(path, busybox_rootfs, cfg)
+    cid = oci.new_id()
+    oci("create", "--bundle", path, cid, detached=True)
+    oci("start", cid)
+    pid = json.loads(oci("state", cid).stdout)["pid"]
+    seen = {line.split()[0]: line.split()[1:] for line in record.read_text().splitlines()}
+    host = [os.readlink("/proc/self/ns/mnt"), os.readlink("/proc/self/ns/uts")]
+    inside = [os.readlink("/proc/%d/ns/mnt" % pid), os.readlink("/proc/%d/ns/uts" % pid)]
+    assert seen["createRuntime"] == host and seen["prestart"] == host and seen["poststart"] == host
+    assert seen["createContainer"] == inside
+    assert oci("exec", cid, "cat", "/tmp/start-hook").stdout.strip() == "hooked"
