@@ -60,6 +60,13 @@ def procs(directory):
 
 def remove_tree(path, attempts=50, delay=0.01):
     """rmdir ``path`` and its sub-cgroups (deepest first); retry EBUSY while tasks exit."""
+    try:
+        os.rmdir(path)   # the usual case (no sub-cgroups, no tasks left): one syscall, no walk
+        return
+    except FileNotFoundError:
+        return
+    except OSError:
+        pass
     if not os.path.isdir(path):
         return
     for root, dirs, _ in os.walk(path, topdown=False):

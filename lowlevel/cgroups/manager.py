@@ -163,21 +163,25 @@ class Manager:
 
     # ----------------------------------------------------------------- apply
     def apply(self, resources):
-        from . import cpu, cpuset, hugetlb, pids  # controllers load on demand: start-up time counts
+        # controllers load on demand, each only when its section is there: start-up time counts
         resources = resources or {}
         cpu_res = resources.get("cpu") or {}
         if any(k in cpu_res for k in ("shares", "quota", "period", "burst", "realtimePeriod",
                                       "realtimeRuntime", "idle")):
+            from . import cpu
             self._apply("cpu", cpu.v1, cpu.v2, cpu_res)
         if cpu_res.get("cpus") or cpu_res.get("mems"):
+            from . import cpuset
             self._apply("cpuset", cpuset.v1, cpuset.v2, cpu_res)
         if resources.get("memory"):
             self._apply_memory(resources["memory"])
         if resources.get("pids"):
+            from . import pids
             self._apply("pids", pids.v1, pids.v2, resources["pids"])
         if resources.get("blockIO"):
             self._apply_blkio(resources["blockIO"])
         if resources.get("hugepageLimits"):
+            from . import hugetlb
             self._apply("hugetlb", hugetlb.v1, hugetlb.v2, resources["hugepageLimits"])
         if resources.get("network"):
             self._apply_network(resources["network"])
