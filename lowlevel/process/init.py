@@ -4,6 +4,7 @@ Everything here runs in a forked child of the gantry-oci parent and never
 returns: it ends in execve or os._exit.  Failures travel back over the
 channel with their real cause (see channel.py for the messages).
 """
+import errno
 import os
 
 from .. import namespaces
@@ -56,13 +57,14 @@ def preload(linux, terminal):
 
 
 def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, init_placed_late=False,
-           cgroup_dirs=None):
+           cgroup_dirs=None, self_place=None):
     """Enter or make the namespaces, fork pid 1 when a pid/time namespace needs it, then run final().
 
     init_placed_late (the container init): unless a cgroup namespace must be made from inside the
     container's cgroups, the parent places the init by the pid it reports while the init already
     sets up; final() then gets a Placement to wait on instead of a ready cgroup view (cgroup_dirs:
-    the container's cgroup directories, from which the view is predicted).
+    the container's cgroup directories, from which the view is predicted).  self_place ({"v1": dirs,
+    "unified": dir or None}): where stage 1 may put itself and pid 1 without the parent (see place_self).
     """
     try:
         specns = linux.get("namespaces") or []
@@ -95,9 +97,12 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
         early = bool(flags & CLONE_NEWCGROUP) or any(k == "cgroup" for k, _ in join)
         late = init_placed_late and not early
         made_userns = userns and not given.get("user")
-        chan.send("hello", userns=made_userns, place="init" if late else "stage")
+        forks = bool(flags & (CLONE_NEWPID | CLONE_NEWTIME)) or any(k in ("pid", "time") for k, _ in join)
+        own = late and self_place is not None and not userns and (forks or not self_place.get("unified"))
+        chan.send("hello", userns=made_userns, place="self" if own else "init" if late else "stage")
         if made_userns or not init_placed_late:   # the container init hears "go" only for id maps
             chan.expect("go")
+        unified_fd = place_self(self_place) if own else -1
         if userns:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
@@ -117,10 +122,10 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
             cgroup_view = read_cgroup_view() if cgroup_view_needed else {}
         if flags & CLONE_NEWTIME and linux.get("timeOffsets"):
             write_time_offsets(linux["timeOffsets"])
-        if flags & (CLONE_NEWPID | CLONE_NEWTIME) or any(k in ("pid", "time") for k, _ in join):
+        if forks:
             # pid 1 waits until stage 1 has reported its pid, so "pid" always reaches the parent first
             r, w = os.pipe()
-            pid = os.fork()
+            pid = os.fork() if unified_fd < 0 else fork_into(sys, unified_fd, self_place["unified"])
             if pid:
                 chan.send("pid", pid=pid)
                 os._exit(0)
@@ -135,6 +140,40 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
     except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
         report(chan, e)
     os._exit(1)
+
+
+def place_self(where):
+    """Put this (single-threaded) process into the container's v1 cgroups itself; returns an fd of
+    its cgroup2 directory for fork_into_cgroup, or -1.
+
+    Moving oneself by writing 0 to a v1 "tasks" file is the one migration that does not take the
+    kernel's global cgroup_threadgroup_rwsem, whose first writer waits for an RCU grace period
+    (~10 ms); a cgroup.procs write (what the parent would do) takes it.  cgroup2 has no such
+    door, but a child can be born in a cgroup2 directory (clone3 CLONE_INTO_CGROUP).  The limits
+    are written before the fork (parent.spawn_init).
+    """
+    for d in where.get("v1") or ():
+        with open(os.path.join(d, "tasks"), "w") as f:
+            f.write("0")
+    if where.get("unified"):
+        return os.open(where["unified"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    return -1
+
+
+def fork_into(sys, cgroup_fd, path):
+    """fork whose child starts in the cgroup2 directory path (fd cgroup_fd); on a kernel without
+    clone3 CLONE_INTO_CGROUP (< 5.7) a plain fork, and we write the child in (grace period and all)
+    before anyone hears its pid."""
+    try:
+        return sys.fork_into_cgroup(cgroup_fd, path)
+    except OSError as e:
+        if e.errno not in (errno.ENOSYS, errno.EINVAL, errno.E2BIG, errno.EPERM):
+            raise
+    pid = os.fork()
+    if pid:
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+    return pid
 
 
 class Placement:

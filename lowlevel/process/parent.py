@@ -55,7 +55,7 @@ def _abort(chan, text):
 
 
 def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=True, init_placed_late=False,
-          cgroup_dirs=None):
+          cgroup_dirs=None, self_place=None):
     pchan, cchan = channel.pair()
     pid = os.fork()
     if pid == 0:
@@ -63,7 +63,7 @@ def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=Tru
         try:   # imported in the child only: the parent never runs it
             from . import init
             init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed, init_placed_late,
-                        cgroup_dirs)   # never returns
+                        cgroup_dirs, self_place)   # never returns
         finally:
             os._exit(1)   # the child must never unwind into the parent's code
     cchan.close()
@@ -85,32 +85,38 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
         from . import init
         init.container_init(sys_, chan, cfg, opts, userns, flags, cgroup_view)
 
+    self_place = None
     if manager is not None:   # made before the fork: pid 1 bind-mounts them without waiting (init.Placement)
         manager.create()
+        # limits first: nothing enters the cgroups before they are complete (pid 1 mknods /dev
+        # early: a devices list half written would refuse it)
+        manager.apply(linux.get("resources") or {})
+        paths = manager.paths()
+        self_place = {"v1": sorted(set(paths["v1"].values())), "unified": paths.get("unified")}
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("state_dir_fd"),
                                                      opts.get("console_fd")),
                         terminal=bool((cfg.get("process") or {}).get("terminal")), init_placed_late=True,
-                        cgroup_dirs=manager.dirs() if manager is not None else [])
+                        cgroup_dirs=manager.dirs() if manager is not None else [], self_place=self_place)
     init_pid = 0
 
     def placed():
         _send(chan, stage, "container init", "placed")
 
     try:
-        # limits first: nothing enters the cgroups before they are complete (pid 1 mknods /dev
-        # meanwhile: a devices list half written would refuse it).  Then stage 1 is put in the
-        # cgroups while it starts up: the first write to a v1 cgroup.procs waits for an RCU grace
-        # period (4-15 ms here), which stage 1 spends unsharing and pid 1 setting up.  pid 1 is in
-        # the cgroups by inheritance, or, when stage 1 forked it before the move, by its pid below
-        # (cheap: the grace period has passed); either way before "placed"
+        hello = _next(chan, stage, "container init")
+        # place "self": stage 1 moves itself and forks pid 1 into the cgroups (init.place_self), no
+        # grace period.  Else stage 1 is put in the cgroups here while it starts up: the first write
+        # to a cgroup.procs waits for an RCU grace period (4-15 ms here), which stage 1 spends
+        # unsharing and pid 1 setting up.  pid 1 is in the cgroups by inheritance, or, when stage 1
+        # forked it before the move, by its pid below (cheap: the grace period has passed); either
+        # way before "placed"
+        own = hello.get("place") == "self"
         try:
-            if manager is not None:
-                manager.apply(linux.get("resources") or {})
+            if manager is not None and not own:
                 manager.add(stage)
         except Exception as e:
             _abort(chan, str(e))
             raise
-        hello = _next(chan, stage, "container init")
         if hello.get("userns"):
             try:
                 namespaces.write_id_maps(stage, linux)
@@ -118,14 +124,14 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
                 _abort(chan, str(e))
                 raise
             _send(chan, stage, "container init", "go")
-        late = hello.get("place") == "init"
+        late = hello.get("place") in ("init", "self")
         if not late:   # stage 1 makes a cgroup namespace: it waits inside the cgroups before it unshares
             placed()
         init_pid = _next(chan, stage, "container init")["pid"]
         on_pid(init_pid)
         if late:       # pid 1 mounts meanwhile; it waits for "placed" before any hook or pivot_root
             try:
-                if manager is not None and init_pid != stage:
+                if manager is not None and init_pid != stage and not own:
                     manager.add(init_pid)
             except Exception as e:
                 _abort(chan, str(e))

@@ -54,6 +54,10 @@ class FakeSyscalls:
     def unshare(self, flags):
         self._record("unshare", flags)
 
+    def fork_into_cgroup(self, cgroup_fd, what=""):
+        self._record("fork_into_cgroup", what)
+        return 0
+
     def setns(self, fd, nstype=0, what=""):
         self._record("setns", what, nstype)
 
