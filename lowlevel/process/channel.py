@@ -6,15 +6,17 @@ forked child that enters the namespaces); I = the container init (S itself
 when no pid/time namespace is made or joined, else S's child, pid 1 inside).
 For exec, I is the process that will exec the user's command.
 
-    S -> P  {"t": "hello", "userns": bool,   S made (or joined) its user namespace; place: who
-             "place": "stage"|"init"}        waits for "placed" (init only: the container init)
+    S -> P  {"t": "hello", "userns": bool,   S made (or joined) its user namespace; place: who is
+             "place": "stage"|"init"|"self"} placed before "placed": S, I (by P), or S and I by S
     P -> S  {"t": "go"}                      the cgroups exist; id maps are written (the container
                                              init's S waits for it only when it made a user ns)
     P -> S  {"t": "placed"}                  S is in the container's cgroups (S unshares meanwhile,
                                              or waits first when it makes a cgroup namespace)
+    P -> S  {"t": "limits"}                  (place "self") the limits are written: S moves itself
+                                             into the cgroups and forks I into them (init.place_self)
     S -> P  {"t": "pid", "pid": N}           host pid of I (S then exits if it forked I)
-    P -> I  {"t": "placed"}                  (place "init") I is in the cgroups, limits applied; I
-                                             mounts meanwhile and waits before hooks and pivot_root
+    P -> I  {"t": "placed"}                  (place "init"/"self") I is in the cgroups, limits
+                                             applied; I sets up meanwhile, waits before hooks/ready
     I -> P  {"t": "hooks"}                   mounts done, before pivot_root: run prestart and
                                              createRuntime hooks now (sent only if there are any)
     P -> I  {"t": "go"}                      hooks passed

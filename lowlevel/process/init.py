@@ -102,7 +102,10 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
         chan.send("hello", userns=made_userns, place="self" if own else "init" if late else "stage")
         if made_userns or not init_placed_late:   # the container init hears "go" only for id maps
             chan.expect("go")
-        unified_fd = place_self(self_place) if own else -1
+        # placing ourselves waits for the parent's "limits" (written meanwhile); after unshare
+        # unless a joined mount namespace would hide the host's cgroupfs
+        own_now = own and any(k == "mount" for k, _ in join)
+        unified_fd = place_self(chan, self_place) if own_now else -1
         if userns:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
@@ -117,6 +120,8 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
             os.close(root_fd)
         if flags:
             sys.unshare(flags)
+        if own and not own_now:
+            unified_fd = place_self(chan, self_place)
         if not early and not late:
             chan.expect("placed")
             cgroup_view = read_cgroup_view() if cgroup_view_needed else {}
@@ -142,7 +147,7 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
     os._exit(1)
 
 
-def place_self(where):
+def place_self(chan, where):
     """Put this (single-threaded) process into the container's v1 cgroups itself; returns an fd of
     its cgroup2 directory for fork_into_cgroup, or -1.
 
@@ -150,8 +155,9 @@ def place_self(where):
     kernel's global cgroup_threadgroup_rwsem, whose first writer waits for an RCU grace period
     (~10 ms); a cgroup.procs write (what the parent would do) takes it.  cgroup2 has no such
     door, but a child can be born in a cgroup2 directory (clone3 CLONE_INTO_CGROUP).  The limits
-    are written before the fork (parent.spawn_init).
+    are written first: the parent says "limits" when they are.
     """
+    chan.expect("limits")
     for d in where.get("v1") or ():
         with open(os.path.join(d, "tasks"), "w") as f:
             f.write("0")

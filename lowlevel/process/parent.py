@@ -88,9 +88,6 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
     self_place = None
     if manager is not None:   # made before the fork: pid 1 bind-mounts them without waiting (init.Placement)
         manager.create()
-        # limits first: nothing enters the cgroups before they are complete (pid 1 mknods /dev
-        # early: a devices list half written would refuse it)
-        manager.apply(linux.get("resources") or {})
         paths = manager.paths()
         self_place = {"v1": sorted(set(paths["v1"].values())), "unified": paths.get("unified")}
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("state_dir_fd"),
@@ -103,6 +100,14 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
         _send(chan, stage, "container init", "placed")
 
     try:
+        # limits first: nothing enters the cgroups before they are complete (pid 1 mknods /dev
+        # early: a devices list half written would refuse it); stage 1 starts up meanwhile
+        try:
+            if manager is not None:
+                manager.apply(linux.get("resources") or {})
+        except Exception as e:
+            _abort(chan, str(e))
+            raise
         hello = _next(chan, stage, "container init")
         # place "self": stage 1 moves itself and forks pid 1 into the cgroups (init.place_self), no
         # grace period.  Else stage 1 is put in the cgroups here while it starts up: the first write
@@ -117,6 +122,8 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
         except Exception as e:
             _abort(chan, str(e))
             raise
+        if own:
+            _send(chan, stage, "container init", "limits")
         if hello.get("userns"):
             try:
                 namespaces.write_id_maps(stage, linux)
