@@ -16,12 +16,19 @@ layout (v1 controllers + cgroup2 at /sys/fs/cgroup/unified); as in the conforman
 commands run in a private mount namespace where the cgroup2 mount is hidden (entered with setns
 before exec, so it costs crun nothing).  A runtime that still fails is reported and left out.
 
-Measured on the 2-core project machine (shared with other work; load ~1.5), 25 rounds, medians:
-run: gantry-oci 36.9 ms, runc 28.1 ms, crun 20.2 ms (ratio to runc 1.31); create 23.5 / 19.1 / 10.6
-(1.24); start 12.4 / 7.2 / 9.0 (1.71); delete 12.7 / 6.3 / 8.4 (2.02).  Peak RSS of `run`: 10.1 MiB vs
-runc's 10.5 MiB (0.96).  What remains is CPython itself: ~7 ms to start an interpreter (-IS) on this
-VM and ~4 ms of imports, against a Go binary's ~3 ms; the kernel's RCU wait on the first v1
-cgroup.procs write (~10 ms) is paid by both and hidden behind stage 1's unshare here.
+Measured on the 2-core project machine (shared with other work), 25 rounds, medians, ratio to runc:
+- before the start-up work of helper J: run 36.9 ms (runc 28.1, 1.31); create 23.5 / 19.1 (1.24); start
+  12.4 / 7.2 (1.71); delete 12.7 / 6.3 (2.02); peak RSS of `run` 10.1 MiB vs runc's 10.5 MiB.
+- after (06:04 UTC): run 24.7 ms (runc 27.8, crun 21.2; 0.89); create 21.5 / 17.4 (1.23); start 11.5 / 6.5
+  (1.78); delete 11.9 / 6.3 (1.90); peak RSS of `run` 9.6 MiB vs runc's 10.1 MiB (0.95).
+What made `run` faster: no RCU grace period at all (the kernel makes the first cgroup.procs writer wait
+~10 ms; stage 1 now moves itself through the v1 "tasks" files and forks pid 1 straight into its cgroup2
+directory with clone3 CLONE_INTO_CGROUP, see process/init.place_self); pid 1 sets up without waiting
+for the parent (its cgroup view is predicted); no fsync of state.json (as runc); the parent no longer
+imports the init's modules.  What remains is CPython itself: ~8 ms to start an interpreter (-IS) on this
+VM plus ~3 ms of imports, against a Go binary's ~3 ms; `start` and `delete` are little else, hence
+their ratios.  Note: in an alternating run the runtimes share the kernel's grace-period state, so a
+runtime that pays one can make the next one's cgroup write cheap (runc's `run` ranged 26.5-33.9 ms here).
 """
 import argparse
 import json
