@@ -137,6 +137,8 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
             os.close(w)
             os.read(r, 1)
             os.close(r)
+            if unified_fd >= 0:   # a host cgroup directory: not kept open in the container
+                os.close(unified_fd)
         else:
             chan.send("pid", pid=os.getpid())
         if not loaded:
