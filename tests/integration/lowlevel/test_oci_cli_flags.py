@@ -88,7 +88,7 @@ def test_exec_tty_detached_with_console_socket(rt, tmp_path):
     server.listen(1)
     pid_file = str(tmp_path / "exec.pid")
     rt("exec", "--tty", "--detach", "--console-socket", sock_path, "--pid-file", pid_file, cid,
-       "sh", "-c", "tty; echo on-exec-tty; sleep 2", detached=True)
+       "sh", "-c", "tty; echo on-exec-tty; read line", detached=True)   # lives until the tty hangs up
     conn, _ = server.accept()
     _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
     conn.close()
