@@ -239,9 +239,10 @@ def delete(store, container_id, force=False, log=None):
         record = store.read(container_id)
     except st.StateError:
         if force:   # like runc: nothing to delete is success with --force (containerd's cleanup relies on it)
-            if os.path.isdir(store.dir(container_id)) and not os.path.exists(
-                    os.path.join(store.dir(container_id), "state.json")):
-                store.remove(container_id)   # left half-made by a create killed with -9
+            if os.path.isdir(store.dir(container_id)):
+                # left half-made by a create killed with -9, or a record torn by a crash of the machine
+                # (state.json is not fsynced): nothing it names can be found any more, so only the dir goes
+                store.remove(container_id)
             return
         raise
     status = current_status(store, record)

@@ -92,3 +92,15 @@ def test_force_delete_of_half_created_container(capsys, tmp_path):
     assert run(capsys, "--root", root, "delete", "half")[0] == 1
     assert run(capsys, "--root", root, "delete", "--force", "half")[0] == 0
     assert not os.path.exists(os.path.join(root, "half"))
+
+
+def test_corrupt_state_is_named_and_force_delete_removes_it(capsys, tmp_path):
+    """A state.json torn by a machine crash reads as corrupt (never as valid); delete --force clears it."""
+    root = str(tmp_path / "root")
+    state.Store(root).reserve("torn")
+    open(os.path.join(root, "torn", "state.json"), "w").close()
+    code, _, err = run(capsys, "--root", root, "state", "torn")
+    assert code == 1 and "corrupt state" in err and os.path.join(root, "torn", "state.json") in err
+    assert run(capsys, "--root", root, "delete", "torn")[0] == 1
+    assert run(capsys, "--root", root, "delete", "--force", "torn")[0] == 0
+    assert not os.path.exists(os.path.join(root, "torn"))
