@@ -142,6 +142,32 @@ def collect_leftovers(store):
     return thread
 
 
+def wait_until_set(stop, poll=60.0):
+    """Block the main thread until ``stop`` is set by a signal handler.
+
+    A signal sent to the process may be delivered to any thread, and gRPC's threads do not block
+    SIGTERM.  When another thread takes it, CPython runs the Python-level handler only once the
+    main thread executes bytecode again; a main thread asleep in ``Event.wait(3600)`` would not,
+    for an hour (seen in CI: SIGTERM ignored).  The C-level handler, whichever thread runs it,
+    writes to the wakeup fd, which wakes this select at once; ``poll`` only bounds the worst case.
+    """
+    import select
+
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    previous = signal.set_wakeup_fd(w)
+    try:
+        while not stop.is_set():
+            select.select([r], [], [], poll)
+            try:
+                os.read(r, 4096)
+            except BlockingIOError:
+                pass
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(r)
+        os.close(w)
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     flags = {"address": args.address, "root": args.root, "state": args.state,
@@ -172,8 +198,7 @@ def main(argv=None):
     log.info("gantryd started", extra={"fields": {"version": runtime_version(), "pid": os.getpid(),
                                                   "root": cfg.root, "state": cfg.state}})
     gc_thread = collect_leftovers(store)
-    while not stop.wait(3600):
-        pass
+    wait_until_set(stop)
     drained = server.stop(STOP_GRACE_SECONDS, STOP_DRAIN_SECONDS)
     gc_thread.join(STOP_DRAIN_SECONDS)
     if not drained or gc_thread.is_alive():
