@@ -272,22 +272,23 @@ def delete(store, container_id, force=False, log=None):
 # ------------------------------------------------------------- pause/resume
 
 def pause(store, container_id):
-    record, _ = load(store, container_id, "pause")
-    manager = manager_from(record)
-    if manager is None:
-        raise RuntimeFailure("pause %s: the container has no cgroup freezer" % container_id)
-    manager.freeze()
-    record["status"] = "paused"
-    store.write(record)
+    _freeze(store, container_id, "pause", frozen=True)
 
 
 def resume(store, container_id):
-    record, _ = load(store, container_id, "resume")
+    _freeze(store, container_id, "resume", frozen=False)
+
+
+def _freeze(store, container_id, verb, frozen):
+    record, _ = load(store, container_id, verb)
     manager = manager_from(record)
     if manager is None:
-        raise RuntimeFailure("resume %s: the container has no cgroup freezer" % container_id)
-    manager.thaw()
-    record["status"] = "running"
+        raise RuntimeFailure("%s %s: the container has no cgroup freezer" % (verb, container_id))
+    if frozen:
+        manager.freeze()
+    else:
+        manager.thaw()
+    record["status"] = "paused" if frozen else "running"
     store.write(record)
 
 
