@@ -19,7 +19,38 @@ from .pullhelpers import hosts_dir, loopback_names_only, new_store, puller, smal
 FAKE = "registry.test"
 
 
-class _Proxy:
+def _relay_get(handler, address, path, drop):
+    """GET path from address (host, port) or (host:port,) and answer the handler's client with it."""
+    conn = http.client.HTTPConnection(*address, timeout=10)
+    headers = {k: v for k, v in handler.headers.items() if k.lower() != drop}
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    body = resp.read()
+    handler.send_response(resp.status)
+    for k, v in resp.getheaders():
+        if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+            handler.send_header(k, v)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+    conn.close()
+
+
+class _Served:
+    """A threaded HTTP server on 127.0.0.1 for one handler class; ``url`` and ``stop()``."""
+
+    def __init__(self, handler_class):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _Proxy(_Served):
     def __init__(self, require_auth=None):
         self.seen = []
         owner = self
@@ -69,28 +100,10 @@ class _Proxy:
                 if not self._authorized():
                     return
                 parts = http.client.urlsplit(self.path)
-                conn = http.client.HTTPConnection(*self._target(parts.netloc), timeout=10)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-authorization"}
-                conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""), headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                conn.close()
+                _relay_get(self, self._target(parts.netloc), parts.path + ("?" + parts.query if parts.query else ""),
+                           drop="proxy-authorization")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        _Served.__init__(self, Handler)
 
 
 @pytest.fixture
@@ -139,7 +152,7 @@ def test_proxy_credentials(registry, tmp_path, monkeypatch):
         guarded.stop()
 
 
-class _PathMirror:
+class _PathMirror(_Served):
     """A mirror that serves the registry API under /mirror/api/ instead of /v2/ (override_path)."""
 
     def __init__(self, upstream_host):
@@ -159,28 +172,9 @@ class _PathMirror:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                conn = http.client.HTTPConnection(upstream_host, timeout=10)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                conn.request("GET", "/v2/" + self.path[len("/mirror/api/"):], headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                conn.close()
+                _relay_get(self, (upstream_host,), "/v2/" + self.path[len("/mirror/api/"):], drop="host")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        _Served.__init__(self, Handler)
 
 
 def test_mirror_with_override_path(registry, tmp_path):
