@@ -1,0 +1,1 @@
+"""gantryd's container runtime: pods, containers, their OCI specs, shims and recovery."""
