@@ -264,6 +264,11 @@ def _with_hostname(spec, req):
 
 
 def _with_user(spec, req):
+    """The resolved User (userinfo.resolve); run_as_group alone is refused here too, whoever resolved it."""
+    sc = req.sc
+    if sc is not None and sc.HasField("run_as_group") and not sc.run_as_username and not sc.HasField("run_as_user"):
+        raise InvalidArgument("%s.linux.security_context.run_as_group: set without run_as_user or run_as_username"
+                              % FIELD)
     u = req.user
     for what, value in (("uid", u.uid), ("gid", u.gid)):
         if not 0 <= value <= 2**31 - 1:

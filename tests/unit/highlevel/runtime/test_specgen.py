@@ -93,6 +93,9 @@ ROWS = [
     ("hostname-host-uts", {}, {"pod": pod_context(namespaces={})}, lambda s: "hostname" not in s),
     ("user", {}, {"user": User(1000, 1000, [1000, 1234, 50000], "u")},
      lambda s: s["process"]["user"] == {"uid": 1000, "gid": 1000, "additionalGids": [1000, 1234, 50000]}),
+    ("run-as-group-with-user", {"linux": {"securityContext": {"runAsUser": {"value": "1001"},
+                                                              "runAsGroup": {"value": "1002"}}}},
+     {"user": User(1001, 1002, [1002])}, lambda s: s["process"]["user"]["gid"] == 1002),
     ("user-primary-gid-in-groups", {}, {"user": User(5, 7, [])},
      lambda s: s["process"]["user"]["additionalGids"] == [7]),
     # --- default mounts ----------------------------------------------------------------------------
@@ -387,6 +390,8 @@ BAD = [
     ("userns-container-mode", {"linux": {"securityContext": {"namespaceOptions": {"usernsOptions": {
         "mode": "CONTAINER"}}}}}, {}, InvalidArgument, "userns_options.mode"),
     ("user-uid-out-of-range", {}, {"user": User(-1, 0, [])}, InvalidArgument, "uid"),
+    ("run-as-group-alone", {"linux": {"securityContext": {"runAsGroup": {"value": "1002"}}}}, {}, InvalidArgument,
+     "run_as_group: set without run_as_user"),
 ]
 
 
