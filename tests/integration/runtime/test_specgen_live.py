@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -94,8 +95,10 @@ def rootfs(tmp_path, busybox_rootfs):
 
 
 @pytest.fixture(params=["gantry-oci", "runc"])
-def oci(request, tmp_path):
-    """The spec must run the same under gantry-oci and runc (the runtime handlers gantryd offers)."""
+def oci(request, tmp_path, pod):
+    """The spec must run the same under gantry-oci and runc (the runtime handlers gantryd offers).
+
+    Depends on ``pod`` so that its containers are deleted before the pod's cgroup parent is removed."""
     binary = OCI if request.param == "gantry-oci" else shutil.which("runc")
     if binary is None:
         pytest.skip("runc is not installed (Debian package runc)")
@@ -184,3 +187,38 @@ def test_privileged_container(oci, tmp_path, pod, rootfs):
     assert int(v["capbnd"], 16) == capabilities.mask(hostfacts.current_capabilities())
     assert v["seccomp"] == "0" and v["sysfs"] == "rw" and v["procsys"] == "rw" and v["unshare"] == "allowed"
     assert int(v["devcount"]) > 10 and len(spec["linux"]["devices"]) > 3
+
+
+def test_pid_sharing_pod_infra_is_pid_1(oci, tmp_path, pod, rootfs):
+    """sandbox_spec's infra process holds the pod's pid namespace; a POD-mode container sees it as pid 1."""
+    infra_id = oci.new_id()
+    bundle = tmp_path / "infra"
+    bundle.mkdir()
+    infra = specgen.sandbox_spec(pod, rootfs, ["/bin/sleep", "600"])
+    (bundle / "config.json").write_text(json.dumps(infra))
+    pid_file = str(tmp_path / "infra.pid")
+    oci("run", "--detach", "--pid-file", pid_file, "--bundle", str(bundle), infra_id, detached=True)
+    infra_pid = int(open(pid_file).read())
+    deadline = time.monotonic() + 10                  # run --detach returns before the init has exec'd
+    while open("/proc/%d/cmdline" % infra_pid, "rb").read() != b"/bin/sleep\x00600\x00":
+        assert time.monotonic() < deadline, "the infra process never exec'd"
+        time.sleep(0.02)
+    with open("/proc/%d/status" % infra_pid) as f:
+        status = dict(line.split(":\t", 1) for line in f.read().splitlines() if ":\t" in line)
+    assert status["CapBnd"].strip() == "0" * 16 and status["NoNewPrivs"].strip() == "1"
+    assert status["Seccomp"].strip() == "2"
+    shared = specgen.PodContext(pod.id, pod.config, dict(pod.namespaces, pid="/proc/%d/ns/pid" % infra_pid),
+                                pod.cgroup_parent, pod.shm_path, pod.etc_files)
+    config = json_format.ParseDict({"metadata": {"name": "c"}, "image": {"image": "busybox"},
+                                    "command": ["/bin/sh", "-c", "echo one=$(cat /proc/1/cmdline | tr '\\0' ' ')"],
+                                    "linux": {"securityContext": {"namespaceOptions": {"pid": "POD"}}}},
+                                   cri_pb2.ContainerConfig())
+    cid = oci.new_id()
+    spec = specgen.container_spec(cid, config, shared, {}, rootfs, userinfo.resolve(rootfs, None, ""),
+                                  specgen.SpecDefaults())
+    cbundle = tmp_path / "c"
+    cbundle.mkdir()
+    (cbundle / "config.json").write_text(json.dumps(spec))
+    out = probe_values(oci("run", "--bundle", str(cbundle), cid).stdout)
+    assert out["one"] == "/bin/sleep 600"
+    oci("delete", "--force", infra_id)
