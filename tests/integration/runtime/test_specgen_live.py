@@ -222,3 +222,28 @@ def test_pid_sharing_pod_infra_is_pid_1(oci, tmp_path, pod, rootfs):
     out = probe_values(oci("run", "--bundle", str(cbundle), cid).stdout)
     assert out["one"] == "/bin/sleep 600"
     oci("delete", "--force", infra_id)
+
+
+@pytest.mark.parametrize("rro", [False, True])
+def test_recursive_read_only_mount(oci, tmp_path, pod, rootfs, rro):
+    """critest 'Container Mount Readonly': a read-only mount with a tmpfs below; rro makes the tmpfs read-only too."""
+    host = tmp_path / "vol"
+    (host / "tmpfs").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "none", str(host / "tmpfs")], check=True)
+    try:
+        config = json_format.ParseDict({
+            "metadata": {"name": "c"}, "image": {"image": "busybox"},
+            "command": ["/bin/sh", "-c", "echo sub=$( (touch /mnt/tmpfs/f) 2>/dev/null && echo rw || echo ro);"
+                                         "echo top=$( (touch /mnt/f) 2>/dev/null && echo rw || echo ro)"],
+            "mounts": [{"containerPath": "/mnt", "hostPath": str(host), "readonly": True, "recursiveReadOnly": rro,
+                        "selinuxRelabel": True}]}, cri_pb2.ContainerConfig())
+        cid = oci.new_id()
+        spec = specgen.container_spec(cid, config, pod, {}, rootfs, userinfo.resolve(rootfs, None, ""),
+                                      specgen.SpecDefaults(), host_paths=hostmounts.check_host_mounts(config))
+        bundle = tmp_path / "b"
+        bundle.mkdir()
+        (bundle / "config.json").write_text(json.dumps(spec))
+        out = probe_values(oci("run", "--bundle", str(bundle), cid).stdout)
+        assert out == {"sub": "ro" if rro else "rw", "top": "ro"}
+    finally:
+        subprocess.run(["umount", "-l", str(host / "tmpfs")], check=False)
