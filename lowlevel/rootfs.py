@@ -261,7 +261,8 @@ def dev_is_bind(cfg):
 
 
 def make_parent_private(sys, path):
-    """pivot_root needs the mount holding new_root's parent to be non-shared."""
+    """pivot_root needs new_root's parent mount to be non-shared: the mount holding ``path`` (the rootfs
+    itself when it is a mount point, as an overlay is, since its bind onto itself stacks on it) is made private."""
     best = ""
     with open("/proc/self/mountinfo") as f:
         for line in f:
@@ -279,7 +280,7 @@ def prepare(sys, cfg, ctx):
     prop = mountopts.PROPAGATION.get(linux.get("rootfsPropagation") or "", MS_SLAVE | MS_REC)
     sys.mount(None, "/", None, prop | MS_REC)
     # 2. the rootfs must be a mount point of its own for pivot_root
-    make_parent_private(sys, os.path.dirname(ctx.rootfs))
+    make_parent_private(sys, ctx.rootfs)
     sys.mount(ctx.rootfs, ctx.rootfs, "bind", MS_BIND | MS_REC)
     # 3. config mounts, in order
     for m in cfg.get("mounts") or []:

@@ -382,3 +382,20 @@ def test_time_namespace_offsets(tmp_path, busybox_rootfs, oci):
         host = float(f.read().split()[0])
     inside = int(oci("run", "--bundle", path, oci.new_id()).stdout)
     assert 10 ** 6 + host - 5 < inside < 10 ** 6 + host + 60
+
+
+def test_rshared_root_propagation_on_a_rootfs_that_is_a_mount(tmp_path, busybox_rootfs, oci):
+    """A rootfs that is a mount point of its own (an overlay snapshot, as gantryd makes) with
+    rootfsPropagation rshared: pivot_root needs the rootfs' own mount private (found by critest)."""
+    path, _ = make_bundle(tmp_path, busybox_rootfs, ["/bin/sh", "-c", "awk '$5 == \"/\" {print $7}' /proc/self/mountinfo"])
+    cfg = json.load(open(os.path.join(path, "config.json")))
+    rootfs = cfg["root"]["path"] if os.path.isabs(cfg["root"]["path"]) else os.path.join(path, cfg["root"]["path"])
+    subprocess.run(["mount", "--bind", rootfs, rootfs], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", rootfs], check=True)
+        cfg["linux"]["rootfsPropagation"] = "rshared"
+        json.dump(cfg, open(os.path.join(path, "config.json"), "w"))
+        run = oci("run", "--bundle", path, oci.new_id())
+        assert run.stdout.strip().startswith("shared:")
+    finally:
+        subprocess.run(["umount", "-l", rootfs], check=False)
