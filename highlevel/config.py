@@ -9,6 +9,11 @@ TOML file holds the same settings under the same names, at top level::
     registry_config_dir = "/etc/gantry/certs.d"   # containerd hosts.toml layout
     log_level = "info"                       # debug, info, warning, error
     cgroup_driver = "cgroupfs"               # or "systemd"; told to the kubelet (RuntimeConfig)
+    default_runtime = "gantry-oci"           # the handler of pods that name none (runtime/handlers.py)
+
+    [runtimes.runc]                          # add or override a runtime handler
+    path = "/usr/sbin/runc"                  # its binary
+    root = "/run/gantry/runtimes/runc"       # its --root (default: <state>/runtimes/<name>)
 
     [images]
     max_concurrent_downloads = 3             # layers fetched at once per pull
@@ -41,11 +46,13 @@ class Config:
     cgroup_driver: str = "cgroupfs"
     max_concurrent_downloads: int = 3
     pull_progress_timeout: float = 60.0
+    default_runtime: str = "gantry-oci"
+    runtimes: tuple = ()                     # ((name, path, root), ...) from [runtimes.NAME]
 
 
 # TOML table -> the Config fields it may hold (top level is "").
 _TABLES = {
-    "": ("address", "root", "state", "registry_config_dir", "log_level", "cgroup_driver"),
+    "": ("address", "root", "state", "registry_config_dir", "log_level", "cgroup_driver", "default_runtime"),
     "images": ("max_concurrent_downloads", "pull_progress_timeout"),
 }
 _TYPES = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(Config)}
@@ -60,7 +67,9 @@ def parse_toml(text, source="<config>"):
         raise InvalidArgument("config %s: %s" % (source, exc)) from exc
     out = {}
     for key, value in doc.items():
-        if isinstance(value, dict) and key in _TABLES and key:
+        if key == "runtimes":
+            out["runtimes"] = _runtimes(value, source)
+        elif isinstance(value, dict) and key in _TABLES and key:
             for sub, subvalue in value.items():
                 if sub not in _TABLES[key]:
                     raise InvalidArgument("config %s: unknown key %s.%s" % (source, key, sub))
@@ -70,6 +79,27 @@ def parse_toml(text, source="<config>"):
         else:
             raise InvalidArgument("config %s: unknown key %s" % (source, key))
     return out
+
+
+def _runtimes(table, source):
+    """[runtimes.NAME] path = "...", root = "..." -> ((name, path, root), ...)."""
+    if not isinstance(table, dict):
+        raise InvalidArgument("config %s: runtimes must be a table of [runtimes.NAME] tables" % source)
+    out = []
+    for name, entry in sorted(table.items()):
+        where = "%s runtimes.%s" % (source, name)
+        if not isinstance(entry, dict):
+            raise InvalidArgument("config %s: expected a table with path (and root)" % where)
+        unknown = set(entry) - {"path", "root"}
+        if unknown:
+            raise InvalidArgument("config %s: unknown key %s" % (where, sorted(unknown)[0]))
+        path, root = entry.get("path"), entry.get("root", "")
+        if not isinstance(path, str) or not os.path.isabs(path):
+            raise InvalidArgument("config %s.path: must be an absolute path, got %r" % (where, path))
+        if not isinstance(root, str) or (root and not os.path.isabs(root)):
+            raise InvalidArgument("config %s.root: must be an absolute path, got %r" % (where, root))
+        out.append((name, path, root))
+    return tuple(out)
 
 
 def _typed(name, value, where):

@@ -97,7 +97,7 @@ def lock_root(root):
 
 
 def build(cfg):
-    """Services and server for a config (nothing started)."""
+    """Services and server for a config (nothing served yet); returns (server, store, runtime)."""
     from dataclasses import asdict
 
     from gantry.api import cri_pb2_grpc
@@ -110,14 +110,24 @@ def build(cfg):
         os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
     lock_root(cfg.root)
     images, store = open_images(cfg)
-    runtime = RuntimeService(runtime_version(), config_info=asdict(cfg), cgroup_driver=cfg.cgroup_driver)
+    runtime = open_runtime(cfg, images, store)
+    service = RuntimeService(runtime_version(), readiness=runtime.readiness, config_info=asdict(cfg),
+                             cgroup_driver=cfg.cgroup_driver, pods=runtime.pods, containers=runtime.containers,
+                             ctx=runtime.ctx)
     image_service = ImageService(images, pulls_dir=os.path.join(cfg.state, "pulls"))
 
     def register(server):
-        cri_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime, server)
+        cri_pb2_grpc.add_RuntimeServiceServicer_to_server(service, server)
         cri_pb2_grpc.add_ImageServiceServicer_to_server(image_service, server)
 
-    return CriServer(cfg.address, register), store
+    return CriServer(cfg.address, register), store, runtime
+
+
+def open_runtime(cfg, images, image_store):
+    """Pods and containers: the store, the shims, handlers, network; recovered from what is on disk."""
+    from .runtime.assemble import Runtime
+
+    return Runtime.open(cfg, images, image_store)
 
 
 def collect_leftovers(store):
@@ -189,7 +199,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        server, store = build(cfg)
+        server, store, runtime = build(cfg)
         server.start()
     except Exception as exc:  # noqa: BLE001 - any start-up failure is one clear line and exit 1
         log.error("start failed", extra={"fields": {"error": str(exc)}})
@@ -210,6 +220,7 @@ def main(argv=None):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+    runtime.close()
     store.close()
     log.info("gantryd stopped")
     return 0

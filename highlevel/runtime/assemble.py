@@ -1,0 +1,77 @@
+"""The runtime half of gantryd, put together: store, shims, handlers, network, pods, containers.
+
+    runtime = Runtime.open(cfg, images, image_store)   # recovers what is on disk first
+    runtime.pods, runtime.containers, runtime.ctx, runtime.readiness(condition)
+    runtime.close()                                     # containers keep running
+
+``readiness`` answers the CRI Status conditions: RuntimeReady when a runtime
+handler exists and the shim template answers; NetworkReady from the network
+plugin (false, with the reason, when none is configured).
+"""
+import logging
+import os
+
+from . import handlers as handlermod
+from .containers import Containers
+from .context import RuntimeContext
+from .events import Events
+from .pods import Pods
+from .recovery import recover
+from .shims import Shims
+from .store import RuntimeStore
+
+log = logging.getLogger("gantry.runtime")
+
+
+class Runtime:
+    def __init__(self, ctx, pods, containers):
+        self.ctx = ctx
+        self.pods = pods
+        self.containers = containers
+
+    @classmethod
+    def open(cls, cfg, images, image_store):
+        for sub in ("pods", "containers", "shims", "runtimes"):
+            os.makedirs(os.path.join(cfg.state, sub), mode=0o711, exist_ok=True)
+        ctx = RuntimeContext(state=cfg.state, store=RuntimeStore(os.path.join(cfg.root, "runtime.db")),
+                             images=images, image_store=image_store, shims=Shims(cfg.state),
+                             handlers=handlermod.from_config(cfg), events=Events(),
+                             network=open_network(cfg), cgroup_driver=cfg.cgroup_driver,
+                             spec_defaults=spec_defaults(cfg))
+        pods = Pods(ctx)
+        containers = Containers(ctx, pods)
+        pods.containers = containers
+        recover(ctx, pods, containers)
+        return cls(ctx, pods, containers)
+
+    def readiness(self, condition):
+        if condition == "RuntimeReady":
+            if not any(self.ctx.handlers.values()):
+                return False, "NoRuntimeHandler", "no OCI runtime binary was found"
+            return True, "", ""
+        if self.ctx.network is None:
+            return False, "NetworkPluginNotReady", "no pod network is configured: pods get loopback only"
+        return self.ctx.network.status()
+
+    def close(self):
+        self.ctx.shims.close()
+        if self.ctx.network is not None:
+            self.ctx.network.close()
+        self.ctx.store.close()
+
+
+def spec_defaults(cfg):
+    """What this host lets containers have (capabilities, swap, hugetlb, cgroup namespaces)."""
+    from . import hostfacts, specgen
+
+    return specgen.SpecDefaults(all_caps=hostfacts.current_capabilities(),
+                                swap_limit=hostfacts.swap_limit_supported(),
+                                hugetlb=hostfacts.hugetlb_supported(),
+                                cgroup_namespace=hostfacts.cgroup_unified(),
+                                node_hostname=os.uname().nodename)
+
+
+def open_network(cfg):
+    """The pod network plugin of the configuration, or None when there is none: pods then get a
+    network namespace with loopback only, and NetworkReady says so."""
+    return None

@@ -1,0 +1,189 @@
+"""gantryd's RuntimeService end to end: pods and containers over CRI, probed from the inside.
+
+Each test starts a real gantryd (tests/integration/gantryd_proc.py) on a private root and
+state, pulls a busybox image from a real registry on 127.0.0.1 and drives pods and
+containers with a Python CRI client the way a kubelet does.
+"""
+import os
+import subprocess
+import time
+
+import grpc
+import pytest
+from gantry.api import cri_pb2
+
+from .criclient import container_config, pod_config, read_log
+
+pytestmark = [pytest.mark.root]
+
+PROBE = r"""
+echo "hostname=$(hostname)"
+echo "pid=$$"
+echo "id=$(id -u):$(id -g)"
+echo "env=$FROM_IMAGE/$FROM_CRI"
+echo "hosts=$(grep -c localhost /etc/hosts)"
+echo "lo=$(cat /sys/class/net/lo/operstate)"
+echo "shm=$(awk '$2 == "/dev/shm" {print $3}' /proc/mounts)"
+echo "to stderr" >&2
+"""
+
+
+def _code(call):
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code(), info.value.details()
+
+
+def test_pod_and_container_lifecycle(cri, busybox_ref, tmp_path):
+    logs = str(tmp_path / "logs")
+    pcfg = pod_config(log_dir=logs, hostname="probe-host")
+    pod = cri.run_pod(pcfg)
+    assert cri.pod_status(pod).status.state == cri_pb2.SANDBOX_READY
+    cfg = container_config(busybox_ref[0], command=["sh", "-c", PROBE], log_path="probe/0.log",
+                           envs=[cri_pb2.KeyValue(key="FROM_CRI", value=b"cri")])
+    cid = cri.create(pod, pcfg, cfg)
+    st = cri.status(cid)
+    assert st.state == cri_pb2.CONTAINER_CREATED and st.image_id == busybox_ref[1]
+    assert st.log_path == os.path.join(logs, "probe/0.log")
+    cri.start(cid)
+    st = cri.wait_state(cid, cri_pb2.CONTAINER_EXITED)
+    assert (st.exit_code, st.reason) == (0, "Completed")
+    assert st.started_at and st.finished_at >= st.started_at
+    log = read_log(st.log_path)
+    assert "hostname=probe-host" in log["stdout"] and "pid=1" in log["stdout"]
+    assert "id=0:0" in log["stdout"] and "env=yes/cri" in log["stdout"]
+    assert "lo=unknown" in log["stdout"] or "lo=up" in log["stdout"]
+    assert "shm=tmpfs" in log["stdout"] and log["stderr"] == ["to stderr"]
+    assert [c.id for c in cri.containers(pod_sandbox_id=pod)] == [cid]
+    cri.remove(cid)
+    cri.remove(cid)                          # idempotent
+    assert cri.containers() == []
+    cri.stop_pod(pod)
+    assert cri.pod_status(pod).status.state == cri_pb2.SANDBOX_NOTREADY
+    cri.stop_pod(pod)
+    cri.remove_pod(pod)
+    cri.remove_pod(pod)
+    assert cri.pods() == []
+    cri.stop_pod("0" * 64)                   # unknown: no error, as kubelet expects
+    cri.stop(("0" * 64))
+
+
+def test_exec_sync_and_stop(cri, busybox_ref):
+    pcfg = pod_config()
+    pod = cri.run_pod(pcfg)
+    cid = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sh", "-c", "trap '' TERM; sleep 1000"]))
+    cri.wait_state(cid, cri_pb2.CONTAINER_RUNNING)
+    r = cri.exec_sync(cid, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert (r.stdout, r.stderr, r.exit_code) == (b"out\n", b"err\n", 3)
+    r = cri.exec_sync(cid, ["/no/such/binary"])
+    assert r.exit_code in (126, 127)
+    started = time.monotonic()
+    code, details = _code(lambda: cri.exec_sync(cid, ["sleep", "60"], timeout=1))
+    assert code == grpc.StatusCode.DEADLINE_EXCEEDED and time.monotonic() - started < 15
+    assert b"sleep 60" not in subprocess.run(["ps", "-eo", "args"], capture_output=True).stdout
+    started = time.monotonic()
+    cri.stop(cid, timeout=2)                 # TERM is ignored: killed after the timeout
+    elapsed = time.monotonic() - started
+    st = cri.status(cid)
+    assert st.state == cri_pb2.CONTAINER_EXITED and st.exit_code == 137 and 1.5 < elapsed < 15
+    cri.stop(cid, timeout=2)                 # already stopped: fine
+    cri.remove_pod(pod)
+    assert cri.containers() == [] and cri.pods() == []
+
+
+def test_bad_requests_change_nothing(cri, busybox_ref, tmp_path):
+    pcfg = pod_config(log_dir=str(tmp_path / "logs"))
+    code, details = _code(lambda: cri.run_pod(pcfg, handler="kata"))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "kata" in details
+    pod = cri.run_pod(pcfg)
+    code, details = _code(lambda: cri.run_pod(pcfg))
+    assert code == grpc.StatusCode.ALREADY_EXISTS
+    code, details = _code(lambda: cri.create(pod, pcfg, container_config("no/such:image", command=["true"])))
+    assert code == grpc.StatusCode.NOT_FOUND and "no/such:image" in details
+    code, details = _code(lambda: cri.create(pod, pcfg, container_config(
+        busybox_ref[0], command=["true"], log_path="../../escape.log")))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "log_path" in details
+    code, details = _code(lambda: cri.create(pod, pcfg, container_config(
+        busybox_ref[0], command=["true"],
+        mounts=[cri_pb2.Mount(container_path="/data", host_path=str(tmp_path / "missing"))])))
+    assert code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND) and "missing" in details
+    code, details = _code(lambda: cri.create("f" * 64, pcfg, container_config(busybox_ref[0])))
+    assert code == grpc.StatusCode.NOT_FOUND
+    cfg = container_config(busybox_ref[0], command=["true"], name="same")
+    cri.create(pod, pcfg, cfg)
+    code, details = _code(lambda: cri.create(pod, pcfg, cfg))
+    assert code == grpc.StatusCode.ALREADY_EXISTS and "same" in details
+    assert len(cri.containers()) == 1 and len(cri.pods()) == 1
+    code, _ = _code(lambda: cri.rt.PodSandboxStatus(cri_pb2.PodSandboxStatusRequest(pod_sandbox_id="f" * 64)))
+    assert code == grpc.StatusCode.NOT_FOUND
+    cri.remove_pod(pod)
+
+
+def test_pod_shares_one_pid_namespace(cri, busybox_ref):
+    opts = cri_pb2.NamespaceOption(pid=cri_pb2.POD)
+    pcfg = pod_config()
+    pcfg.linux.security_context.namespace_options.CopyFrom(opts)
+    pod = cri.run_pod(pcfg)
+    cfg = container_config(busybox_ref[0], command=["sleep", "1000"])
+    cfg.linux.security_context.namespace_options.CopyFrom(opts)
+    cid = cri.run(pod, pcfg, cfg)
+    cri.wait_state(cid, cri_pb2.CONTAINER_RUNNING)
+    out = cri.exec_sync(cid, ["cat", "/proc/1/cmdline"]).stdout
+    assert out.rstrip(b"\0") == b"/pause"
+    cri.remove_pod(pod)
+
+
+def test_restart_harms_nothing(gantryd, cri, busybox_ref, tmp_path):
+    pcfg = pod_config(log_dir=str(tmp_path / "logs"))
+    pod = cri.run_pod(pcfg)
+    ticker = cri.run(pod, pcfg, container_config(
+        busybox_ref[0], command=["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done"],
+        log_path="ticker.log"))
+    short = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sh", "-c", "sleep 2; exit 7"]))
+    cri.wait_state(ticker, cri_pb2.CONTAINER_RUNNING)
+    gantryd.kill()                           # kill -9: no goodbye
+    time.sleep(3)                            # `short` exits while gantryd is away
+    gantryd.start()
+    from .criclient import Cri
+
+    cri = Cri(gantryd)
+    st = cri.status(short)
+    assert st.state == cri_pb2.CONTAINER_EXITED and st.exit_code == 7
+    assert cri.status(ticker).state == cri_pb2.CONTAINER_RUNNING
+    lines = read_log(cri.status(ticker).log_path)["stdout"]
+    numbers = [int(line.split()[1]) for line in lines]
+    assert numbers == list(range(len(numbers))) and len(numbers) > 40      # nothing lost while down
+    assert cri.exec_sync(ticker, ["echo", "hi"]).stdout == b"hi\n"
+    gantryd.stop()                           # SIGTERM: the containers keep running
+    gantryd.start()
+    cri = Cri(gantryd)
+    assert cri.status(ticker).state == cri_pb2.CONTAINER_RUNNING
+    cri.stop(ticker, timeout=1)
+    assert cri.status(ticker).state == cri_pb2.CONTAINER_EXITED
+    cri.remove_pod(pod)
+
+
+def _leftovers(gd):
+    mounts = open("/proc/self/mountinfo").read()
+    state = gd.state
+    return {
+        "mounts": [line for line in mounts.splitlines() if state in line],
+        # shims are forks of the template and carry its command line: only the template may be left
+        "shims": len(subprocess.run(["pgrep", "-f", "gantry-shim.*%s" % state], capture_output=True,
+                                    text=True).stdout.split()) - 1,
+        "pods": os.listdir(os.path.join(state, "pods")), "containers": os.listdir(os.path.join(state, "containers")),
+        "shim_dirs": os.listdir(os.path.join(state, "shims")),
+    }
+
+
+def test_cycles_leave_nothing(gantryd, cri, busybox_ref):
+    for _ in range(int(os.environ.get("GANTRY_CYCLES", "10"))):
+        pcfg = pod_config()
+        pod = cri.run_pod(pcfg)
+        cid = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "100"]))
+        cri.stop(cid)
+        cri.remove(cid)
+        cri.stop_pod(pod)
+        cri.remove_pod(pod)
+    left = _leftovers(gantryd)
+    assert left == {"mounts": [], "shims": 0, "pods": [], "containers": [], "shim_dirs": []}
