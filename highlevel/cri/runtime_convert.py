@@ -110,8 +110,11 @@ def container_status(ctr, image_ref="", spec=None):
         image=_image_spec(ctr, cfg), image_ref=image_ref or ctr.image_id, reason=ctr.reason,
         message=ctr.message, labels=cfg.labels, annotations=cfg.annotations, log_path=ctr.log_path,
         image_id=ctr.image_id)
-    for m in cfg.mounts:
+    for i, m in enumerate(cfg.mounts):
         status.mounts.append(m)
+        if m.HasField("image") and m.image.image:
+            image_id = next((v[2] for v in ctr.image_volumes if v[1].endswith("/imagevols/%d" % i)), "")
+            status.mounts[-1].image.image_ref = image_id
     if cfg.linux.HasField("resources"):
         status.resources.linux.CopyFrom(cfg.linux.resources)
     if spec is not None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -356,6 +357,35 @@ def mount_all(mounts, target, snapshots_root=None, runner=subprocess.run):
                     raise
         else:
             _run(runner, ["mount", "-t", m.type, "-o", option_string(options), m.source, target], target, cwd)
+
+
+def mount_points(mountinfo="/proc/self/mountinfo"):
+    """Every mount point of this mount namespace (mountinfo's octal escapes undone).
+
+    ``os.path.ismount`` cannot see a bind mount from the same filesystem (same st_dev),
+    which is what a one-layer view is: ask the kernel's table instead."""
+    points = set()
+    with open(mountinfo, "rb") as f:
+        for line in f:
+            fields = line.split(b" ", 5)
+            if len(fields) > 4:
+                points.add(_unescape(fields[4]).decode("utf-8", "surrogateescape"))
+    return points
+
+
+def _unescape(raw):
+    return re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), raw)
+
+
+def is_mounted(path, points=None):
+    return os.path.abspath(path) in (points if points is not None else mount_points())
+
+
+def mounts_below(path, points=None):
+    """Mount points at or below ``path`` (a tree must have none before it is deleted)."""
+    base = os.path.abspath(path).rstrip("/") + "/"
+    return sorted(p for p in (points if points is not None else mount_points())
+                  if p == base[:-1] or p.startswith(base))
 
 
 def unmount(target, runner=subprocess.run):

@@ -138,6 +138,7 @@ class Containers:
         from . import hostfacts, hostmounts, specgen, userinfo
 
         host_paths = hostmounts.check_host_mounts(config)
+        self._mount_image_volumes(ctr, config, host_paths)
         devices = hostfacts.lookup_devices(config)
         privileged = config.linux.security_context.privileged
         os.makedirs(ctr.bundle, mode=0o711, exist_ok=True)
@@ -162,6 +163,39 @@ class Containers:
         self.ctx.store.put_container(ctr)
         ctr.pid = self.ctx.shims.client(ctr.shim_address).create(terminal=config.tty, stdin=config.stdin,
                                                                  log_path=ctr.log_path)
+
+    def _mount_image_volumes(self, ctr, config, host_paths):
+        """CRI mounts of an image (KEP-4639): a read-only view of the image's layers, mounted under the
+        bundle, is the bind's host path (``image_sub_path``: a directory inside it, resolved there)."""
+        from . import userinfo
+
+        for i, m in enumerate(config.mounts):
+            if not (m.HasField("image") and m.image.image):
+                continue
+            field = "CreateContainer config.mounts[%d]" % i
+            if not m.readonly:
+                raise errors.InvalidArgument("%s.readonly: an image volume is always read-only; set readonly" % field)
+            image_id = self.ctx.images.resolve(m.image.image)
+            if image_id is None:
+                raise errors.NotFound("%s.image: image %s not found (pull it first)" % (field, m.image.image))
+            diff_ids = self.ctx.images.config(image_id).get("rootfs", {}).get("diff_ids", [])
+            key = "%svol-%s-%d" % (SNAPSHOT_PREFIX, ctr.id, i)
+            target = os.path.join(ctr.bundle, "imagevols", str(i))
+            os.makedirs(target, mode=0o755, exist_ok=True)
+            store = self.ctx.image_store
+            with store.lease() as lease:
+                lease.add_snapshot(key)
+                mounts = store.snapshots.view(key, parent=snapmod.chain_ids(diff_ids)[-1] if diff_ids else None)
+            ctr.image_volumes.append([key, target, image_id])
+            self.ctx.store.put_container(ctr)
+            snapmod.mount_all(mounts, target, snapshots_root=store.snapshots.root)
+            source = target
+            if m.image_sub_path:
+                source = userinfo.resolve_in_root(target, m.image_sub_path)
+                if source is None or not os.path.isdir(source):
+                    raise errors.NotFound("%s.image_sub_path: %s is not a directory in image %s"
+                                          % (field, m.image_sub_path, m.image.image))
+            host_paths[i] = source
 
     def _target_pid_ns(self, config, pod):
         """NamespaceMode TARGET: the pid namespace of another running container of the same pod."""
@@ -278,12 +312,16 @@ class Containers:
                 pass        # nothing was created in that shim (the create failed): it is told to go
             _shutdown_idle_shim(self.ctx.shims, ctr)
         rootfs = os.path.join(ctr.bundle, "rootfs")
-        if os.path.ismount(rootfs):
+        if snapmod.is_mounted(rootfs):
             snapmod.unmount(rootfs)
+        for key, target, _ in ctr.image_volumes:
+            if snapmod.is_mounted(target):
+                snapmod.unmount(target)
+            if self.ctx.image_store.snapshots.exists(key):
+                self.ctx.image_store.snapshots.remove(key)
         if ctr.snapshot_key and self.ctx.image_store.snapshots.exists(ctr.snapshot_key):
             self.ctx.image_store.snapshots.remove(ctr.snapshot_key)
-        if os.path.isdir(ctr.bundle):
-            shutil.rmtree(ctr.bundle)
+        remove_tree(ctr.bundle)
 
     def _undo(self, ctr):
         try:
@@ -312,6 +350,16 @@ class Containers:
 
     def publish(self, ctr, what):
         self.ctx.events.publish(("container", what, ctr))
+
+
+def remove_tree(path):
+    """rmtree, but never through a mount point left below ``path`` (it would delete its content)."""
+    if not os.path.isdir(path):
+        return
+    left = snapmod.mounts_below(path)
+    if left:
+        raise errors.Internal("remove %s: still mounted below it: %s" % (path, ", ".join(left)))
+    shutil.rmtree(path)
 
 
 def _exit_file(ctr):

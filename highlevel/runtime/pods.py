@@ -18,16 +18,16 @@ recovery.py finishes the undo.  Stop and remove of an unknown pod succeed
 import json
 import logging
 import os
-import shutil
 import subprocess
 import time
 
 from gantry.api import cri_pb2
 
 from .. import errors
+from ..images.snapshots import is_mounted
 from . import handlers as handlermod
 from . import pause, podfiles, podns, podspec, specsecurity
-from .containers import clamp_oom_score_adj
+from .containers import clamp_oom_score_adj, remove_tree
 from .store import Pod
 
 log = logging.getLogger("gantry.pods")
@@ -284,16 +284,15 @@ class Pods:
         """Undo everything a pod holds on the machine (each step idempotent)."""
         self._stop_pause(pod)
         self._teardown_network(pod)
-        if pod.shm_mounted or os.path.ismount(os.path.join(pod.dir, "shm")):
-            shm = os.path.join(pod.dir, "shm")
-            if os.path.ismount(shm):
+        shm = os.path.join(pod.dir, "shm")
+        if pod.shm_mounted or is_mounted(shm):
+            if is_mounted(shm):
                 proc = subprocess.run(["umount", shm], capture_output=True, text=True, timeout=30)
                 if proc.returncode != 0:
                     raise errors.Internal("remove pod %s: umount %s: %s" % (pod.id, shm, proc.stderr.strip()))
             pod.shm_mounted = False
         podns.unpin({k: v for k, v in pod.namespaces.items() if k != "pid"})
-        if os.path.isdir(pod.dir):
-            shutil.rmtree(pod.dir)
+        remove_tree(pod.dir)
 
     def _undo(self, pod):
         try:

@@ -110,6 +110,7 @@ class Container:
     tty: bool = False
     stdin: bool = False
     stdin_once: bool = False
+    image_volumes: list = field(default_factory=list)  # [[snapshot key, mount point, image id]] (CRI image mounts)
 
 
 def _encode(obj):

@@ -187,3 +187,28 @@ def test_cycles_leave_nothing(gantryd, cri, busybox_ref):
         cri.remove_pod(pod)
     left = _leftovers(gantryd)
     assert left == {"mounts": [], "shims": 0, "pods": [], "containers": [], "shim_dirs": []}
+
+
+def test_image_volumes(cri, busybox_ref):
+    pcfg = pod_config()
+    pod = cri.run_pod(pcfg)
+    image = cri_pb2.ImageSpec(image=busybox_ref[0])
+    cfg = container_config(busybox_ref[0], command=["sleep", "1000"], mounts=[
+        cri_pb2.Mount(container_path="/vol", readonly=True, image=image),
+        cri_pb2.Mount(container_path="/etcvol", readonly=True, image=image, image_sub_path="etc")])
+    cid = cri.run(pod, pcfg, cfg)
+    cri.wait_state(cid, cri_pb2.CONTAINER_RUNNING)
+    assert cri.exec_sync(cid, ["/vol/bin/ls", "/vol/bin/sh"]).exit_code == 0
+    assert cri.exec_sync(cid, ["touch", "/vol/x"]).exit_code != 0
+    assert cri.exec_sync(cid, ["cat", "/etcvol/passwd"]).stdout.startswith(b"root:")
+    mounts = {m.container_path: m for m in cri.status(cid).mounts}
+    assert mounts["/vol"].image.image_ref == busybox_ref[1]
+    code, details = _code(lambda: cri.create(pod, pcfg, container_config(busybox_ref[0], mounts=[
+        cri_pb2.Mount(container_path="/vol", readonly=False, image=image)])))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "read-only" in details
+    code, details = _code(lambda: cri.create(pod, pcfg, container_config(busybox_ref[0], mounts=[
+        cri_pb2.Mount(container_path="/vol", readonly=True, image=image, image_sub_path="no/such")])))
+    assert code == grpc.StatusCode.NOT_FOUND and "no/such" in details
+    cri.remove_pod(pod)
+    mounts = open("/proc/self/mountinfo").read()
+    assert "imagevols" not in mounts

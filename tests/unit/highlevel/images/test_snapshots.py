@@ -243,3 +243,17 @@ def test_more_layers_than_overlay_stacks_is_a_clear_error(snaps):
     with pytest.raises(errors.InvalidArgument, match="more than overlayfs stacks"):
         snaps.prepare("ctr", top)
     assert not snaps.exists("ctr")
+
+
+def test_mount_points_parse_mountinfo_escapes(tmp_path):
+    from gantry.highlevel.images import snapshots as snapmod
+
+    info = tmp_path / "mountinfo"
+    info.write_text("22 1 0:21 / /run rw - tmpfs tmpfs rw\n"
+                    "30 22 254:0 /x /run/a\\040b/rootfs ro - ext4 /dev/vda rw\n"
+                    "31 22 254:0 /y /run/ab ro - ext4 /dev/vda rw\n")
+    points = snapmod.mount_points(str(info))
+    assert points == {"/run", "/run/a b/rootfs", "/run/ab"}
+    assert snapmod.is_mounted("/run/a b/rootfs", points) and not snapmod.is_mounted("/run/a b", points)
+    assert snapmod.mounts_below("/run/a b", points) == ["/run/a b/rootfs"]
+    assert snapmod.mounts_below("/run/a", points) == []          # a prefix of a name is not "below"
