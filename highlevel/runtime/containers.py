@@ -19,7 +19,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import threading
 import time
 
@@ -303,14 +302,7 @@ class Containers:
 
     def _release(self, ctr):
         """Everything a container holds, gone (each step idempotent; for remove, undo and recovery)."""
-        if ctr.shim_address or os.path.isdir(ctr.shim_dir):
-            try:
-                self.ctx.shims.client(ctr.shim_address).delete(force=True)
-            except (errors.Unavailable, errors.DeadlineExceeded):
-                _shim_delete(ctr.id, ctr.bundle, ctr.shim_dir)
-            except errors.FailedPrecondition:
-                pass        # nothing was created in that shim (the create failed): it is told to go
-            _shutdown_idle_shim(self.ctx.shims, ctr)
+        self.ctx.shims.release(ctr.id, ctr.bundle, ctr.shim_dir, ctr.shim_address)
         rootfs = os.path.join(ctr.bundle, "rootfs")
         if snapmod.is_mounted(rootfs):
             snapmod.unmount(rootfs)
@@ -366,33 +358,6 @@ def _exit_file(ctr):
     from .. import shimclient
 
     return shimclient.exit_record(ctr.shim_dir)
-
-
-def _shim_delete(ctr_id, bundle, shim_dir):
-    """``gantry-shim delete``: the clean-up for a container whose shim is gone."""
-    from .. import shimclient
-
-    if not os.path.isdir(shim_dir):
-        return
-    proc = subprocess.run([shimclient.shim_executable(), "delete", "--id", ctr_id, "--bundle", bundle,
-                           "--state-dir", shim_dir], capture_output=True, text=True, timeout=60)
-    if proc.returncode != 0 and os.path.isdir(shim_dir):
-        raise errors.Internal("remove container %s: gantry-shim delete: %s" % (ctr_id, proc.stderr.strip()))
-
-
-def _shutdown_idle_shim(shims, ctr):
-    """A shim whose Create failed (nothing created) still serves: ask it to go."""
-    if not ctr.shim_address or not os.path.exists(ctr.shim_address):
-        return
-    try:
-        shims.client(ctr.shim_address, timeout=5).shutdown()
-    except errors.GantryError:
-        pass
-    deadline = time.monotonic() + 5
-    while os.path.exists(ctr.shim_address) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if os.path.isdir(ctr.shim_dir) and not os.path.exists(ctr.shim_address):
-        shutil.rmtree(ctr.shim_dir, ignore_errors=True)
 
 
 def _oom_floor():

@@ -237,28 +237,13 @@ class Pods:
         return pod
 
     def _stop_pause(self, pod):
-        address = pod.infra.get("address")
-        if not address:
-            return
-        try:
-            client = self.ctx.shims.client(address)
-            client.kill(9, all=True)
-            client.wait(timeout=10)
-            client.delete(force=True)
-        except errors.GantryError as exc:
-            log.info("pause process already gone", extra={"fields": {"pod": pod.id, "error": str(exc)}})
-            self._forget_shim(pod.infra.get("shim_dir"), pod.id, pod.infra.get("bundle"))
-        pod.infra.pop("address", None)
-        pod.namespaces.pop("pid", None)
-        self.ctx.store.put_pod(pod)
-
-    def _forget_shim(self, shim_dir, ctr_id, bundle):
-        """``gantry-shim delete`` for a shim that is gone: the runtime's record goes too."""
-        if shim_dir and os.path.isdir(shim_dir):
-            from .. import shimclient
-
-            subprocess.run([shimclient.shim_executable(), "delete", "--id", ctr_id, "--bundle", bundle or shim_dir,
-                            "--state-dir", shim_dir], capture_output=True, timeout=60)
+        shim_dir = self.ctx.shim_dir(pod.id)
+        if pod.infra or os.path.isdir(shim_dir):
+            self.ctx.shims.release(pod.id, os.path.join(pod.dir, "infra"), shim_dir, pod.infra.get("address", ""))
+        changed = pod.infra.pop("address", None) is not None
+        changed = pod.namespaces.pop("pid", None) is not None or changed
+        if changed:
+            self.ctx.store.put_pod(pod)
 
     def _teardown_network(self, pod):
         if pod.network and self.ctx.network is not None:
@@ -291,7 +276,8 @@ class Pods:
                 if proc.returncode != 0:
                     raise errors.Internal("remove pod %s: umount %s: %s" % (pod.id, shm, proc.stderr.strip()))
             pod.shm_mounted = False
-        podns.unpin({k: v for k, v in pod.namespaces.items() if k != "pid"})
+        # every file pin() may have made, recorded or not (a crash between pin and the record)
+        podns.unpin({k: os.path.join(pod.dir, "ns", name) for k, name in podns.NS_FILES.items()})
         remove_tree(pod.dir)
 
     def _undo(self, pod):

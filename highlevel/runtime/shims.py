@@ -20,7 +20,10 @@ shim wrote, and reports None when there is none.
 """
 import logging
 import os
+import shutil
+import subprocess
 import threading
+import time
 
 from .. import errors, shimclient
 
@@ -63,6 +66,35 @@ class Shims:
     def client(self, address, timeout=30.0):
         return shimclient.ShimClient(address, timeout=timeout)
 
+    # -- the end of a shim ---------------------------------------------------------------
+    def release(self, id, bundle, shim_dir, address=""):
+        """Make the container ``id`` and its shim go, whatever state they are in (idempotent):
+        a shim that answers is told Delete(force) (killing a live container), or Shutdown when
+        nothing was created in it; a shim that is gone leaves its state for ``gantry-shim delete``
+        (the runtime's record goes, the exit file is read); a shim never started leaves nothing."""
+        address = address if address and os.path.exists(address) else shimclient.address_in(shim_dir)
+        if address:
+            client = self.client(address, timeout=30)
+            try:
+                client.delete(force=True)
+            except errors.FailedPrecondition:
+                _shutdown(client)             # spawned, but Create never ran (or failed)
+            except (errors.Unavailable, errors.DeadlineExceeded):
+                address = None
+            else:
+                _wait_gone(address)
+        if os.path.isdir(shim_dir) and not shimclient.address_in(shim_dir):
+            self._delete_state(id, bundle, shim_dir)
+
+    @staticmethod
+    def _delete_state(id, bundle, shim_dir):
+        proc = subprocess.run([shimclient.shim_executable(), "delete", "--id", id, "--bundle", bundle,
+                               "--state-dir", shim_dir], capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0 and os.path.isdir(shim_dir):
+            if "refus" in proc.stderr or shimclient.address_in(shim_dir):
+                raise errors.Internal("remove %s: gantry-shim delete: %s" % (id, proc.stderr.strip()))
+            shutil.rmtree(shim_dir, ignore_errors=True)
+
     # -- watchers -------------------------------------------------------------------
     def watch(self, key, address, shim_dir, on_exit):
         """Call ``on_exit(status)`` once the process exits: a WaitResponse, or a dict from the exit
@@ -102,3 +134,17 @@ class Shims:
                 template.wait(5)
             except Exception:  # noqa: BLE001
                 template.kill()
+
+
+def _shutdown(client):
+    try:
+        client.shutdown()
+    except errors.GantryError:
+        pass
+    _wait_gone(client.address)
+
+
+def _wait_gone(address, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while os.path.exists(address) and time.monotonic() < deadline:
+        time.sleep(0.005)
