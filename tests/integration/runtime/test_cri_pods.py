@@ -177,7 +177,7 @@ def _leftovers(gd):
 
 
 def test_cycles_leave_nothing(gantryd, cri, busybox_ref):
-    for _ in range(int(os.environ.get("GANTRY_CYCLES", "10"))):
+    for _ in range(int(os.environ.get("GANTRY_CYCLES", "100"))):
         pcfg = pod_config()
         pod = cri.run_pod(pcfg)
         cid = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "100"]))
