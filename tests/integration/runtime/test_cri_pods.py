@@ -176,8 +176,12 @@ def _leftovers(gd):
     }
 
 
+def _fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
 def test_cycles_leave_nothing(gantryd, cri, busybox_ref):
-    for _ in range(int(os.environ.get("GANTRY_CYCLES", "100"))):
+    def cycle():
         pcfg = pod_config()
         pod = cri.run_pod(pcfg)
         cid = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "100"]))
@@ -185,8 +189,14 @@ def test_cycles_leave_nothing(gantryd, cri, busybox_ref):
         cri.remove(cid)
         cri.stop_pod(pod)
         cri.remove_pod(pod)
+
+    cycle()                                  # warm: the shim template, gRPC threads
+    fds = _fds(gantryd.proc.pid)
+    for _ in range(int(os.environ.get("GANTRY_CYCLES", "100"))):
+        cycle()
     left = _leftovers(gantryd)
     assert left == {"mounts": [], "shims": 0, "pods": [], "containers": [], "shim_dirs": []}
+    assert _fds(gantryd.proc.pid) <= fds + 2     # no descriptor leaks per cycle
 
 
 def test_image_volumes(cri, busybox_ref):
