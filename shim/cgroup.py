@@ -35,16 +35,19 @@ def _mounts(mountinfo_text):
 def parse(proc_cgroup_text, mountinfo_text):
     """{controller: directory} for one process (pure)."""
     mounts = _mounts(mountinfo_text)
-    dirs = {}
+    dirs, unified = {}, None
     for line in proc_cgroup_text.splitlines():
         hid, controllers, path = line.split(":", 2)
         if hid == "0" and controllers == "":
-            if "unified" in mounts:
-                dirs["unified"] = mounts["unified"] + path
+            unified = path
             continue
         for c in controllers.split(","):
             if c in mounts:
                 dirs[c] = os.path.join(mounts[c], path.lstrip("/"))
+    # on a hybrid host a process left in the unified root has no cgroup2 directory of its own
+    # (the root's pressure files would be the whole host's)
+    if unified is not None and "unified" in mounts and not (dirs and unified == "/"):
+        dirs["unified"] = mounts["unified"] + unified
     return dirs
 
 
