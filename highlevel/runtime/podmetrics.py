@@ -139,17 +139,32 @@ def container_sample(ctx, ctr, ident, fs):
         started_ns=ctr.started_ns, ulimits=ulimits)
 
 
-def _pod_net_pid(pod, running):
-    if not pod.namespaces.get("network"):
+def _same_file(a, b):
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def pod_net_pid(pod, running):
+    """A live process in the pod's pinned network namespace (the pause, else a running container), or 0.
+
+    The namespace is compared, not assumed: a recorded pid may have exited and been reused."""
+    netns = pod.namespaces.get("network")
+    if not netns:
         return 0            # the host's network: not the pod's to report
-    return pod.infra.get("pid") or next((c.pid for c in running if c.pid), 0)
+    for pid in [pod.infra.get("pid")] + [c.pid for c in running]:
+        if pid and _same_file("/proc/%d/ns/net" % pid, netns):
+            return pid
+    return 0
 
 
 def pod_sandbox_metrics(ctx, pod, fs):
     md = cri_pb2.PodSandboxConfig.FromString(pod.config).metadata
     running = [c for c in ctx.store.containers(pod.id) if c.state == "running"]
     out = cri_pb2.PodSandboxMetrics(pod_sandbox_id=pod.id)
-    pid = _pod_net_pid(pod, running)
+    pid = pod_net_pid(pod, running)
     if pid:
         try:
             interfaces = stats.net_dev_counters(_read("/proc/%d/net/dev" % pid))

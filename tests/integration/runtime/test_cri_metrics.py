@@ -110,3 +110,13 @@ def test_metrics_of_a_busy_container(cri, busybox_ref):
     # a stopped container has no metrics; its pod stays listed
     cri.stop(cid)
     assert [c.container_id for c in pod_metrics(cri, pod_id).container_metrics] == []
+
+
+def test_network_of_a_pod_without_containers_comes_from_its_pause(cri):
+    pcfg = pod_config()
+    pcfg.linux.security_context.namespace_options.pid = cri_pb2.POD     # gantryd runs a pause process then
+    pod_id = cri.run_pod(pcfg)
+    pod = pod_metrics(cri, pod_id)
+    assert list(pod.container_metrics) == []
+    ifaces = {m.label_values[-1] for m in pod.metrics if m.name == "container_network_receive_packets_total"}
+    assert "lo" in ifaces

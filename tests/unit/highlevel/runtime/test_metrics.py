@@ -212,3 +212,17 @@ def test_count_processes_over_a_fake_proc(tmp_path):
         for t in tasks:
             (tmp_path / str(pid) / "task" / str(t)).mkdir(parents=True)
     assert podmetrics.count_processes([10, 11, 99], proc=str(tmp_path)) == (2, 4, 4, 2)
+
+
+def test_pod_net_pid_checks_the_namespace_not_just_the_pid(tmp_path):
+    from types import SimpleNamespace as NS
+
+    me = os.getpid()
+    own = "/proc/%d/ns/net" % me
+    ctr = NS(pid=me)
+    assert podmetrics.pod_net_pid(NS(namespaces={"network": own}, infra={"pid": me}), []) == me
+    assert podmetrics.pod_net_pid(NS(namespaces={"network": own}, infra={}), [NS(pid=0), ctr]) == me
+    other = tmp_path / "net"
+    other.write_text("")    # a pinned namespace no live process of ours is in
+    assert podmetrics.pod_net_pid(NS(namespaces={"network": str(other)}, infra={"pid": me}), [ctr]) == 0
+    assert podmetrics.pod_net_pid(NS(namespaces={}, infra={"pid": me}), [ctr]) == 0     # host network
