@@ -2,6 +2,7 @@
 
     container_stats(ctx, ctr) -> ContainerStats        (None fields: not measurable now)
     pod_network(pod, containers) -> {iface: (rx_bytes, rx_errors, tx_bytes, tx_errors)}
+    net_dev_counters(text) -> {iface: {"rx_bytes": n, ...}}   (pure; the CRI metrics use all eight)
 
 CPU, memory and pids come from the shim's Stats (the container's cgroup, v1,
 v2 or hybrid); the writable layer is the size of the snapshot's upper dir.  A
