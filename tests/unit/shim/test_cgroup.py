@@ -23,6 +23,11 @@ def test_hybrid():
     assert cgroup.Cgroups(dirs).version == "v1"
 
 
+def test_hybrid_process_left_in_the_unified_root():
+    dirs = cgroup.parse(PROC.replace("0::/c1", "0::/"), MOUNTINFO)
+    assert "unified" not in dirs and dirs["memory"] == "/sys/fs/cgroup/memory/c1"
+
+
 def test_pure_v2():
     dirs = cgroup.parse("0::/pod/c1\n", "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
     assert dirs == {"unified": "/sys/fs/cgroup/pod/c1"}
