@@ -222,3 +222,48 @@ def test_image_volumes(cri, busybox_ref):
     cri.remove_pod(pod)
     mounts = open("/proc/self/mountinfo").read()
     assert "imagevols" not in mounts
+
+
+def test_events_update_and_stats(gantryd, cri, busybox_ref):
+    import threading
+
+    stream = cri.rt.GetContainerEvents(cri_pb2.GetEventsRequest())
+    seen = []
+
+    def read():
+        try:
+            for e in stream:
+                seen.append((e.container_id, e.container_event_type))
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.CANCELLED
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.3)                          # subscribed before anything happens
+    pcfg = pod_config()
+    pod = cri.run_pod(pcfg)
+    cid = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "1000"]))
+    cri.wait_state(cid, cri_pb2.CONTAINER_RUNNING)
+    cri.rt.UpdateContainerResources(cri_pb2.UpdateContainerResourcesRequest(
+        container_id=cid, linux=cri_pb2.LinuxContainerResources(memory_limit_in_bytes=96 << 20, cpu_shares=256)))
+    assert cri.status(cid).resources.linux.memory_limit_in_bytes == 96 << 20
+    limit = cri.exec_sync(cid, ["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+                                            "cat /sys/fs/cgroup/memory.max"]).stdout
+    assert int(limit) == 96 << 20
+    stats = cri.rt.ContainerStats(cri_pb2.ContainerStatsRequest(container_id=cid)).stats
+    assert stats.attributes.id == cid and stats.memory.working_set_bytes.value > 0
+    assert stats.cpu.usage_core_nano_seconds.value > 0
+    listed = cri.rt.ListPodSandboxStats(cri_pb2.ListPodSandboxStatsRequest()).stats
+    assert [s.attributes.id for s in listed] == [pod]
+    cri.stop(cid)
+    cri.remove(cid)
+    cri.remove_pod(pod)
+    time.sleep(0.3)
+    stream.cancel()
+    reader.join(5)
+    E = cri_pb2
+    assert (cid, E.CONTAINER_CREATED_EVENT) in seen and (cid, E.CONTAINER_STARTED_EVENT) in seen
+    assert (cid, E.CONTAINER_STOPPED_EVENT) in seen and (cid, E.CONTAINER_DELETED_EVENT) in seen
+    assert (pod, E.CONTAINER_CREATED_EVENT) in seen and (pod, E.CONTAINER_DELETED_EVENT) in seen
+    order = [t for i, t in seen if i == cid]
+    assert order == sorted(order)
