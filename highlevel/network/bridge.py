@@ -1,0 +1,131 @@
+"""The built-in bridge network (mode = "bridge"): pyroute2 links, sqlite IPAM, iptables host ports.
+
+setup, in this order, so that every step a crash can interrupt is already
+recorded for teardown and recover:
+
+    1. sqlite: reserve an address + store the pod's record (bridge, veth, chains)
+    2. bridge and base chains (once per process and pod CIDR)
+    3. veth pair: host end on the bridge, eth0 in the pod's netns
+    4. inside the netns: address, up, default route
+    5. host ports: the pod's nat chain and its jump
+
+teardown removes the rules, then the veth, then the record and the address.
+"""
+import logging
+import threading
+
+from ..errors import GantryError, Internal
+from . import hostports, iptables, links
+from .api import Network, NetworkResult
+from .ipam import gateway, parse_subnet
+from .store import NetworkStore
+
+log = logging.getLogger("gantry.network")
+
+
+class BridgeNetwork(Network):
+    def __init__(self, db_path, bridge="gantry0", pod_cidr="10.87.0.0/16", mtu=1500, masquerade=False):
+        self.bridge = bridge
+        self.mtu = mtu
+        self.masquerade = masquerade
+        self.subnet = parse_subnet(pod_cidr)
+        self.store = NetworkStore(db_path)
+        self._lock = threading.Lock()
+        self._ensured = None          # the subnet the bridge and base chains were made for
+
+    def status(self):
+        return (True, "", "")
+
+    def update_pod_cidr(self, cidr):
+        if not cidr:
+            return
+        subnet = parse_subnet(cidr, "UpdateRuntimeConfig pod_cidr")
+        with self._lock:
+            if subnet != self.subnet:
+                log.info("pod CIDR changed from %s to %s", self.subnet, subnet)
+                self.subnet = subnet
+
+    def _ensure_base(self):
+        with self._lock:
+            subnet = self.subnet
+            if self._ensured == subnet:
+                return subnet
+            links.ensure_bridge(self.bridge, gateway(subnet), subnet.prefixlen, self.mtu)
+            subnets = sorted({str(subnet)} | {r["subnet"] for r in self._records()})
+            nat, filt = hostports.base_rules(iptables.save("nat"), iptables.save("filter"),
+                                             self.bridge, subnets, self.masquerade)
+            iptables.restore(nat, "set up nat chains of bridge %s" % self.bridge)
+            iptables.restore(filt, "set up filter chains of bridge %s" % self.bridge)
+            self._ensured = subnet
+            return subnet
+
+    def _records(self):
+        return [r for r in (self.store.record(p) for p in self.store.pod_ids()) if r]
+
+    def setup(self, pod):
+        if self.store.record(pod.id) is not None:
+            self.teardown(pod.id)
+        subnet = self._ensure_base()
+        active = [m for m in pod.port_mappings if m.host_port]
+        chains = hostports.base_chains(self.bridge)
+        record = {"bridge": self.bridge, "veth": links.veth_name(pod.id), "subnet": str(subnet),
+                  "netns": pod.netns_path, "name": "%s/%s" % (pod.namespace, pod.name),
+                  "chain": hostports.pod_chain(self.bridge, pod.id) if active else "",
+                  "hostports_chain": chains["hostports"]}
+        hostports.pod_rules(self.bridge, pod.id, "0.0.0.0", str(subnet), active)   # validates before anything
+        record = self.store.reserve(pod.id, subnet, record)
+        try:
+            links.add_pod_link(self.bridge, record["veth"], pod.netns_path, self.mtu)
+            links.configure_pod_side(pod.netns_path, record["ip"], subnet.prefixlen, gateway(subnet))
+            rules = hostports.pod_rules(self.bridge, pod.id, record["ip"], str(subnet), active)
+            iptables.restore(rules, "add host ports of pod %s" % pod.id)
+        except BaseException as exc:
+            try:
+                self.teardown(pod.id)
+            except GantryError as undo:
+                log.warning("undo network setup of pod %s: %s", pod.id, undo)
+            if isinstance(exc, GantryError):
+                raise
+            raise Internal("set up network of pod %s: %s" % (pod.id, exc)) from exc
+        return NetworkResult(ips=[record["ip"]], interface=links.POD_IFNAME)
+
+    def teardown(self, pod_id):
+        record = self.store.record(pod_id)
+        if record is not None:
+            if record.get("chain"):
+                text = hostports.pod_removal(iptables.save("nat"), record["chain"], record["hostports_chain"])
+                iptables.restore(text, "remove host ports of pod %s" % pod_id)
+            links.delete_link(record["veth"])
+        self.store.release(pod_id)
+
+    def recover(self, live_pod_ids):
+        live = set(live_pod_ids)
+        for pod_id in sorted(self.store.pod_ids() - live):
+            try:
+                self.teardown(pod_id)
+                log.info("released network of gone pod %s", pod_id)
+            except GantryError as exc:
+                log.warning("release network of gone pod %s: %s", pod_id, exc)
+        kept = self._records()
+        veths = {r["veth"] for r in kept}
+        for name in links.bridge_ports(self.bridge):
+            if name.startswith(links.VETH_PREFIX) and name not in veths:
+                links.delete_link(name)
+        chains = {r["chain"] for r in kept if r.get("chain")}
+        saved = iptables.save("nat")
+        for chain in hostports.owned_pod_chains(saved, self.bridge):
+            if chain not in chains:
+                iptables.restore(hostports.pod_removal(saved, chain, hostports.base_chains(self.bridge)["hostports"]),
+                                 "remove stray chain %s" % chain)
+
+    def remove_host_state(self):
+        """Delete the bridge and its base chains (tests, uninstall); pods must be torn down first."""
+        with self._lock:
+            nat, filt = hostports.base_removal(iptables.save("nat"), iptables.save("filter"), self.bridge)
+            iptables.restore(nat, "remove nat chains of bridge %s" % self.bridge)
+            iptables.restore(filt, "remove filter chains of bridge %s" % self.bridge)
+            links.delete_link(self.bridge)
+            self._ensured = None
+
+    def close(self):
+        self.store.close()

@@ -1,0 +1,139 @@
+"""Links of the built-in bridge, through pyroute2 netlink sockets (no fork, no `ip` subprocess).
+
+Host side: the bridge with the gateway address, one veth per pod whose host
+end is a bridge port (hairpin on, so a pod reaches itself through a host
+port).  Pod side, from a thread inside the pod's netns (netns.py): the peer
+arrives there already named ``eth0``; it gets the MTU, the address and the
+default route via the gateway.
+"""
+import errno
+import hashlib
+import os
+import socket
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from ..errors import Internal
+from .netns import run_in_netns
+
+POD_IFNAME = "eth0"
+VETH_PREFIX = "gv"
+
+
+def veth_name(pod_id):
+    """Host end of a pod's veth: 'gv' + 13 hex digits of the pod id's hash (15 bytes, IFNAMSIZ)."""
+    return VETH_PREFIX + hashlib.sha256(pod_id.encode()).hexdigest()[:13]
+
+
+def _fail(what, exc):
+    code = getattr(exc, "code", None)
+    detail = os.strerror(code) if isinstance(code, int) and code > 0 else str(exc)
+    return Internal("%s: %s" % (what, detail))
+
+
+def _index(ipr, name):
+    found = ipr.link_lookup(ifname=name)
+    return found[0] if found else None
+
+
+def ensure_bridge(name, gateway, prefixlen, mtu):
+    """Create or complete the bridge: up, MTU, gateway address, route_localnet."""
+    with IPRoute() as ipr:
+        try:
+            idx = _index(ipr, name)
+            if idx is None:
+                try:
+                    ipr.link("add", ifname=name, kind="bridge")
+                except NetlinkError as exc:
+                    if exc.code != errno.EEXIST:
+                        raise
+                idx = _index(ipr, name)
+            have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=socket.AF_INET)}
+            if (str(gateway), prefixlen) not in have:
+                try:
+                    ipr.addr("add", index=idx, address=str(gateway), prefixlen=prefixlen)
+                except NetlinkError as exc:
+                    if exc.code != errno.EEXIST:
+                        raise
+            ipr.link("set", index=idx, state="up", mtu=mtu)
+        except NetlinkError as exc:
+            raise _fail("set up bridge %s (%s/%d)" % (name, gateway, prefixlen), exc) from exc
+    _sysctl("net/ipv4/conf/%s/route_localnet" % name, "1")
+    _sysctl("net/ipv4/ip_forward", "1")
+
+
+def _sysctl(key, value):
+    path = "/proc/sys/" + key
+    try:
+        with open(path) as f:
+            if f.read().strip() == value:
+                return
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError as exc:
+        raise Internal("sysctl %s=%s: %s" % (key.replace("/", "."), value, exc.strerror)) from exc
+
+
+def add_pod_link(bridge, veth, netns_path, mtu):
+    """The pod's veth pair: host end ``veth`` on the bridge, peer ``eth0`` inside the netns."""
+    try:
+        nsfd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise Internal("open netns %s: %s" % (netns_path, exc.strerror)) from exc
+    try:
+        with IPRoute() as ipr:
+            bidx = _index(ipr, bridge)
+            ipr.link("add", ifname=veth, kind="veth", mtu=mtu,
+                     peer={"ifname": POD_IFNAME, "net_ns_fd": nsfd, "mtu": mtu})
+            vidx = _index(ipr, veth)
+            ipr.link("set", index=vidx, master=bidx, state="up")
+            ipr.brport("set", index=vidx, mode=1)          # IFLA_BRPORT_MODE: hairpin
+    except NetlinkError as exc:
+        raise _fail("add veth %s (peer %s in %s) to bridge %s" % (veth, POD_IFNAME, netns_path, bridge),
+                    exc) from exc
+    finally:
+        os.close(nsfd)
+
+
+def configure_pod_side(netns_path, ip, prefixlen, gateway):
+    """Inside the pod: eth0 up with its address and the default route via the gateway."""
+    def inside():
+        with IPRoute() as ipr:
+            idx = _index(ipr, POD_IFNAME)
+            ipr.addr("add", index=idx, address=str(ip), prefixlen=prefixlen)
+            ipr.link("set", index=idx, state="up")
+            ipr.route("add", dst="0.0.0.0/0", gateway=str(gateway), oif=idx)
+    try:
+        run_in_netns(netns_path, inside)
+    except NetlinkError as exc:
+        raise _fail("configure %s in %s (%s/%d via %s)" % (POD_IFNAME, netns_path, ip, prefixlen, gateway),
+                    exc) from exc
+    except OSError as exc:
+        raise Internal("enter netns %s: %s" % (netns_path, exc)) from exc
+
+
+def delete_link(name):
+    """Delete a link by name (both ends of a veth go); a missing link is fine."""
+    with IPRoute() as ipr:
+        try:
+            idx = _index(ipr, name)
+            if idx is not None:
+                ipr.link("del", index=idx)
+        except NetlinkError as exc:
+            if exc.code not in (errno.ENODEV, errno.ENOENT):
+                raise _fail("delete link %s" % name, exc) from exc
+
+
+def bridge_ports(bridge):
+    """Names of the links enslaved to ``bridge`` (empty when it does not exist)."""
+    with IPRoute() as ipr:
+        bidx = _index(ipr, bridge)
+        if bidx is None:
+            return []
+        return [link.get_attr("IFLA_IFNAME") for link in ipr.get_links() if link.get_attr("IFLA_MASTER") == bidx]
+
+
+def link_exists(name):
+    with IPRoute() as ipr:
+        return _index(ipr, name) is not None
