@@ -42,7 +42,8 @@ class CNINetwork(Network):
         try:
             names = os.listdir(self.conf_dir)
         except OSError as exc:
-            raise FailedPrecondition("cni config uninitialized: %s: %s" % (self.conf_dir, exc.strerror)) from exc
+            raise FailedPrecondition("cni config uninitialized: no network config in %s (%s)"
+                                     % (self.conf_dir, exc.strerror)) from exc
         name = cni_conf.pick_conf_file(names)
         if name is None:
             raise FailedPrecondition("cni config uninitialized: no network config in %s" % self.conf_dir)
