@@ -1,0 +1,174 @@
+"""The built-in bridge for real: veths, addresses, routes, host ports, teardown, restart, recovery."""
+import ipaddress
+import os
+import subprocess
+import sys
+
+import pytest
+from gantry.highlevel.errors import GantryError
+from gantry.highlevel.network import hostports
+from gantry.highlevel.network.bridge import BridgeNetwork
+from gantry.highlevel.network.links import veth_name
+
+from .connectivity import pod_spec, two_pods_talk
+from .nettools import links, nat_rules
+
+pytestmark = pytest.mark.root
+
+BRIDGE = "gtbrtest0"
+CIDR = "10.251.77.0/24"
+GATEWAY = "10.251.77.1"
+
+
+def _unrouted(cidr):
+    out = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
+    net = ipaddress.ip_network(cidr)
+    for line in out.splitlines():
+        dest = line.split()[0]
+        if dest != "default" and ipaddress.ip_network(dest, strict=False).overlaps(net) and BRIDGE not in line:
+            return False
+    return True
+
+
+@pytest.fixture
+def net(tmp_path, netns_cleanup):
+    assert _unrouted(CIDR), "%s is routed on this machine; the test needs a private CIDR" % CIDR
+    made = []
+
+    def make(**kw):
+        n = BridgeNetwork(str(tmp_path / "network" / "ipam.db"), bridge=BRIDGE, pod_cidr=CIDR, **kw)
+        made.append(n)
+        return n
+
+    yield make
+    if not made:
+        make()
+    for n in made:
+        for pod_id in n.store.pod_ids():
+            n.teardown(pod_id)
+    made[0].remove_host_state()
+    for n in made:
+        n.close()
+
+
+def assert_gone(n, pod_ids):
+    for pod_id in pod_ids:
+        assert veth_name(pod_id) not in links()
+        assert hostports.pod_chain(BRIDGE, pod_id) not in nat_rules()
+        assert n.store.record(pod_id) is None
+    assert not set(n.store.addresses().values()) & set(pod_ids)
+
+
+def test_two_pods_host_and_host_ports(net, tmp_path):
+    n = net()
+    a, b, ip_a, ip_b = two_pods_talk(n, tmp_path, GATEWAY, BRIDGE)
+    assert ipaddress.ip_address(ip_a) in ipaddress.ip_network(CIDR)
+    inside = subprocess.run(["nsenter", "--net=" + a.netns_path, "ip", "-o", "-4", "route"],
+                            capture_output=True, text=True).stdout
+    assert "default via %s dev eth0" % GATEWAY in inside
+    mtu = open("/sys/class/net/%s/mtu" % veth_name(a.id)).read().strip()
+    assert mtu == "1500"
+    n.teardown(a.id)
+    n.teardown(b.id)
+    n.teardown(b.id)                                  # idempotent
+    assert_gone(n, [a.id, b.id])
+    assert n.store.addresses() == {}
+
+
+def test_a_restarted_gantryd_tears_down_what_the_old_one_set_up(net, tmp_path):
+    old = net()
+    a = pod_spec(tmp_path, "a", [])
+    from gantry.highlevel.network.api import PortMapping
+    b = pod_spec(tmp_path, "b", [PortMapping("TCP", 80, 31874)])
+    old.setup(a)
+    old.setup(b)
+    new = net(mtu=1400)                                # same root, different config
+    assert new.store.pod_ids() == {a.id, b.id}
+    new.teardown(b.id)
+    assert_gone(new, [b.id])
+    new.recover({"nothing-else"})                      # a was not live: released too
+    assert_gone(new, [a.id])
+
+
+def test_kill_9_after_setup_then_recover(net, tmp_path):
+    """A gantryd killed right after setting up a pod (RunPodSandbox never recorded it): recover frees all."""
+    a = pod_spec(tmp_path, "a", [])
+    script = ("import sys\nfrom gantry.highlevel.network.bridge import BridgeNetwork\n"
+              "from gantry.highlevel.network.api import PodNetwork, PortMapping\n"
+              "n = BridgeNetwork(sys.argv[1], bridge=%r, pod_cidr=%r)\n"
+              "n.setup(PodNetwork(id='test-a', name='a', namespace='t', uid='u', netns_path=sys.argv[2],"
+              " port_mappings=[PortMapping('TCP', 80, 31875)]))\n"
+              "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n" % (BRIDGE, CIDR))
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "network" / "ipam.db"), a.netns_path])
+    assert proc.returncode == -9
+    n = net()
+    assert veth_name(a.id) in links() and hostports.pod_chain(BRIDGE, a.id) in nat_rules()
+    n.recover(set())
+    assert_gone(n, [a.id])
+
+
+def test_recover_removes_stray_veths_and_chains_with_no_record(net, tmp_path):
+    n = net()
+    a = pod_spec(tmp_path, "a", [])
+    n.setup(a)
+    n.store.release(a.id)                              # as if the record were lost
+    n.recover(set())
+    assert veth_name(a.id) not in links()
+
+
+def test_failed_setup_leaves_nothing(net, tmp_path):
+    n = net()
+    pod = pod_spec(tmp_path, "a", [])
+    pod.netns_path = str(tmp_path / "no-such-netns")
+    with pytest.raises(GantryError, match="no-such-netns"):
+        n.setup(pod)
+    assert_gone(n, [pod.id])
+    assert n.store.addresses() == {}
+
+
+def test_teardown_after_the_netns_is_gone(net, tmp_path):
+    n = net()
+    a = pod_spec(tmp_path, "a", [])
+    n.setup(a)
+    subprocess.run(["umount", a.netns_path], check=True)
+    os.unlink(a.netns_path)
+    n.teardown(a.id)
+    assert_gone(n, [a.id])
+
+
+def test_update_pod_cidr_applies_to_new_pods(net, tmp_path):
+    n = net()
+    a = pod_spec(tmp_path, "a", [])
+    b = pod_spec(tmp_path, "b", [])
+    assert n.setup(a).ips[0].startswith("10.251.77.")
+    n.update_pod_cidr("10.251.79.0/24")
+    assert n.setup(b).ips[0].startswith("10.251.79.")
+    out = subprocess.run(["ip", "-o", "-4", "addr", "show", BRIDGE], capture_output=True, text=True).stdout
+    assert "10.251.77.1/24" in out and "10.251.79.1/24" in out
+    n.teardown(a.id)
+    n.teardown(b.id)
+
+
+def test_setup_never_forks(net, tmp_path):
+    """gantryd is threaded: setup and teardown may start programs (iptables) but never fork Python."""
+    a = pod_spec(tmp_path, "a", [])
+    script = ("import sys\nfrom gantry.highlevel.network.bridge import BridgeNetwork\n"
+              "from gantry.highlevel.network.api import PodNetwork\n"
+              "n = BridgeNetwork(sys.argv[1], bridge=%r, pod_cidr=%r)\n"
+              "p = PodNetwork(id='test-a', name='a', namespace='t', uid='u', netns_path=sys.argv[2])\n"
+              "n.setup(p)\nn.teardown(p.id)\n" % (BRIDGE, CIDR))
+    trace = str(tmp_path / "strace")
+    subprocess.run(["strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3,execve", "-o", trace,
+                    sys.executable, "-c", script, str(tmp_path / "network" / "ipam.db"), a.netns_path], check=True)
+    lines = open(trace).read().splitlines()
+    children = {}                                       # pid -> did it execve
+    root = lines[0].split()[0]
+    for line in lines:
+        pid = line.split()[0]
+        if ("clone(" in line or "clone3(" in line or "fork(" in line) and "CLONE_THREAD" not in line \
+                and "= " in line and not line.rstrip().endswith("<unfinished ...>"):
+            child = line.rsplit("= ", 1)[1].split()[0]
+            children[child] = False
+        if "execve(" in line and pid != root:
+            children[pid] = True
+    assert children and all(children.values()), "a child that never exec'd: %s" % children
