@@ -93,10 +93,16 @@ class BridgeNetwork(Network):
         record = self.store.record(pod_id)
         if record is not None:
             if record.get("chain"):
-                text = hostports.pod_removal(iptables.save("nat"), record["chain"], record["hostports_chain"])
-                iptables.restore(text, "remove host ports of pod %s" % pod_id)
+                self._remove_pod_chain(pod_id, record["chain"], record["hostports_chain"])
             links.delete_link(record["veth"])
         self.store.release(pod_id)
+
+    def _remove_pod_chain(self, pod_id, chain, hostports_chain):
+        what = "remove host ports of pod %s" % pod_id
+        try:
+            iptables.restore(hostports.pod_removal_exact(self.bridge, pod_id, chain, hostports_chain), what)
+        except Internal:                   # partly gone already (a crash mid-setup or mid-teardown)
+            iptables.restore(hostports.pod_removal(iptables.save("nat"), chain, hostports_chain), what)
 
     def recover(self, live_pod_ids):
         live = set(live_pod_ids)

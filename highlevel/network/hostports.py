@@ -124,6 +124,16 @@ def _host_ip(m):
     return str(addr)
 
 
+def pod_removal_exact(bridge, pod_id, chain, hostports_chain):
+    """The removal of what pod_rules added, spelled as it was added (no iptables-save needed).
+
+    iptables-restore applies it all or nothing: when a piece is already gone it
+    fails and the caller falls back to pod_removal over the saved table.
+    """
+    return "\n".join(["*nat", "-D %s %s -j %s" % (hostports_chain, _comment("pod %s" % pod_id), chain),
+                      "-F " + chain, "-X " + chain, "COMMIT"]) + "\n"
+
+
 def pod_removal(saved_nat, chain, hostports_chain):
     """nat-table iptables-restore input removing ``chain`` and the jumps to it; None if absent."""
     lines = ["*nat"]

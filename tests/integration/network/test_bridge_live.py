@@ -172,3 +172,34 @@ def test_setup_never_forks(net, tmp_path):
         if "execve(" in line and pid != root:
             children[pid] = True
     assert children and all(children.values()), "a child that never exec'd: %s" % children
+
+
+def test_teardown_when_the_rules_are_half_gone(net, tmp_path):
+    """A crash between rule steps leaves a chain without its jump: teardown still removes the chain."""
+    from gantry.highlevel.network.api import PortMapping
+    n = net()
+    a = pod_spec(tmp_path, "a", [PortMapping("UDP", 53, 31877)])
+    n.setup(a)
+    chain = hostports.pod_chain(BRIDGE, a.id)
+    jump = [line for line in nat_rules().splitlines() if line.endswith("-j " + chain)][0]
+    subprocess.run(["iptables", "-t", "nat", "-D"] + jump.split()[1:4] + ["--comment", "pod " + a.id, "-j", chain],
+                   check=True)
+    assert chain in nat_rules() and not any(x.endswith("-j " + chain) for x in nat_rules().splitlines())
+    n.teardown(a.id)
+    assert_gone(n, [a.id])
+
+
+def test_concurrent_setups_from_grpc_like_threads(net, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    n = net()
+    pods = [pod_spec(tmp_path, "c%d" % i, []) for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        ips = list(pool.map(lambda p: n.setup(p).ips[0], pods))
+    assert len(set(ips)) == 8
+    for p, ip in zip(pods, ips, strict=True):
+        out = subprocess.run(["nsenter", "--net=" + p.netns_path, "ip", "-o", "-4", "addr", "show", "eth0"],
+                             capture_output=True, text=True).stdout
+        assert ip + "/24" in out
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda p: n.teardown(p.id), pods))
+    assert_gone(n, [p.id for p in pods])

@@ -103,3 +103,10 @@ def test_base_removal_removes_jumps_and_chains():
     nat, filt = hostports.base_removal(SAVED, "*filter\nCOMMIT\n", BR)
     assert nat.splitlines()[1].startswith("-D PREROUTING")
     assert "-X %s" % HP in nat.splitlines() and filt is None
+
+
+def test_pod_removal_exact_mirrors_pod_rules():
+    added = hostports.pod_rules(BR, "pod1", "10.9.0.2", "10.9.0.0/24", [PortMapping("TCP", 80, 8080)])
+    jump = [line for line in added.splitlines() if line.startswith("-A " + HP)][0]
+    removal = hostports.pod_removal_exact(BR, "pod1", CHAIN, HP).splitlines()
+    assert removal == ["*nat", "-D" + jump[2:], "-F " + CHAIN, "-X " + CHAIN, "COMMIT"]
