@@ -129,3 +129,28 @@ def test_check_and_missing_plugin_status(cni, tmp_path):
     (conf_dir / "05-first.conflist").write_text(json.dumps(doc))
     ready, reason, message = n.status()
     assert not ready and reason == "NetworkPluginNotReady" and "no-such-plugin not found" in message
+
+
+def test_firewall_and_bandwidth_plugins_get_their_capability_args(cni, tmp_path):
+    make, write, conf_dir, data_dir = cni
+    doc = conflist(data_dir)
+    doc["plugins"][2:2] = [{"type": "firewall", "backend": "iptables"},
+                           {"type": "bandwidth", "capabilities": {"bandwidth": True}}]
+    if not all(os.access(os.path.join(PLUGIN_DIR, p), os.X_OK) for p in ("firewall", "bandwidth")):
+        pytest.skip("CNI firewall/bandwidth plugins not installed in %s" % PLUGIN_DIR)
+    (conf_dir / "10-test.conflist").write_text(json.dumps(doc))
+    n = make()
+    a = pod_spec(tmp_path, "a", [])
+    a.annotations = {"kubernetes.io/ingress-bandwidth": "10M", "kubernetes.io/egress-bandwidth": "20M"}
+
+    def shaped():
+        return subprocess.run(["tc", "qdisc", "show"], capture_output=True, text=True).stdout.count("qdisc tbf")
+
+    def firewall():
+        return subprocess.run(["iptables", "-S", "CNI-FORWARD"], capture_output=True, text=True).stdout
+
+    before = shaped()
+    ip = n.setup(a).ips[0]
+    assert shaped() == before + 2 and "-d %s/32" % ip in firewall()     # ingress on the veth, egress on an ifb
+    n.teardown(a.id)
+    assert shaped() == before and ip + "/32" not in firewall()
