@@ -14,7 +14,7 @@ teardown removes the rules, then the veth, then the record and the address.
 import logging
 import threading
 
-from ..errors import GantryError, Internal
+from ..errors import AlreadyExists, GantryError, Internal
 from . import hostports, iptables, links
 from .api import Network, NetworkResult
 from .ipam import gateway, parse_subnet
@@ -31,6 +31,7 @@ class BridgeNetwork(Network):
         self.subnet = parse_subnet(pod_cidr)
         self.store = NetworkStore(db_path)
         self._lock = threading.Lock()
+        self._reserve_lock = threading.Lock()
         self._ensured = None          # the subnet the bridge and base chains were made for
 
     def status(self):
@@ -65,20 +66,24 @@ class BridgeNetwork(Network):
     def setup(self, pod):
         if self.store.record(pod.id) is not None:
             self.teardown(pod.id)
+        if not links.link_exists(self.bridge):
+            self._ensured = None                   # deleted behind our back: make it again
         subnet = self._ensure_base()
         active = [m for m in pod.port_mappings if m.host_port]
         chains = hostports.base_chains(self.bridge)
         record = {"bridge": self.bridge, "veth": links.veth_name(pod.id), "subnet": str(subnet),
                   "netns": pod.netns_path, "name": "%s/%s" % (pod.namespace, pod.name),
                   "chain": hostports.pod_chain(self.bridge, pod.id) if active else "",
-                  "hostports_chain": chains["hostports"]}
+                  "hostports_chain": chains["hostports"], "ports": hostports.port_keys(active)}
         hostports.pod_rules(self.bridge, pod.id, "0.0.0.0", str(subnet), active)   # validates before anything
-        record = self.store.reserve(pod.id, subnet, record)
+        with self._reserve_lock:                   # the host-port check and the reservation are one step
+            if active:
+                self._check_host_ports(pod.id, record["ports"])
+            record = self.store.reserve(pod.id, subnet, record)
         try:
             links.add_pod_link(self.bridge, record["veth"], pod.netns_path, self.mtu)
             links.configure_pod_side(pod.netns_path, record["ip"], subnet.prefixlen, gateway(subnet))
-            rules = hostports.pod_rules(self.bridge, pod.id, record["ip"], str(subnet), active)
-            iptables.restore(rules, "add host ports of pod %s" % pod.id)
+            self._add_pod_rules(hostports.pod_rules(self.bridge, pod.id, record["ip"], str(subnet), active), pod.id)
         except BaseException as exc:
             try:
                 self.teardown(pod.id)
@@ -88,6 +93,27 @@ class BridgeNetwork(Network):
                 raise
             raise Internal("set up network of pod %s: %s" % (pod.id, exc)) from exc
         return NetworkResult(ips=[record["ip"]], interface=links.POD_IFNAME)
+
+    def _check_host_ports(self, pod_id, ports):
+        taken = {}
+        for other in self._records():
+            for key in other.get("ports", []):
+                taken[tuple(key)] = other["name"]
+        for key in ports:
+            clash = hostports.clashing(key, taken)
+            if clash:
+                raise AlreadyExists("set up network of pod %s: host port %s is already mapped for pod %s"
+                                    % (pod_id, hostports.describe(key), taken[clash]))
+
+    def _add_pod_rules(self, rules, pod_id):
+        what = "add host ports of pod %s" % pod_id
+        try:
+            iptables.restore(rules, what)
+        except Internal:                   # base chains flushed behind our back (a firewall reload)?
+            with self._lock:
+                self._ensured = None
+            self._ensure_base()
+            iptables.restore(rules, what)
 
     def teardown(self, pod_id):
         record = self.store.record(pod_id)

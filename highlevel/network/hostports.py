@@ -124,6 +124,24 @@ def _host_ip(m):
     return str(addr)
 
 
+def port_keys(mappings):
+    """[[protocol, host_port, host_ip]] of the mappings with a host port ("" host_ip = every address)."""
+    return [[_protocol(m), m.host_port, _host_ip(m)] for m in mappings if m.host_port]
+
+
+def clashing(key, taken):
+    """The key of ``taken`` that ``key`` collides with (same protocol and port, overlapping address), or None."""
+    proto, port, ip = key
+    for other in taken:
+        if other[0] == proto and other[1] == port and (not ip or not other[2] or ip == other[2]):
+            return other
+    return None
+
+
+def describe(key):
+    return "%s%d/%s" % (key[2] + ":" if key[2] else "", key[1], key[0].upper())
+
+
 def pod_removal_exact(bridge, pod_id, chain, hostports_chain):
     """The removal of what pod_rules added, spelled as it was added (no iptables-save needed).
 

@@ -14,7 +14,7 @@ import socket
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from ..errors import Internal
+from ..errors import FailedPrecondition, Internal
 from .netns import run_in_netns
 
 POD_IFNAME = "eth0"
@@ -33,8 +33,13 @@ def _fail(what, exc):
 
 
 def _index(ipr, name):
-    found = ipr.link_lookup(ifname=name)
-    return found[0] if found else None
+    """The link's index, or None; one RTM_GETLINK by name (no dump of every link)."""
+    try:
+        return ipr.link("get", ifname=name)[0]["index"]
+    except NetlinkError as exc:
+        if exc.code in (errno.ENODEV, errno.ENOENT):
+            return None
+        raise
 
 
 def ensure_bridge(name, gateway, prefixlen, mtu):
@@ -84,6 +89,8 @@ def add_pod_link(bridge, veth, netns_path, mtu):
     try:
         with IPRoute() as ipr:
             bidx = _index(ipr, bridge)
+            if bidx is None:
+                raise FailedPrecondition("add veth %s: bridge %s does not exist" % (veth, bridge))
             ipr.link("add", ifname=veth, kind="veth", mtu=mtu,
                      peer={"ifname": POD_IFNAME, "net_ns_fd": nsfd, "mtu": mtu})
             vidx = _index(ipr, veth)

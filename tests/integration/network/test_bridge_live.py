@@ -203,3 +203,38 @@ def test_concurrent_setups_from_grpc_like_threads(net, tmp_path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda p: n.teardown(p.id), pods))
     assert_gone(n, [p.id for p in pods])
+
+
+def test_a_host_port_taken_by_another_pod_is_refused(net, tmp_path):
+    from gantry.highlevel.errors import AlreadyExists
+    from gantry.highlevel.network.api import PortMapping
+    n = net()
+    n.setup(pod_spec(tmp_path, "a", [PortMapping("TCP", 80, 31878)]))
+    with pytest.raises(AlreadyExists, match="host port 127.0.0.1:31878/TCP is already mapped for pod nettest/a"):
+        n.setup(pod_spec(tmp_path, "c", [PortMapping("TCP", 81, 31878, "127.0.0.1")]))
+    assert n.store.pod_ids() == {"test-a"}
+    n.setup(pod_spec(tmp_path, "d", [PortMapping("UDP", 81, 31878)]))         # another protocol is fine
+
+
+def test_bridge_and_base_chains_come_back_when_removed_behind_our_back(net, tmp_path):
+    from gantry.highlevel.network.api import PortMapping
+    n = net()
+    n.setup(pod_spec(tmp_path, "a", []))
+    n.teardown("test-a")
+    net().remove_host_state()                          # someone else deleted the bridge and our chains
+    b = pod_spec(tmp_path, "b", [PortMapping("TCP", 80, 31879)])
+    assert n.setup(b).ips
+    assert BRIDGE in links() and hostports.pod_chain(BRIDGE, b.id) in nat_rules()
+
+
+def test_base_chains_come_back_after_a_firewall_flush(net, tmp_path):
+    from gantry.highlevel.network import iptables
+    from gantry.highlevel.network.api import PortMapping
+    n = net()
+    n.setup(pod_spec(tmp_path, "a", []))
+    nat, filt = hostports.base_removal(iptables.save("nat"), iptables.save("filter"), BRIDGE)
+    iptables.restore(nat, "test flush")                # the bridge stays, our chains go
+    b = pod_spec(tmp_path, "b", [PortMapping("TCP", 80, 31879)])
+    n.setup(b)
+    assert hostports.pod_chain(BRIDGE, b.id) in nat_rules()
+    assert "-j " + hostports.base_chains(BRIDGE)["hostports"] in nat_rules()

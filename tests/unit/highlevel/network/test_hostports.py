@@ -110,3 +110,22 @@ def test_pod_removal_exact_mirrors_pod_rules():
     jump = [line for line in added.splitlines() if line.startswith("-A " + HP)][0]
     removal = hostports.pod_removal_exact(BR, "pod1", CHAIN, HP).splitlines()
     assert removal == ["*nat", "-D" + jump[2:], "-F " + CHAIN, "-X " + CHAIN, "COMMIT"]
+
+
+@pytest.mark.parametrize("key, taken, want", [
+    (["tcp", 80, ""], [("tcp", 80, "")], ("tcp", 80, "")),
+    (["tcp", 80, "127.0.0.1"], [("tcp", 80, "")], ("tcp", 80, "")),       # any address covers 127.0.0.1
+    (["tcp", 80, ""], [("tcp", 80, "10.0.0.1")], ("tcp", 80, "10.0.0.1")),
+    (["tcp", 80, "127.0.0.1"], [("tcp", 80, "10.0.0.1")], None),            # different addresses
+    (["udp", 80, ""], [("tcp", 80, "")], None),                             # different protocol
+    (["tcp", 81, ""], [("tcp", 80, "")], None),
+])
+def test_host_port_clashes(key, taken, want):
+    assert hostports.clashing(key, {t: "pod" for t in taken}) == want
+
+
+def test_port_keys_and_description():
+    keys = hostports.port_keys([PortMapping("TCP", 80, 8080, "0.0.0.0"), PortMapping("UDP", 53, 0),
+                                PortMapping("SCTP", 9, 99, "127.0.0.1")])
+    assert keys == [["tcp", 8080, ""], ["sctp", 99, "127.0.0.1"]]
+    assert [hostports.describe(k) for k in keys] == ["8080/TCP", "127.0.0.1:99/SCTP"]
