@@ -18,7 +18,7 @@ TOML file holds the same settings under the same names, at top level::
     mode = "bridge"                          # "bridge" (built in), "cni" (plugins), "none" (loopback only)
     bridge = "gantry0"                       # bridge mode: the bridge, its gateway is the CIDR's first address
     pod_cidr = "10.87.0.0/16"                # bridge mode: pod addresses (UpdateRuntimeConfig may change it)
-    mtu = 1500                               # bridge mode: MTU of the bridge and the pods' eth0
+    mtu = 0                                  # bridge mode: MTU of the bridge and pods; 0 = the default route's link
     masquerade = false                       # bridge mode: outbound NAT of pod traffic leaving the host
     cni_conf_dir = "/etc/cni/net.d"          # cni mode: the lexically first *.conflist/*.conf/*.json
     cni_bin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]   # cni mode: where plugins are looked up, in order
@@ -56,7 +56,7 @@ class Config:
     network_mode: str = "bridge"
     network_bridge: str = "gantry0"
     network_pod_cidr: str = "10.87.0.0/16"
-    network_mtu: int = 1500
+    network_mtu: int = 0
     network_masquerade: bool = False
     cni_conf_dir: str = "/etc/cni/net.d"
     cni_bin_dirs: tuple = ("/usr/lib/cni", "/opt/cni/bin")
@@ -155,8 +155,8 @@ def _validate_network(cfg):
         raise InvalidArgument("config network.pod_cidr: %s" % exc) from exc
     if net.version != 4 or net.prefixlen > 29:
         raise InvalidArgument("config network.pod_cidr: %r must be an IPv4 CIDR of /29 or larger" % cfg.network_pod_cidr)
-    if not 68 <= cfg.network_mtu <= 65535:
-        raise InvalidArgument("config network.mtu: %d is not in 68..65535" % cfg.network_mtu)
+    if cfg.network_mtu != 0 and not 68 <= cfg.network_mtu <= 65535:
+        raise InvalidArgument("config network.mtu: %d is not 0 (automatic) or in 68..65535" % cfg.network_mtu)
     for key, value in (("cni_conf_dir", cfg.cni_conf_dir),) + tuple(("cni_bin_dirs", d) for d in cfg.cni_bin_dirs):
         if not os.path.isabs(value):
             raise InvalidArgument("config network.%s: must be an absolute path, got %r" % (key, value))

@@ -3,8 +3,9 @@
 setup, in this order, so that every step a crash can interrupt is already
 recorded for teardown and recover:
 
-    1. sqlite: reserve an address + store the pod's record (bridge, veth, chains)
-    2. bridge and base chains (once per process and pod CIDR)
+    1. bridge and base chains (once per process and pod CIDR; they hold no pod state)
+    2. sqlite, one transaction: an address + the pod's record (veth, chains, host ports),
+       after checking that no other pod maps the same host port
     3. veth pair: host end on the bridge, eth0 in the pod's netns
     4. inside the netns: address, up, default route
     5. host ports: the pod's nat chain and its jump
@@ -24,9 +25,9 @@ log = logging.getLogger("gantry.network")
 
 
 class BridgeNetwork(Network):
-    def __init__(self, db_path, bridge="gantry0", pod_cidr="10.87.0.0/16", mtu=1500, masquerade=False):
+    def __init__(self, db_path, bridge="gantry0", pod_cidr="10.87.0.0/16", mtu=0, masquerade=False):
         self.bridge = bridge
-        self.mtu = mtu
+        self.mtu = mtu or links.default_route_mtu()     # 0: the uplink's MTU
         self.masquerade = masquerade
         self.subnet = parse_subnet(pod_cidr)
         self.store = NetworkStore(db_path)

@@ -80,6 +80,18 @@ def _sysctl(key, value):
         raise Internal("sysctl %s=%s: %s" % (key.replace("/", "."), value, exc.strerror)) from exc
 
 
+def default_route_mtu(fallback=1500):
+    """The MTU of the link the host's IPv4 default route uses (pods must not exceed the uplink), or fallback."""
+    try:
+        with open("/proc/net/route") as f:
+            rows = [line.split() for line in f.read().splitlines()[1:]]
+        dev = next(r[0] for r in rows if len(r) > 7 and r[1] == "00000000" and r[7] == "00000000")
+        with open("/sys/class/net/%s/mtu" % dev) as f:
+            return int(f.read())
+    except (OSError, StopIteration, ValueError):
+        return fallback
+
+
 def add_pod_link(bridge, veth, netns_path, mtu):
     """The pod's veth pair: host end ``veth`` on the bridge, peer ``eth0`` inside the netns."""
     try:

@@ -8,7 +8,7 @@ import pytest
 from gantry.highlevel.errors import GantryError
 from gantry.highlevel.network import hostports
 from gantry.highlevel.network.bridge import BridgeNetwork
-from gantry.highlevel.network.links import veth_name
+from gantry.highlevel.network.links import default_route_mtu, veth_name
 
 from .connectivity import pod_spec, two_pods_talk
 from .nettools import links, nat_rules
@@ -67,7 +67,7 @@ def test_two_pods_host_and_host_ports(net, tmp_path):
                             capture_output=True, text=True).stdout
     assert "default via %s dev eth0" % GATEWAY in inside
     mtu = open("/sys/class/net/%s/mtu" % veth_name(a.id)).read().strip()
-    assert mtu == "1500"
+    assert mtu == str(default_route_mtu())             # mtu = 0: the uplink's
     n.teardown(a.id)
     n.teardown(b.id)
     n.teardown(b.id)                                  # idempotent
@@ -238,3 +238,14 @@ def test_base_chains_come_back_after_a_firewall_flush(net, tmp_path):
     n.setup(b)
     assert hostports.pod_chain(BRIDGE, b.id) in nat_rules()
     assert "-j " + hostports.base_chains(BRIDGE)["hostports"] in nat_rules()
+
+
+def test_mtu_reaches_both_ends(net, tmp_path):
+    n = net(mtu=1300)
+    a = pod_spec(tmp_path, "a", [])
+    n.setup(a)
+    # (not /sys/class/net: sysfs shows the namespace of whoever mounted it, the host's)
+    inside = subprocess.run(["nsenter", "--net=" + a.netns_path, "ip", "-o", "link", "show", "eth0"],
+                            capture_output=True, text=True).stdout
+    assert " mtu 1300 " in inside
+    assert open("/sys/class/net/%s/mtu" % veth_name(a.id)).read().strip() == "1300"
