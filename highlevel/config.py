@@ -18,6 +18,7 @@ TOML file holds the same settings under the same names, at top level::
     mode = "bridge"                          # "bridge" (built in), "cni" (plugins), "none" (loopback only)
     bridge = "gantry0"                       # bridge mode: the bridge, its gateway is the CIDR's first address
     pod_cidr = "10.87.0.0/16"                # bridge mode: pod addresses (UpdateRuntimeConfig may change it)
+    pod_cidr_v6 = ""                         # bridge mode: also an IPv6 address from this CIDR ("" = IPv4 only)
     mtu = 0                                  # bridge mode: MTU of the bridge and pods; 0 = the default route's link
     masquerade = false                       # bridge mode: outbound NAT of pod traffic leaving the host
     cni_conf_dir = "/etc/cni/net.d"          # cni mode: the lexically first *.conflist/*.conf/*.json
@@ -56,6 +57,7 @@ class Config:
     network_mode: str = "bridge"
     network_bridge: str = "gantry0"
     network_pod_cidr: str = "10.87.0.0/16"
+    network_pod_cidr_v6: str = ""
     network_mtu: int = 0
     network_masquerade: bool = False
     cni_conf_dir: str = "/etc/cni/net.d"
@@ -68,6 +70,7 @@ _TABLES = {
     "": ("address", "root", "state", "registry_config_dir", "log_level", "cgroup_driver"),
     "images": ("max_concurrent_downloads", "pull_progress_timeout"),
     "network": {"mode": "network_mode", "bridge": "network_bridge", "pod_cidr": "network_pod_cidr",
+                "pod_cidr_v6": "network_pod_cidr_v6",
                 "mtu": "network_mtu", "masquerade": "network_masquerade", "cni_conf_dir": "cni_conf_dir",
                 "cni_bin_dirs": "cni_bin_dirs", "cni_cache_dir": "cni_cache_dir"},
 }
@@ -155,6 +158,14 @@ def _validate_network(cfg):
         raise InvalidArgument("config network.pod_cidr: %s" % exc) from exc
     if net.version != 4 or net.prefixlen > 29:
         raise InvalidArgument("config network.pod_cidr: %r must be an IPv4 CIDR of /29 or larger" % cfg.network_pod_cidr)
+    if cfg.network_pod_cidr_v6:
+        try:
+            net6 = ipaddress.ip_network(cfg.network_pod_cidr_v6, strict=False)
+        except ValueError as exc:
+            raise InvalidArgument("config network.pod_cidr_v6: %s" % exc) from exc
+        if net6.version != 6 or net6.prefixlen > 125:
+            raise InvalidArgument("config network.pod_cidr_v6: %r must be an IPv6 CIDR of /125 or larger"
+                                  % cfg.network_pod_cidr_v6)
     if cfg.network_mtu != 0 and not 68 <= cfg.network_mtu <= 65535:
         raise InvalidArgument("config network.mtu: %d is not 0 (automatic) or in 68..65535" % cfg.network_mtu)
     for key, value in (("cni_conf_dir", cfg.cni_conf_dir),) + tuple(("cni_bin_dirs", d) for d in cfg.cni_bin_dirs):

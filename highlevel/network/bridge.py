@@ -1,10 +1,13 @@
 """The built-in bridge network (mode = "bridge"): pyroute2 links, sqlite IPAM, iptables host ports.
 
+IPv4 always (the pod's primary IP); IPv6 too when pod_cidr_v6 is set (dual
+stack: pod to pod and host to pod; host ports and outbound NAT are IPv4 only).
+
 setup, in this order, so that every step a crash can interrupt is already
 recorded for teardown and recover:
 
     1. bridge and base chains (once per process and pod CIDR; they hold no pod state)
-    2. sqlite, one transaction: an address + the pod's record (veth, chains, host ports),
+    2. sqlite, one transaction: an address per family + the pod's record (veth, chains, host ports),
        after checking that no other pod maps the same host port
     3. veth pair: host end on the bridge, eth0 in the pod's netns
     4. inside the netns: address, up, default route
@@ -14,52 +17,58 @@ teardown removes the rules, then the veth, then the record and the address.
 """
 import logging
 import threading
+from ipaddress import ip_address
 
 from ..errors import AlreadyExists, GantryError, Internal
 from . import hostports, iptables, links
 from .api import Network, NetworkResult
-from .ipam import gateway, parse_subnet
+from .ipam import gateway, parse_subnet, split_pod_cidrs
 from .store import NetworkStore
 
 log = logging.getLogger("gantry.network")
 
 
 class BridgeNetwork(Network):
-    def __init__(self, db_path, bridge="gantry0", pod_cidr="10.87.0.0/16", mtu=0, masquerade=False):
+    def __init__(self, db_path, bridge="gantry0", pod_cidr="10.87.0.0/16", mtu=0, masquerade=False,
+                 pod_cidr_v6=""):
         self.bridge = bridge
         self.mtu = mtu or links.default_route_mtu()     # 0: the uplink's MTU
         self.masquerade = masquerade
         self.subnet = parse_subnet(pod_cidr)
+        self.subnet6 = parse_subnet(pod_cidr_v6, "pod_cidr_v6", version=6) if pod_cidr_v6 else None
         self.store = NetworkStore(db_path)
         self._lock = threading.Lock()
         self._reserve_lock = threading.Lock()
-        self._ensured = None          # the subnet the bridge and base chains were made for
+        self._ensured = None          # the (subnet, subnet6) the bridge and base chains were made for
 
     def status(self):
         return (True, "", "")
 
     def update_pod_cidr(self, cidr):
-        if not cidr:
-            return
-        subnet = parse_subnet(cidr, "UpdateRuntimeConfig pod_cidr")
+        """'10.1.0.0/24' or dual-stack '10.1.0.0/24,fd00:1::/64'; a family not named keeps its CIDR."""
+        subnet, subnet6 = split_pod_cidrs(cidr or "", "UpdateRuntimeConfig pod_cidr")
         with self._lock:
-            if subnet != self.subnet:
+            if subnet and subnet != self.subnet:
                 log.info("pod CIDR changed from %s to %s", self.subnet, subnet)
                 self.subnet = subnet
+            if subnet6 and subnet6 != self.subnet6:
+                log.info("pod IPv6 CIDR changed from %s to %s", self.subnet6, subnet6)
+                self.subnet6 = subnet6
 
     def _ensure_base(self):
         with self._lock:
-            subnet = self.subnet
-            if self._ensured == subnet:
-                return subnet
-            links.ensure_bridge(self.bridge, gateway(subnet), subnet.prefixlen, self.mtu)
+            nets = [n for n in (self.subnet, self.subnet6) if n]
+            if self._ensured == nets:
+                return nets
+            links.ensure_bridge(self.bridge, [(gateway(n), n.prefixlen) for n in nets], self.mtu)
+            subnet = nets[0]
             subnets = sorted({str(subnet)} | {r["subnet"] for r in self._records()})
             nat, filt = hostports.base_rules(iptables.save("nat"), iptables.save("filter"),
                                              self.bridge, subnets, self.masquerade)
             iptables.restore(nat, "set up nat chains of bridge %s" % self.bridge)
             iptables.restore(filt, "set up filter chains of bridge %s" % self.bridge)
-            self._ensured = subnet
-            return subnet
+            self._ensured = nets
+            return nets
 
     def _records(self):
         return [r for r in (self.store.record(p) for p in self.store.pod_ids()) if r]
@@ -69,7 +78,8 @@ class BridgeNetwork(Network):
             self.teardown(pod.id)
         if not links.link_exists(self.bridge):
             self._ensured = None                   # deleted behind our back: make it again
-        subnet = self._ensure_base()
+        nets = self._ensure_base()
+        subnet = nets[0]
         active = [m for m in pod.port_mappings if m.host_port]
         chains = hostports.base_chains(self.bridge)
         record = {"bridge": self.bridge, "veth": links.veth_name(pod.id), "subnet": str(subnet),
@@ -80,11 +90,13 @@ class BridgeNetwork(Network):
         with self._reserve_lock:                   # the host-port check and the reservation are one step
             if active:
                 self._check_host_ports(pod.id, record["ports"])
-            record = self.store.reserve(pod.id, subnet, record)
+            record = self.store.reserve(pod.id, nets, record)
+        ips = record["ips"]
         try:
             links.add_pod_link(self.bridge, record["veth"], pod.netns_path, self.mtu)
-            links.configure_pod_side(pod.netns_path, record["ip"], subnet.prefixlen, gateway(subnet))
-            self._add_pod_rules(hostports.pod_rules(self.bridge, pod.id, record["ip"], str(subnet), active), pod.id)
+            links.configure_pod_side(pod.netns_path, [(ip_address(ip), n.prefixlen, gateway(n))
+                                                      for ip, n in zip(ips, nets, strict=True)])
+            self._add_pod_rules(hostports.pod_rules(self.bridge, pod.id, ips[0], str(subnet), active), pod.id)
         except BaseException as exc:
             try:
                 self.teardown(pod.id)
@@ -93,7 +105,7 @@ class BridgeNetwork(Network):
             if isinstance(exc, GantryError):
                 raise
             raise Internal("set up network of pod %s: %s" % (pod.id, exc)) from exc
-        return NetworkResult(ips=[record["ip"]], interface=links.POD_IFNAME)
+        return NetworkResult(ips=ips, interface=links.POD_IFNAME)
 
     def _check_host_ports(self, pod_id, ports):
         taken = {}

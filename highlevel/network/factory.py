@@ -11,7 +11,8 @@ def from_config(cfg, root, state):
     if mode == "bridge":
         from .bridge import BridgeNetwork
         return BridgeNetwork(os.path.join(root, "network", "ipam.db"), bridge=cfg.network_bridge,
-                             pod_cidr=cfg.network_pod_cidr, mtu=cfg.network_mtu, masquerade=cfg.network_masquerade)
+                             pod_cidr=cfg.network_pod_cidr, mtu=cfg.network_mtu, masquerade=cfg.network_masquerade,
+                             pod_cidr_v6=cfg.network_pod_cidr_v6)
     if mode == "cni":
         from .cni import CNINetwork
         cache = cfg.cni_cache_dir or os.path.join(root, "network", "cni")

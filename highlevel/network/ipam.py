@@ -11,17 +11,34 @@ import ipaddress
 from ..errors import InvalidArgument, ResourceExhausted
 
 
-def parse_subnet(cidr, what="pod_cidr"):
-    """'10.87.0.0/16' -> IPv4Network with room for a gateway and at least one pod."""
+def parse_subnet(cidr, what="pod_cidr", version=4):
+    """'10.87.0.0/16' -> IPv4Network (or 'fd87::/64' -> IPv6Network) with room for a gateway and pods."""
     try:
         net = ipaddress.ip_network(cidr, strict=False)
     except ValueError as exc:
         raise InvalidArgument("%s: %r is not a CIDR: %s" % (what, cidr, exc)) from exc
-    if net.version != 4:
-        raise InvalidArgument("%s: %r: only IPv4 pod CIDRs are supported by the built-in bridge" % (what, cidr))
-    if net.prefixlen > 29:
-        raise InvalidArgument("%s: %r: too small (at most /29)" % (what, cidr))
+    if net.version != version:
+        raise InvalidArgument("%s: %r is not an IPv%d CIDR" % (what, cidr, version))
+    if net.max_prefixlen - net.prefixlen < 3:
+        raise InvalidArgument("%s: %r: too small (at most /%d)" % (what, cidr, net.max_prefixlen - 3))
     return net
+
+
+def split_pod_cidrs(text, what="pod_cidr"):
+    """CRI's pod CIDR ('10.1.0.0/24' or dual-stack '10.1.0.0/24,fd00:1::/64') -> (IPv4 net or None, IPv6 or None)."""
+    v4 = v6 = None
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            version = ipaddress.ip_network(part, strict=False).version
+        except ValueError as exc:
+            raise InvalidArgument("%s: %r is not a CIDR: %s" % (what, part, exc)) from exc
+        if version == 4 and v4 is None:
+            v4 = parse_subnet(part, what, 4)
+        elif version == 6 and v6 is None:
+            v6 = parse_subnet(part, what, 6)
+        else:
+            raise InvalidArgument("%s: %r: more than one IPv%d CIDR" % (what, text, version))
+    return v4, v6
 
 
 def gateway(net):

@@ -1,10 +1,10 @@
 """Links of the built-in bridge, through pyroute2 netlink sockets (no fork, no `ip` subprocess).
 
-Host side: the bridge with the gateway address, one veth per pod whose host
-end is a bridge port (hairpin on, so a pod reaches itself through a host
-port).  Pod side, from a thread inside the pod's netns (netns.py): the peer
-arrives there already named ``eth0``; it gets the MTU, the address and the
-default route via the gateway.
+Host side: the bridge with the gateway address (one per family), one veth
+per pod whose host end is a bridge port (hairpin on, so a pod reaches itself
+through a host port).  Pod side, from a thread inside the pod's netns
+(netns.py): the peer arrives there already named ``eth0``; it gets the MTU,
+its addresses and a default route via the gateway of each family.
 """
 import errno
 import hashlib
@@ -13,6 +13,7 @@ import socket
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_NODAD
 
 from ..errors import FailedPrecondition, Internal
 from .netns import run_in_netns
@@ -42,8 +43,8 @@ def _index(ipr, name):
         raise
 
 
-def ensure_bridge(name, gateway, prefixlen, mtu):
-    """Create or complete the bridge: up, MTU, gateway address, route_localnet."""
+def ensure_bridge(name, gateways, mtu):
+    """Create or complete the bridge: up, MTU, each (gateway, prefixlen) address, route_localnet."""
     with IPRoute() as ipr:
         try:
             idx = _index(ipr, name)
@@ -54,18 +55,26 @@ def ensure_bridge(name, gateway, prefixlen, mtu):
                     if exc.code != errno.EEXIST:
                         raise
                 idx = _index(ipr, name)
-            have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=socket.AF_INET)}
-            if (str(gateway), prefixlen) not in have:
-                try:
-                    ipr.addr("add", index=idx, address=str(gateway), prefixlen=prefixlen)
-                except NetlinkError as exc:
-                    if exc.code != errno.EEXIST:
-                        raise
+            have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx)}
+            for gw, prefixlen in gateways:
+                if (str(gw), prefixlen) not in have:
+                    _add_address(ipr, idx, gw, prefixlen)
             ipr.link("set", index=idx, state="up", mtu=mtu)
         except NetlinkError as exc:
-            raise _fail("set up bridge %s (%s/%d)" % (name, gateway, prefixlen), exc) from exc
+            raise _fail("set up bridge %s (%s)" % (name, ", ".join("%s/%d" % g for g in gateways)), exc) from exc
     _sysctl("net/ipv4/conf/%s/route_localnet" % name, "1")
     _sysctl("net/ipv4/ip_forward", "1")
+
+
+def _add_address(ipr, idx, ip, prefixlen):
+    """Add an address; IPv6 ones without duplicate address detection (usable at once, as CNI's bridge does)."""
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    flags = IFA_F_NODAD if ip.version == 6 else 0
+    try:
+        ipr.addr("add", index=idx, address=str(ip), prefixlen=prefixlen, family=family, flags=flags)
+    except NetlinkError as exc:
+        if exc.code != errno.EEXIST:
+            raise
 
 
 def _sysctl(key, value):
@@ -115,19 +124,24 @@ def add_pod_link(bridge, veth, netns_path, mtu):
         os.close(nsfd)
 
 
-def configure_pod_side(netns_path, ip, prefixlen, gateway):
-    """Inside the pod: eth0 up with its address and the default route via the gateway."""
+def configure_pod_side(netns_path, addresses):
+    """Inside the pod: eth0 up with each (ip, prefixlen, gateway) and a default route per family."""
     def inside():
         with IPRoute() as ipr:
             idx = _index(ipr, POD_IFNAME)
-            ipr.addr("add", index=idx, address=str(ip), prefixlen=prefixlen)
+            for ip, prefixlen, _ in addresses:
+                _add_address(ipr, idx, ip, prefixlen)
             ipr.link("set", index=idx, state="up")
-            ipr.route("add", dst="0.0.0.0/0", gateway=str(gateway), oif=idx)
+            for ip, _, gw in addresses:
+                if ip.version == 6:
+                    ipr.route("add", dst="::/0", gateway=str(gw), oif=idx, family=socket.AF_INET6)
+                else:
+                    ipr.route("add", dst="0.0.0.0/0", gateway=str(gw), oif=idx)
+    what = ", ".join("%s/%d via %s" % a for a in addresses)
     try:
         run_in_netns(netns_path, inside)
     except NetlinkError as exc:
-        raise _fail("configure %s in %s (%s/%d via %s)" % (POD_IFNAME, netns_path, ip, prefixlen, gateway),
-                    exc) from exc
+        raise _fail("configure %s in %s (%s)" % (POD_IFNAME, netns_path, what), exc) from exc
     except OSError as exc:
         raise Internal("enter netns %s: %s" % (netns_path, exc)) from exc
 

@@ -55,18 +55,21 @@ class NetworkStore:
             except sqlite3.Error as exc:
                 raise Internal("network store %s: %s" % (self.path, exc)) from exc
 
-    def reserve(self, pod_id, net, record):
-        """Pick an address in ``net`` for ``pod_id`` and store ``record`` + {"ip": ...}; the record."""
+    def reserve(self, pod_id, nets, record):
+        """One address in each of ``nets`` for ``pod_id``, stored with ``record`` + {"ips": [...]}; the record."""
         def change(db):
-            subnet = str(net)
-            used = {ipaddress.ip_address(r[0]) for r in db.execute(
-                "SELECT ip FROM addresses WHERE subnet = ?", (subnet,))}
-            row = db.execute("SELECT last FROM cursors WHERE subnet = ?", (subnet,)).fetchone()
-            ip = pick_address(net, used, ipaddress.ip_address(row[0]) if row else None)
-            full = dict(record, ip=str(ip))
-            db.execute("INSERT INTO addresses (ip, pod_id, subnet) VALUES (?, ?, ?)", (str(ip), pod_id, subnet))
+            ips = []
+            for net in nets:
+                subnet = str(net)
+                used = {ipaddress.ip_address(r[0]) for r in db.execute(
+                    "SELECT ip FROM addresses WHERE subnet = ?", (subnet,))}
+                row = db.execute("SELECT last FROM cursors WHERE subnet = ?", (subnet,)).fetchone()
+                ip = str(pick_address(net, used, ipaddress.ip_address(row[0]) if row else None))
+                db.execute("INSERT INTO addresses (ip, pod_id, subnet) VALUES (?, ?, ?)", (ip, pod_id, subnet))
+                db.execute("INSERT OR REPLACE INTO cursors (subnet, last) VALUES (?, ?)", (subnet, ip))
+                ips.append(ip)
+            full = dict(record, ips=ips)
             db.execute("INSERT OR REPLACE INTO pods (pod_id, record) VALUES (?, ?)", (pod_id, json.dumps(full)))
-            db.execute("INSERT OR REPLACE INTO cursors (subnet, last) VALUES (?, ?)", (subnet, str(ip)))
             return full
         return self._txn(change)
 

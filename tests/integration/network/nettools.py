@@ -10,14 +10,16 @@ import subprocess
 import sys
 import threading
 
-# argv: proto port reply -- answers every TCP connection / UDP datagram with ``reply``.
+# argv: proto port reply [6] -- answers every TCP connection / UDP datagram with ``reply``;
+# with 6 it listens on :: (IPv6 and IPv4), else on 0.0.0.0.
 SERVER = r"""
 import socket, sys, threading
 proto, port, reply = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+six = sys.argv[4:] == ["6"]
 kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-s = socket.socket(socket.AF_INET, kind)
+s = socket.socket(socket.AF_INET6 if six else socket.AF_INET, kind)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", port))
+s.bind(("::" if six else "0.0.0.0", port))
 if proto == "tcp":
     s.listen(16)
 print("ready", flush=True)
@@ -40,7 +42,7 @@ try:
         s = socket.create_connection((host, port), timeout=3)
         print(s.recv(100).decode())
     else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(3)
         s.sendto(b"hi", (host, port))
         print(s.recvfrom(100)[0].decode())
@@ -63,9 +65,9 @@ def remove_netns(path):
         pass
 
 
-def start_server(netns, proto, port, reply):
+def start_server(netns, proto, port, reply, ipv6=False):
     """An echo-style server in ``netns`` (None: on the host); returns the Popen (kill it after)."""
-    argv = [sys.executable, "-c", SERVER, proto, str(port), reply]
+    argv = [sys.executable, "-c", SERVER, proto, str(port), reply] + (["6"] if ipv6 else [])
     if netns:
         argv = ["nsenter", "--net=" + netns] + argv
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
@@ -86,7 +88,7 @@ def ask(proto, host, port, timeout=3):
         if proto == "tcp":
             with socket.create_connection((host, port), timeout=timeout) as s:
                 return s.recv(100).decode()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(timeout)
             s.sendto(b"hi", (host, port))
             return s.recvfrom(100)[0].decode()
@@ -117,7 +119,7 @@ class HostServer:
     """A TCP server on the host at (address, any port) answering ``reply``; for pod -> host."""
 
     def __init__(self, address, reply):
-        self.sock = socket.socket()
+        self.sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
         self.sock.bind((address, 0))
         self.sock.listen(4)
         self.port = self.sock.getsockname()[1]

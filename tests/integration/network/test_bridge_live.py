@@ -249,3 +249,35 @@ def test_mtu_reaches_both_ends(net, tmp_path):
                             capture_output=True, text=True).stdout
     assert " mtu 1300 " in inside
     assert open("/sys/class/net/%s/mtu" % veth_name(a.id)).read().strip() == "1300"
+
+
+def test_dual_stack_pods(net, tmp_path):
+    from .nettools import HostServer, ask, ask_from, start_server
+    n = net(pod_cidr_v6="fd87:251:77::/64")
+    a = pod_spec(tmp_path, "a", [])
+    b = pod_spec(tmp_path, "b", [])
+    ips_a, ips_b = n.setup(a).ips, n.setup(b).ips
+    assert ips_a == ["10.251.77.2", "fd87:251:77::2"] and ips_b == ["10.251.77.3", "fd87:251:77::3"]
+    inside = subprocess.run(["nsenter", "--net=" + a.netns_path, "ip", "-6", "route"],
+                            capture_output=True, text=True).stdout
+    assert "default via fd87:251:77::1 dev eth0" in inside
+    servers = [start_server(b.netns_path, "tcp", 8080, "b6-tcp", ipv6=True),
+               start_server(b.netns_path, "udp", 5353, "b6-udp", ipv6=True)]
+    host = HostServer("fd87:251:77::1", "host6")
+    try:
+        assert ask_from(a.netns_path, "tcp", ips_b[1], 8080) == "b6-tcp"
+        assert ask_from(a.netns_path, "udp", ips_b[1], 5353) == "b6-udp"
+        assert ask_from(a.netns_path, "tcp", ips_b[0], 8080) == "b6-tcp"       # :: listens for IPv4 too
+        assert ask("tcp", ips_b[1], 8080) == "b6-tcp"
+        assert ask_from(a.netns_path, "tcp", "fd87:251:77::1", host.port) == "host6"
+    finally:
+        host.close()
+        for proc in servers:
+            proc.kill()
+            proc.wait()
+    n.update_pod_cidr("10.251.79.0/24,fd87:251:79::/64")
+    c = pod_spec(tmp_path, "c", [])
+    assert n.setup(c).ips == ["10.251.79.2", "fd87:251:79::2"]
+    for p in (a, b, c):
+        n.teardown(p.id)
+    assert n.store.addresses() == {}

@@ -96,6 +96,7 @@ NETWORK_TOML = """
 mode = "cni"
 bridge = "gtest0"
 pod_cidr = "10.200.0.0/16"
+pod_cidr_v6 = "fd87:200::/64"
 mtu = 1400
 masquerade = true
 cni_conf_dir = "/etc/x/net.d"
@@ -106,6 +107,7 @@ cni_cache_dir = "/var/lib/x/cni"
 
 def test_network_table():
     cfg = config.resolve(config.parse_toml(NETWORK_TOML))
+    assert cfg.network_pod_cidr_v6 == "fd87:200::/64"
     assert (cfg.network_mode, cfg.network_bridge, cfg.network_pod_cidr, cfg.network_mtu, cfg.network_masquerade,
             cfg.cni_conf_dir, cfg.cni_bin_dirs, cfg.cni_cache_dir) == (
         "cni", "gtest0", "10.200.0.0/16", 1400, True, "/etc/x/net.d", ("/opt/x/bin",), "/var/lib/x/cni")
@@ -122,6 +124,8 @@ def test_network_defaults():
     ('[network]\nbridge = "a-name-that-is-too-long"', "network.bridge"),
     ('[network]\npod_cidr = "10.1.0.0/30"', "network.pod_cidr"),
     ('[network]\npod_cidr = "banana"', "network.pod_cidr"),
+    ('[network]\npod_cidr_v6 = "10.0.0.0/8"', "network.pod_cidr_v6: '10.0.0.0/8' must be an IPv6 CIDR"),
+    ('[network]\npod_cidr_v6 = "fd00::/127"', "network.pod_cidr_v6"),
     ('[network]\nmtu = 20', "network.mtu: 20"),
     ('[network]\nmasquerade = "yes"', "network.masquerade: expected bool"),
     ('[network]\ncni_bin_dirs = "/usr/lib/cni"', "network.cni_bin_dirs: expected a list of strings"),
