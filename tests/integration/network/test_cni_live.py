@@ -16,6 +16,7 @@ PLUGIN_DIR = "/usr/lib/cni"
 BRIDGE = "gtcnitest0"
 SUBNET = "10.251.78.0/24"
 GATEWAY = "10.251.78.1"
+PORTMAP_MARK = 'name: \\"gantry-test\\"'     # in the comments of portmap's rules
 
 
 def conflist(data_dir, version="1.0.0", subnet=SUBNET):
@@ -69,11 +70,11 @@ def test_two_pods_host_and_host_ports(cni, tmp_path, version):
     assert n.status() == (True, "", "")
     a, b, ip_a, ip_b = two_pods_talk(n, tmp_path, GATEWAY, BRIDGE)
     assert ip_a.startswith("10.251.78.") and sorted(host_local_ips(data_dir)) == sorted([ip_a, ip_b])
-    assert "CNI-DN-" in nat_rules()
+    assert PORTMAP_MARK in nat_rules()
     n.teardown(a.id)
     n.teardown(b.id)
     n.teardown(b.id)
-    assert host_local_ips(data_dir) == [] and "CNI-DN-" not in nat_rules()
+    assert host_local_ips(data_dir) == [] and PORTMAP_MARK not in nat_rules()
     assert n.cache.pod_ids() == set()
 
 
@@ -87,7 +88,7 @@ def test_del_after_conf_removed_and_restart(cni, tmp_path):
     again = make()
     assert again.status()[0] is False and "no network config" in again.status()[2]
     again.teardown(a.id)
-    assert host_local_ips(data_dir) == [] and "CNI-DN-" not in nat_rules()
+    assert host_local_ips(data_dir) == [] and PORTMAP_MARK not in nat_rules()
     assert not [name for name in links() if name.startswith("veth")
                 and os.path.realpath("/sys/class/net/%s/master" % name).endswith(BRIDGE)]
 

@@ -9,11 +9,17 @@ from gantry.highlevel.network import hostports
 from gantry.highlevel.network.api import PodNetwork, PortMapping
 from gantry.highlevel.network.bridge import BridgeNetwork
 from gantry.highlevel.network.cni import CNINetwork
+from gantry.highlevel.network.links import bridge_ports
 
 from .nettools import links, make_netns, nat_rules, remove_netns
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 CYCLES = int(os.environ.get("GANTRY_NET_CYCLES", "200"))
+
+
+def mine(rules, marker):
+    """How many rules mention ``marker`` (other tests and runtimes may add rules of their own meanwhile)."""
+    return sum(1 for line in rules.splitlines() if line.startswith("-A ") and marker in line)
 
 
 def run_cycles(net, tmp_path, count):
@@ -35,20 +41,21 @@ def run_cycles(net, tmp_path, count):
 
 def test_bridge_cycles_leak_nothing(tmp_path):
     net = BridgeNetwork(str(tmp_path / "ipam.db"), bridge="gtcycle0", pod_cidr="10.251.80.0/24")
-    before_links, before_rules = links(), nat_rules().count("\n-A ")
+    before_links = links()
     try:
         run_cycles(net, tmp_path, 1)                  # makes the bridge and the base chains
-        base_rules = nat_rules().count("\n-A ")
+        base_rules = mine(nat_rules(), "GANTRY-%s-" % hostports.tag("gtcycle0"))
         per_cycle = run_cycles(net, tmp_path, CYCLES)
         print("bridge: %d cycles, %.1f ms setup+teardown each" % (CYCLES, per_cycle * 1000))
-        assert links() - before_links == {"gtcycle0"}
-        assert nat_rules().count("\n-A ") == base_rules
+        assert "gtcycle0" in links() and bridge_ports("gtcycle0") == []
+        assert not [n for n in links() - before_links if n.startswith("gv")]
+        assert mine(nat_rules(), "GANTRY-%s-" % hostports.tag("gtcycle0")) == base_rules
         assert hostports.owned_pod_chains(nat_rules(), "gtcycle0") == []
         assert net.store.addresses() == {} and net.store.pod_ids() == set()
     finally:
         net.remove_host_state()
         net.close()
-    assert links() == before_links and nat_rules().count("\n-A ") == before_rules
+    assert "gtcycle0" not in links() and mine(nat_rules(), "GANTRY-%s-" % hostports.tag("gtcycle0")) == 0
 
 
 def test_cni_cycles_leak_nothing(tmp_path):
@@ -62,15 +69,13 @@ def test_cni_cycles_leak_nothing(tmp_path):
          "ipam": {"type": "host-local", "dataDir": data_dir, "ranges": [[{"subnet": "10.251.81.0/24"}]]}},
         {"type": "portmap", "capabilities": {"portMappings": True}}, {"type": "loopback"}]}))
     net = CNINetwork(str(conf_dir), ["/usr/lib/cni"], str(tmp_path / "cache"))
-    before_links = links()
     count = max(CYCLES // 4, 10)
     try:
         run_cycles(net, tmp_path, 1)                  # makes the bridge and portmap's base chains
-        base_rules = nat_rules().count("\n-A ")
         per_cycle = run_cycles(net, tmp_path, count)
         print("cni: %d cycles, %.1f ms setup+teardown each" % (count, per_cycle * 1000))
-        assert links() - before_links <= {"gtcnicycle0"}
-        assert "CNI-DN-" not in nat_rules() and nat_rules().count("\n-A ") == base_rules
+        assert "gtcnicycle0" in links() and bridge_ports("gtcnicycle0") == []
+        assert mine(nat_rules(), 'name: \\"gantry-cycle\\"') == 0            # portmap names the network in its comments
         assert [n for n in os.listdir(os.path.join(data_dir, "gantry-cycle")) if n[0].isdigit()] == []
         assert net.cache.pod_ids() == set()
     finally:
