@@ -19,7 +19,7 @@ import logging
 import threading
 from ipaddress import ip_address
 
-from ..errors import AlreadyExists, GantryError, Internal
+from ..errors import AlreadyExists, FailedPrecondition, GantryError, Internal
 from . import hostports, iptables, links
 from .api import Network, NetworkResult
 from .ipam import gateway, parse_subnet, split_pod_cidrs
@@ -42,6 +42,9 @@ class BridgeNetwork(Network):
         self._ensured = None          # the (subnet, subnet6) the bridge and base chains were made for
 
     def status(self):
+        if self.masquerade and not iptables.available():
+            return (False, "NetworkPluginNotReady",
+                    "network.masquerade = true needs iptables-save and iptables-restore, which are not installed")
         return (True, "", "")
 
     def update_pod_cidr(self, cidr):
@@ -61,12 +64,14 @@ class BridgeNetwork(Network):
             if self._ensured == nets:
                 return nets
             links.ensure_bridge(self.bridge, [(gateway(n), n.prefixlen) for n in nets], self.mtu)
-            subnet = nets[0]
-            subnets = sorted({str(subnet)} | {r["subnet"] for r in self._records()})
-            nat, filt = hostports.base_rules(iptables.save("nat"), iptables.save("filter"),
-                                             self.bridge, subnets, self.masquerade)
-            iptables.restore(nat, "set up nat chains of bridge %s" % self.bridge)
-            iptables.restore(filt, "set up filter chains of bridge %s" % self.bridge)
+            if iptables.available():          # without it pods still connect; host ports are refused
+                subnets = sorted({str(nets[0])} | {r["subnet"] for r in self._records()})
+                nat, filt = hostports.base_rules(iptables.save("nat"), iptables.save("filter"),
+                                                 self.bridge, subnets, self.masquerade)
+                iptables.restore(nat, "set up nat chains of bridge %s" % self.bridge)
+                iptables.restore(filt, "set up filter chains of bridge %s" % self.bridge)
+            else:
+                log.warning("iptables is not installed: pods on bridge %s get no host ports", self.bridge)
             self._ensured = nets
             return nets
 
@@ -87,6 +92,9 @@ class BridgeNetwork(Network):
                   "chain": hostports.pod_chain(self.bridge, pod.id) if active else "",
                   "hostports_chain": chains["hostports"], "ports": hostports.port_keys(active)}
         hostports.pod_rules(self.bridge, pod.id, "0.0.0.0", str(subnet), active)   # validates before anything
+        if active and not iptables.available():
+            raise FailedPrecondition("set up network of pod %s: host ports need iptables-restore, which is "
+                                     "not installed" % pod.id)
         with self._reserve_lock:                   # the host-port check and the reservation are one step
             if active:
                 self._check_host_ports(pod.id, record["ports"])
@@ -156,6 +164,8 @@ class BridgeNetwork(Network):
         for name in links.bridge_ports(self.bridge):
             if name.startswith(links.VETH_PREFIX) and name not in veths:
                 links.delete_link(name)
+        if not iptables.available():
+            return
         chains = {r["chain"] for r in kept if r.get("chain")}
         saved = iptables.save("nat")
         for chain in hostports.owned_pod_chains(saved, self.bridge):

@@ -1,10 +1,16 @@
 """The one place that runs iptables-save / iptables-restore (subprocess, never fork in-process)."""
+import shutil
 import subprocess
 import threading
 
 from ..errors import FailedPrecondition, Internal
 
 _lock = threading.Lock()
+
+
+def available():
+    """Whether iptables-save and iptables-restore are installed (host ports and NAT need them)."""
+    return bool(shutil.which("iptables-save") and shutil.which("iptables-restore"))
 
 
 def save(table):

@@ -281,3 +281,20 @@ def test_dual_stack_pods(net, tmp_path):
     for p in (a, b, c):
         n.teardown(p.id)
     assert n.store.addresses() == {}
+
+
+def test_without_iptables_pods_connect_and_host_ports_are_refused(net, tmp_path, monkeypatch):
+    from gantry.highlevel.errors import FailedPrecondition
+    from gantry.highlevel.network.api import PortMapping
+    a = pod_spec(tmp_path, "a", [])
+    b = pod_spec(tmp_path, "b", [PortMapping("TCP", 80, 31870)])
+    n = net()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))     # no iptables-save / iptables-restore
+    assert n.status() == (True, "", "")
+    assert n.setup(a).ips == ["10.251.77.2"]
+    with pytest.raises(FailedPrecondition, match="host ports need iptables-restore"):
+        n.setup(b)
+    assert net(masquerade=True).status()[0] is False
+    n.teardown(a.id)
+    monkeypatch.undo()
+    assert_gone(n, [a.id, b.id])

@@ -155,3 +155,15 @@ def test_firewall_and_bandwidth_plugins_get_their_capability_args(cni, tmp_path)
     assert shaped() == before + 2 and "-d %s/32" % ip in firewall()     # ingress on the veth, egress on an ifb
     n.teardown(a.id)
     assert shaped() == before and ip + "/32" not in firewall()
+
+
+def test_del_after_the_netns_is_gone(cni, tmp_path):
+    make, write, _, data_dir = cni
+    write()
+    n = make()
+    a = pod_spec(tmp_path, "a", [PortMapping("TCP", 80, 31876)])
+    n.setup(a)
+    subprocess.run(["umount", a.netns_path], check=True)
+    os.unlink(a.netns_path)
+    n.teardown(a.id)
+    assert host_local_ips(data_dir) == [] and PORTMAP_MARK not in nat_rules() and n.cache.pod_ids() == set()
