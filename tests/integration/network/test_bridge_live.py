@@ -61,7 +61,7 @@ def assert_gone(n, pod_ids):
 
 def test_two_pods_host_and_host_ports(net, tmp_path):
     n = net()
-    a, b, ip_a, ip_b = two_pods_talk(n, tmp_path, GATEWAY, BRIDGE)
+    a, b, ip_a, ip_b = two_pods_talk(n, tmp_path, GATEWAY, BRIDGE, 31851)
     assert ipaddress.ip_address(ip_a) in ipaddress.ip_network(CIDR)
     inside = subprocess.run(["nsenter", "--net=" + a.netns_path, "ip", "-o", "-4", "route"],
                             capture_output=True, text=True).stdout

@@ -68,7 +68,7 @@ def test_two_pods_host_and_host_ports(cni, tmp_path, version):
     write(version)
     n = make()
     assert n.status() == (True, "", "")
-    a, b, ip_a, ip_b = two_pods_talk(n, tmp_path, GATEWAY, BRIDGE)
+    a, b, ip_a, ip_b = two_pods_talk(n, tmp_path, GATEWAY, BRIDGE, 31841)
     assert ip_a.startswith("10.251.78.") and sorted(host_local_ips(data_dir)) == sorted([ip_a, ip_b])
     assert PORTMAP_MARK in nat_rules()
     n.teardown(a.id)
