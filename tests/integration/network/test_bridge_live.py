@@ -298,3 +298,15 @@ def test_without_iptables_pods_connect_and_host_ports_are_refused(net, tmp_path,
     n.teardown(a.id)
     monkeypatch.undo()
     assert_gone(n, [a.id, b.id])
+
+
+def test_sctp_host_port_rules(net, tmp_path):
+    """SCTP mappings become rules (the nft backend matches SCTP even where the kernel has no SCTP sockets)."""
+    from gantry.highlevel.network.api import PortMapping
+    n = net()
+    a = pod_spec(tmp_path, "a", [PortMapping("SCTP", 9, 31869)])
+    ip = n.setup(a).ips[0]
+    chain = hostports.pod_chain(BRIDGE, a.id)
+    assert "-A %s -p sctp -m sctp --dport 31869 -j DNAT --to-destination %s:9" % (chain, ip) in nat_rules()
+    n.teardown(a.id)
+    assert_gone(n, [a.id])
