@@ -310,3 +310,15 @@ def test_sctp_host_port_rules(net, tmp_path):
     assert "-A %s -p sctp -m sctp --dport 31869 -j DNAT --to-destination %s:9" % (chain, ip) in nat_rules()
     n.teardown(a.id)
     assert_gone(n, [a.id])
+
+
+def test_masquerade_switch(net, tmp_path):
+    """Outbound NAT only with masquerade = true (no traffic leaves the machine here: the rule is checked)."""
+    post = hostports.base_chains(BRIDGE)["postrouting"]
+    rule = "-A %s -s %s ! -d %s -j MASQUERADE" % (post, CIDR, CIDR)
+    off = net()
+    off.setup(pod_spec(tmp_path, "a", []))
+    assert rule not in nat_rules()
+    on = net(masquerade=True)
+    on.setup(pod_spec(tmp_path, "b", []))
+    assert rule in nat_rules()
