@@ -322,3 +322,20 @@ def test_masquerade_switch(net, tmp_path):
     on = net(masquerade=True)
     on.setup(pod_spec(tmp_path, "b", []))
     assert rule in nat_rules()
+
+
+def test_connect_in_netns_reaches_the_pods_loopback(tmp_path, netns_cleanup):
+    """CRI PortForward's building block: a socket dialled inside the pod's netns, used from this thread."""
+    from gantry.highlevel.network.netns import connect_in_netns
+
+    from .nettools import start_server
+    a = pod_spec(tmp_path, "a", [])                        # loopback only: no bridge needed
+    server = start_server(a.netns_path, "tcp", 7070, "from-inside")
+    try:
+        with connect_in_netns(a.netns_path, 7070) as sock:
+            assert sock.recv(100) == b"from-inside"
+        with pytest.raises(ConnectionRefusedError):
+            connect_in_netns(a.netns_path, 7071)
+    finally:
+        server.kill()
+        server.wait()
