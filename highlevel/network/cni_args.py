@@ -6,7 +6,7 @@ As containerd and CRI-O do for a kubelet:
     capability arguments (runtimeConfig, only those a plugin declares):
       portMappings  [{hostPort, containerPort, protocol, hostIP}]   mappings with a host port
       dns           {servers, searches, options}                    the pod's DNSConfig
-      ipRanges      [[{subnet}]]                                    the pod CIDR of UpdateRuntimeConfig
+      ipRanges      [[{subnet}], ...]                               the pod CIDR(s) of UpdateRuntimeConfig
       bandwidth     {ingressRate, ingressBurst, egressRate, egressBurst}  bits/s, from the
                     kubernetes.io/ingress-bandwidth and egress-bandwidth annotations
       cgroupPath    the pod's cgroup parent
@@ -45,8 +45,9 @@ def capability_args(pod, pod_cidr=""):
         out["dns"] = {"servers": list(getattr(pod.dns, "servers", [])),
                       "searches": list(getattr(pod.dns, "searches", [])),
                       "options": list(getattr(pod.dns, "options", []))}
-    if pod_cidr:
-        out["ipRanges"] = [[{"subnet": pod_cidr}]]
+    cidrs = [c.strip() for c in pod_cidr.split(",") if c.strip()]
+    if cidrs:                                   # dual stack 'v4,v6': one range set per family
+        out["ipRanges"] = [[{"subnet": c}] for c in cidrs]
     bandwidth = _bandwidth(pod.annotations or {})
     if bandwidth:
         out["bandwidth"] = bandwidth

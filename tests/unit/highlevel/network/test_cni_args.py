@@ -39,6 +39,8 @@ def test_capability_args():
                       "egressRate": 1 << 20, "egressBurst": cni_args.MAX_BURST},
         "cgroupPath": "/kubepods/pod1"}
     assert cni_args.capability_args(pod()) == {}
+    assert cni_args.capability_args(pod(), "10.9.0.0/24, fd00:9::/64") == {
+        "ipRanges": [[{"subnet": "10.9.0.0/24"}], [{"subnet": "fd00:9::/64"}]]}
 
 
 @pytest.mark.parametrize("text, want", [("100", 100), ("1k", 1000), ("1.5M", 1_500_000), ("2Gi", 2 << 30)])
