@@ -49,8 +49,6 @@ class Runtime:
             if not any(self.ctx.handlers.values()):
                 return False, "NoRuntimeHandler", "no OCI runtime binary was found"
             return True, "", ""
-        if self.ctx.network is None:
-            return False, "NetworkPluginNotReady", "no pod network is configured: pods get loopback only"
         return self.ctx.network.status()
 
     def close(self):
@@ -72,6 +70,7 @@ def spec_defaults(cfg):
 
 
 def open_network(cfg):
-    """The pod network plugin of the configuration, or None when there is none: pods then get a
-    network namespace with loopback only, and NetworkReady says so."""
-    return None
+    """The pod network of the configuration ([network] mode: bridge, cni or none)."""
+    from .. import network
+
+    return network.from_config(cfg, cfg.root, cfg.state)

@@ -268,3 +268,34 @@ def test_events_update_and_stats(gantryd, cri, busybox_ref):
     assert (pod, E.CONTAINER_CREATED_EVENT) in seen and (pod, E.CONTAINER_DELETED_EVENT) in seen
     order = [t for i, t in seen if i == cid]
     assert order == sorted(order)
+
+
+def test_pods_reach_each_other_and_host_ports(cri, busybox_ref):
+    server_cfg = pod_config(hostname="server")
+    server_cfg.port_mappings.add(protocol=cri_pb2.TCP, container_port=8080, host_port=18080, host_ip="127.0.0.1")
+    server = cri.run_pod(server_cfg)
+    ip = cri.pod_status(server).status.network.ip
+    assert ip.startswith("10.87.250.")
+    web = cri.run(server, server_cfg, container_config(busybox_ref[0], command=["httpd", "-f", "-p", "8080", "-h", "/etc"]))
+    cri.wait_state(web, cri_pb2.CONTAINER_RUNNING)
+    client_cfg = pod_config()
+    client = cri.run_pod(client_cfg)
+    assert cri.pod_status(client).status.network.ip not in ("", ip)
+    cid = cri.run(client, client_cfg, container_config(busybox_ref[0], command=["sleep", "1000"]))
+    cri.wait_state(cid, cri_pb2.CONTAINER_RUNNING)
+    got = b""
+    for _ in range(50):                      # httpd may take a moment to listen
+        r = cri.exec_sync(cid, ["wget", "-q", "-O", "-", "http://%s:8080/hostname" % ip])
+        got = r.stdout
+        if r.exit_code == 0:
+            break
+        time.sleep(0.1)
+    assert got == b"server\n"                # pod to pod, and the server pod's /etc/hostname
+    import urllib.request
+
+    with urllib.request.urlopen("http://127.0.0.1:18080/hostname", timeout=10) as resp:
+        assert resp.read() == b"server\n"    # host port on 127.0.0.1 (hairpin)
+    cri.remove_pod(client)
+    cri.remove_pod(server)
+    with pytest.raises(OSError):
+        urllib.request.urlopen("http://127.0.0.1:18080/hostname", timeout=2)

@@ -89,3 +89,50 @@ def test_bad_toml_names_the_key(text, message):
 def test_invalid_values(values, message):
     with pytest.raises(InvalidArgument, match=message):
         config.resolve(values)
+
+
+NETWORK_TOML = """
+[network]
+mode = "cni"
+bridge = "gtest0"
+pod_cidr = "10.200.0.0/16"
+pod_cidr_v6 = "fd87:200::/64"
+mtu = 1400
+masquerade = true
+cni_conf_dir = "/etc/x/net.d"
+cni_bin_dirs = ["/opt/x/bin"]
+cni_cache_dir = "/var/lib/x/cni"
+"""
+
+
+def test_network_table():
+    cfg = config.resolve(config.parse_toml(NETWORK_TOML))
+    assert cfg.network_pod_cidr_v6 == "fd87:200::/64"
+    assert (cfg.network_mode, cfg.network_bridge, cfg.network_pod_cidr, cfg.network_mtu, cfg.network_masquerade,
+            cfg.cni_conf_dir, cfg.cni_bin_dirs, cfg.cni_cache_dir) == (
+        "cni", "gtest0", "10.200.0.0/16", 1400, True, "/etc/x/net.d", ("/opt/x/bin",), "/var/lib/x/cni")
+
+
+def test_network_defaults():
+    cfg = config.Config()
+    assert (cfg.network_mode, cfg.network_bridge, cfg.network_masquerade) == ("bridge", "gantry0", False)
+    assert cfg.cni_bin_dirs == ("/usr/lib/cni", "/opt/cni/bin") and cfg.cni_cache_dir == ""
+
+
+@pytest.mark.parametrize("toml, error", [
+    ('[network]\nmode = "calico"', "network.mode: 'calico' is not one of bridge, cni, none"),
+    ('[network]\nbridge = "a-name-that-is-too-long"', "network.bridge"),
+    ('[network]\npod_cidr = "10.1.0.0/30"', "network.pod_cidr"),
+    ('[network]\npod_cidr = "banana"', "network.pod_cidr"),
+    ('[network]\npod_cidr_v6 = "10.0.0.0/8"', "network.pod_cidr_v6: '10.0.0.0/8' must be an IPv6 CIDR"),
+    ('[network]\npod_cidr_v6 = "fd00::/127"', "network.pod_cidr_v6"),
+    ('[network]\nmtu = 20', "network.mtu: 20"),
+    ('[network]\nmasquerade = "yes"', "network.masquerade: expected bool"),
+    ('[network]\ncni_bin_dirs = "/usr/lib/cni"', "network.cni_bin_dirs: expected a list of strings"),
+    ('[network]\ncni_bin_dirs = ["lib/cni"]', "network.cni_bin_dirs: must be an absolute path"),
+    ('[network]\ncni_cache_dir = "cache"', "network.cni_cache_dir"),
+    ('[network]\nmode_typo = "cni"', "unknown key network.mode_typo"),
+])
+def test_network_table_errors(toml, error):
+    with pytest.raises(InvalidArgument, match=error):
+        config.resolve(config.parse_toml(toml))
