@@ -51,7 +51,7 @@ class PodRef:
 def start_failure_code(message):
     """The exit code for a process the runtime could not start, from the runtime's error text."""
     text = message.lower()
-    if "not found" in text or "no such file" in text:
+    if "executable file not found" in text or "no such file or directory" in text:
         return 127
     if "permission denied" in text or "is a directory" in text or "exec format" in text:
         return 126

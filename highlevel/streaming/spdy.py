@@ -555,8 +555,12 @@ class ClientCodec:
         self.decompressor = zlib.decompressobj(15, DICTIONARY)
         self.buffer = bytearray()
 
+    def compress(self, raw_block):
+        """A raw (uncompressed) header block, compressed in this client's context."""
+        return self.compressor.compress(raw_block) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+
     def syn_stream(self, stream_id, headers, fin=False):
-        block = self.compressor.compress(encode_header_block(headers)) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+        block = self.compress(encode_header_block(headers))
         return control_frame(SYN_STREAM, FLAG_FIN if fin else 0, struct.pack(">IIBB", stream_id, 0, 0, 0) + block)
 
     def headers_block(self, block):
