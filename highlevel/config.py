@@ -9,6 +9,8 @@ TOML file holds the same settings under the same names, at top level::
     registry_config_dir = "/etc/gantry/certs.d"   # containerd hosts.toml layout
     log_level = "info"                       # debug, info, warning, error
     cgroup_driver = "cgroupfs"               # or "systemd"; told to the kubelet (RuntimeConfig)
+    streaming_address = "127.0.0.1"          # where the exec/attach/port-forward URLs point (an IP)
+    streaming_port = 0                       # 0: an ephemeral port chosen at start
 
     [images]
     max_concurrent_downloads = 3             # layers fetched at once per pull
@@ -19,6 +21,7 @@ default.  ``--config`` names the file; without it ``/etc/gantry/gantryd.toml``
 is read when it exists.  Unknown keys and wrong types are errors that name the
 file and the key, so a typo never silently falls back to a default.
 """
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -41,11 +44,14 @@ class Config:
     cgroup_driver: str = "cgroupfs"
     max_concurrent_downloads: int = 3
     pull_progress_timeout: float = 60.0
+    streaming_address: str = "127.0.0.1"
+    streaming_port: int = 0
 
 
 # TOML table -> the Config fields it may hold (top level is "").
 _TABLES = {
-    "": ("address", "root", "state", "registry_config_dir", "log_level", "cgroup_driver"),
+    "": ("address", "root", "state", "registry_config_dir", "log_level", "cgroup_driver", "streaming_address",
+         "streaming_port"),
     "images": ("max_concurrent_downloads", "pull_progress_timeout"),
 }
 _TYPES = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(Config)}
@@ -111,6 +117,12 @@ def validate(cfg):
         raise InvalidArgument("config images.max_concurrent_downloads: must be >= 1")
     if cfg.pull_progress_timeout <= 0:
         raise InvalidArgument("config images.pull_progress_timeout: must be > 0 seconds")
+    try:
+        ipaddress.ip_address(cfg.streaming_address)
+    except ValueError:
+        raise InvalidArgument("config streaming_address: %r is not an IP address" % cfg.streaming_address) from None
+    if not 0 <= cfg.streaming_port <= 65535:
+        raise InvalidArgument("config streaming_port: %d is not a port (0-65535)" % cfg.streaming_port)
     return cfg
 
 
