@@ -21,6 +21,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 from .. import errors
@@ -28,7 +29,7 @@ from ..shimclient import ShimClient
 from . import netns
 
 POLL = 0.25
-OUTPUT_DRAIN = 2.0  # after the exit: how long a pty held open by a leftover child may keep the stream
+OUTPUT_DRAIN = 2.0  # after the exit: how long the output may stay silent (a pty held open by a leftover child)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class _Pumps:
         self.io, self.stream, self.tty = io, stream, tty
         self.done = threading.Event()
         self.threads = []
+        self.waiting_since = None
 
     def start(self, target, *args):
         t = threading.Thread(target=target, args=args, daemon=True, name="stream-pump")
@@ -80,9 +82,18 @@ class _Pumps:
         return t
 
     def output(self):
-        """Shim output to the client until the stream ends; blocks on a slow client."""
+        """Shim output to the client until the stream ends; blocks on a slow client.
+
+        ``waiting_since`` is when the pump last started waiting for the shim (None while it
+        writes to the client): the exec ends the pump only after it waited OUTPUT_DRAIN in vain."""
         try:
-            for which, data in self.stream:
+            while True:
+                self.waiting_since = time.monotonic()
+                item = self.stream.recv()
+                self.waiting_since = None
+                if item is None:
+                    return
+                which, data = item
                 writer = self.io.stdout if self.tty or which == "stdout" else self.io.stderr
                 if writer is not None:
                     writer.write(data)
@@ -195,7 +206,12 @@ class ShimBackend:
                 except errors.GantryError:
                     pass
                 waiter.join()
-        output.join(OUTPUT_DRAIN)
+        exited = time.monotonic()
+        while output.is_alive() and not io.gone.is_set():
+            output.join(POLL)
+            since = pumps.waiting_since
+            if since is not None and time.monotonic() - max(since, exited) > OUTPUT_DRAIN:
+                break  # a leftover child holds the pty open: the process's own output is over
         status = result.get("wait")
         if isinstance(status, errors.GantryError):
             raise status

@@ -33,9 +33,13 @@ class SpdyStream:
         return self.headers.get(name.lower(), default)
 
     def read(self, n=65536, timeout=None):
+        """Up to n bytes; b"" at the client's FIN (or reset, or the connection's end); None on timeout."""
         data = self.inbound.read(n, timeout)
         if data:
-            self.session.send(self.session.conn.consumed, self.id, len(data))
+            try:
+                self.session.send(self.session.conn.consumed, self.id, len(data))
+            except OSError:
+                pass  # the connection is going away; the reader will see it
         return data
 
     def write(self, data):
@@ -120,7 +124,10 @@ class SpdySession:
             self.streams[event.stream_id] = stream
             if event.fin:
                 stream.inbound.close()
-            self.send(self.conn.reply, event.stream_id, {})
+            try:
+                self.send(self.conn.reply, event.stream_id, {})
+            except spdy.LocalProtocolError:
+                return  # reset in the same read, before we could answer
             self.opened.put(stream)
         elif isinstance(event, spdy.DataReceived):
             stream = self.streams.get(event.stream_id)

@@ -199,13 +199,34 @@ def test_port_forward_slow_reader_backpressure(stack, pod_netns, tmp_path):
     wait_for(lambda: stack.server.active_connections() == 0, what="the connection to end")
 
 
+class SlowTransport:
+    """Reads at most 16 KiB per 10 ms (~1.6 MB/s)."""
+
+    def __init__(self, inner):
+        self.inner, self.pending = inner, b""
+
+    def recv(self):
+        time.sleep(0.01)
+        if not self.pending:
+            self.pending = self.inner.recv()
+        data, self.pending = self.pending[:16384], self.pending[16384:]
+        return data
+
+    def sendall(self, data):
+        self.inner.sendall(data)
+
+    def close(self):
+        self.inner.close()
+
+
 def test_exec_slow_reader_gets_everything(stack):
+    """5 MB read at ~1.6 MB/s: the process has long exited when the last byte is read, nothing is cut off."""
     ref, _ = stack.container(["sleep", "1000"])
-    url = exec_url(stack, ref, ["sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' y"])
-    c = SpdyClient.connect(url, ["v4.channel.k8s.io"])
+    url = exec_url(stack, ref, ["sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' y"])
+    c = SpdyClient.connect(url, ["v4.channel.k8s.io"], wrap=SlowTransport)
     err, out = c.open({"streamtype": "error"}), c.open({"streamtype": "stdout"})
     c.open({"streamtype": "stderr"})
-    assert c.read_all(out, timeout=60) == b"y" * 3000000
+    assert c.read_all(out, timeout=60) == b"y" * 5000000
     assert json.loads(c.read_all(err))["status"] == "Success"
     c.close()
 
