@@ -272,6 +272,8 @@ class StreamingServer:
                 io.finish(0)
         except errors.GantryError as e:
             io.finish(message="%s in container %s: %s" % (kind, req.container_id, e))
+        except OSError as e:  # the client went away while the backend wrote to it
+            log.info("%s in container %s: client gone: %s", kind, req.container_id, e)
 
 
 def _read_request(sock, http):

@@ -194,3 +194,20 @@ def _wait(predicate, timeout=10):
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+@pytest.mark.parametrize("send,code", [
+    (lambda w: w.send_text("0text on a binary protocol"), 1002),
+    (lambda w: w.send_raw(b""), 1002),
+    (lambda w: w.send_raw(b"\x00" + b"x" * (1 << 20)), 1009),
+    (lambda w: w.sock.sendall(b"\xff\xff\xff\xff not a websocket frame"), 1002),
+])
+def test_malformed_websocket_input_closes_the_connection(server, send, code):
+    w = WsClient.connect(server.get_exec(ex(cmd=("0",), stdin=True, stdout=True)), ["v5.channel.k8s.io"])
+    send(w)
+    assert w.wait_closed(10)
+    w.close()
+    assert w.close_code == code
+    _wait(lambda: server.active_connections() == 0)
+    out, err, status = spdy_exec(server.get_exec(ex(cmd=("0",), stdin=True, stdout=True, stderr=True)))
+    assert json.loads(status)["status"] == "Success"

@@ -284,3 +284,33 @@ def test_refuses_streams_beyond_the_limit_and_after_goaway():
     conn.data_to_send()
     conn.goaway()
     assert conn.receive_data(client.syn_stream(5, {})) == []
+
+
+def test_mutated_input_never_raises():
+    """Random flips, cuts and splices of a valid exchange: events or a clean failure, never an exception."""
+    import random
+
+    rng = random.Random(1234)
+    client = spdy.ClientCodec()
+    valid = (client.syn_stream(1, {"streamtype": "error"}) + client.syn_stream(3, {"streamtype": "stdin"}, fin=True)
+             + spdy.data_frame(1, b"payload") + ctrl(spdy.PING, struct.pack(">I", 1))
+             + ctrl(spdy.SETTINGS, struct.pack(">III", 1, 7, 4096)) + ctrl(spdy.WINDOW_UPDATE, struct.pack(">II", 1, 9))
+             + ctrl(spdy.RST_STREAM, struct.pack(">II", 3, 5)) + ctrl(spdy.GOAWAY, struct.pack(">II", 3, 0)))
+    for _ in range(3000):
+        wire = bytearray(valid)
+        for _ in range(rng.randint(1, 4)):
+            op = rng.random()
+            pos = rng.randrange(len(wire))
+            if op < 0.6:
+                wire[pos] = rng.randrange(256)
+            elif op < 0.8:
+                del wire[pos:pos + rng.randint(1, 20)]
+            else:
+                wire[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 20)))
+        conn = spdy.Connection(max_frame_payload=4096)
+        cut = rng.randrange(len(wire) + 1)
+        for part in (bytes(wire[:cut]), bytes(wire[cut:]), b""):
+            for event in conn.receive_data(part):
+                if isinstance(event, spdy.StreamOpened) and conn.stream_state(event.stream_id) != "closed":
+                    conn.reply(event.stream_id)
+        conn.data_to_send()
