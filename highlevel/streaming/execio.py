@@ -12,6 +12,7 @@ and closes the connection.
 """
 import queue
 import threading
+import time
 
 from . import remotecommand as rc
 from . import wschannel
@@ -77,26 +78,22 @@ def for_spdy(session, version, stdin, stdout, stderr, tty, timeout=STREAM_TIMEOU
     """Wait for the client's streams; an ExecIO, or StreamSetupError naming what is missing."""
     expected = rc.expected_streams(version, stdin, stdout, stderr, tty)
     got = {}
-    deadline = threading.Event()
-    timer = threading.Timer(timeout, deadline.set)
-    timer.start()
-    try:
-        while set(got) != expected:
-            stream = session.accept(timeout=0.5)
-            if session.closed.is_set():
-                raise StreamSetupError("connection closed before the streams were set up")
-            if deadline.is_set():
-                raise StreamSetupError("timed out waiting for streams %s (have %s)" %
-                                       (sorted(expected), sorted(got)))
-            if stream is None:
-                continue
-            kind = stream.header("streamtype")
-            if kind not in expected or kind in got:
-                stream.reset()
-                continue
-            got[kind] = stream
-    finally:
-        timer.cancel()
+    deadline = time.monotonic() + timeout
+    while set(got) != expected:
+        stream = session.accept(timeout=0.5)
+        if session.closed.is_set():
+            raise StreamSetupError("connection closed before the streams were set up")
+        if time.monotonic() > deadline:
+            raise StreamSetupError("timed out waiting for streams %s (have %s)" % (sorted(expected), sorted(got)))
+        if stream is None:
+            continue
+        kind = stream.header("streamtype")
+        if kind not in expected or kind in got:
+            stream.reset()
+            continue
+        if kind not in (rc.STDIN, rc.RESIZE):
+            stream.inbound.discard()  # we only write to it: whatever the client sends there is dropped
+        got[kind] = stream
     resizes = _ResizeReader(got[rc.RESIZE]) if rc.RESIZE in got else _NoResizes()
     return ExecIO(version, got.get(rc.STDIN), got.get(rc.STDOUT), got.get(rc.STDERR), got[rc.ERROR],
                   resizes, session.closed, session.close)

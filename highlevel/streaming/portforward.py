@@ -46,6 +46,7 @@ def serve(session, pod_id, dial):
     """Serve port-forward streams until the client closes; dial(pod_id, port) -> connected socket."""
     waiting = {}  # request id -> (stream type -> stream, first seen)
     active = []
+    live = set()  # pod sockets of running pairs: shut down when the session ends
     try:
         while True:
             stream = session.accept(timeout=1.0)
@@ -61,13 +62,16 @@ def serve(session, pod_id, dial):
                     stream.reset()
                     continue
                 pair[kind] = stream
+                if kind == "error":
+                    stream.inbound.discard()  # the client only reads it
                 if len(pair) == 2:
                     del waiting[rid]
                     active[:] = [t for t in active if t.is_alive()]
                     if len(active) >= MAX_PAIRS:
                         _fail(pair, "too many forwarded connections on this session (%d)" % MAX_PAIRS)
                         continue
-                    t = threading.Thread(target=_forward, args=(pair, pod_id, dial), name="portforward", daemon=True)
+                    t = threading.Thread(target=_forward, args=(pair, pod_id, dial, live), name="portforward",
+                                         daemon=True)
                     t.start()
                     active.append(t)
             for rid, (pair, first) in list(waiting.items()):
@@ -78,8 +82,17 @@ def serve(session, pod_id, dial):
         for pair, _ in waiting.values():
             for stream in pair.values():
                 stream.reset()
+        for conn in list(live):
+            _shutdown(conn, socket.SHUT_RDWR)  # wakes both copy threads of every pair
         for t in active:
             t.join()
+
+
+def _shutdown(conn, how):
+    try:
+        conn.shutdown(how)
+    except OSError:
+        pass
 
 
 def _fail(pair, message):
@@ -95,7 +108,7 @@ def _fail(pair, message):
         data.reset()
 
 
-def _forward(pair, pod_id, dial):
+def _forward(pair, pod_id, dial, live):
     data, error = pair["data"], pair["error"]
     port = _port(data)
     if port is None:
@@ -106,6 +119,7 @@ def _forward(pair, pod_id, dial):
     except Exception as e:  # any dial failure goes to the client, never kills the session
         _fail(pair, "error forwarding port %d to pod %s: %s" % (port, pod_id, e))
         return
+    live.add(conn)
     try:
         upload = threading.Thread(target=_to_pod, args=(data, conn), name="portforward-up", daemon=True)
         upload.start()
@@ -118,11 +132,12 @@ def _forward(pair, pod_id, dial):
         # the client resets the data stream once it has read everything; that ends the upload
         upload.join()
     finally:
+        live.discard(conn)
         conn.close()
 
 
 def _to_pod(stream, conn):
-    """Client bytes into the pod socket; EOF half-closes it."""
+    """Client bytes into the pod socket; the client's FIN half-closes it, a reset closes it both ways."""
     while True:
         chunk = stream.read()
         if not chunk:
@@ -131,10 +146,7 @@ def _to_pod(stream, conn):
             conn.sendall(chunk)
         except OSError:
             break
-    try:
-        conn.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
+    _shutdown(conn, socket.SHUT_RDWR if stream.reset_by_peer else socket.SHUT_WR)
 
 
 def _from_pod(conn, stream):
@@ -149,9 +161,6 @@ def _from_pod(conn, stream):
         try:
             stream.write(chunk)
         except OSError:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)  # the client is gone: wake the upload thread too
-            except OSError:
-                pass
+            _shutdown(conn, socket.SHUT_RDWR)  # the client is gone: wake the upload thread too
             return None
 

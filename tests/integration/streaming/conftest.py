@@ -29,6 +29,8 @@ def echo(c):
         d = c.recv(65536)
         if not d: break
         c.sendall(d)
+    if mode == "hold":  # a server that keeps the connection after the client's EOF
+        threading.Event().wait()
     c.close()
 def flood(c):
     sent, chunk = 0, b"x" * 65536
@@ -42,7 +44,7 @@ def flood(c):
     c.close()
 while True:
     c, _ = srv.accept()
-    threading.Thread(target=echo if mode == "echo" else flood, args=(c,), daemon=True).start()
+    threading.Thread(target=flood if mode == "flood" else echo, args=(c,), daemon=True).start()
 """
 
 
@@ -108,7 +110,8 @@ class PodNetns:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
 
     def serve(self, mode="echo", total=0, progress="/dev/null"):
-        """Start a server inside; returns its port."""
+        """Start a server inside (echo; hold: echo, then keep the connection; flood: send total bytes);
+        returns its port."""
         proc = subprocess.Popen(["ip", "netns", "exec", self.name, sys.executable, "-c", SERVER, mode, str(total),
                                  progress], stdout=subprocess.PIPE, text=True)
         self.procs.append(proc)

@@ -231,10 +231,27 @@ def test_exec_slow_reader_gets_everything(stack):
     c.close()
 
 
-def test_vanished_client_leaves_nothing(stack):
+def test_vanished_client_leaves_nothing(stack, pod_netns):
     ref, client = stack.container(["sleep", "1000"])
+    port = pod_netns.serve("hold")
+    stack.pods["pod1"] = PodRef("pod1", pod_netns.path)
     time.sleep(0.3)
     threads, fds = threading.active_count(), open_fds()
+    # port-forward with an idle connection to the pod, then the client is gone
+    for transport in ("spdy", "websocket"):
+        url = stack.server.get_port_forward(cri_pb2.PortForwardRequest(pod_sandbox_id="pod1", port=[port]))
+        if transport == "spdy":
+            c = SpdyClient.connect(url, ["portforward.k8s.io"])
+        else:
+            w = WsClient.connect(url, ["SPDY/3.1+portforward.k8s.io"])
+            c = SpdyClient(w.tunnel())
+        h = {"streamtype": "error", "port": str(port), "requestid": "0"}
+        c.open(h)
+        data = c.open(dict(h, streamtype="data"))
+        c.send(data, b"x")
+        wait_for(lambda c=c, data=data: c.received(data) == b"x", what="the pod connection")
+        c.close()
+        wait_for(lambda: stack.server.active_connections() == 0, timeout=15, what="the connection to end")
     for transport in ("spdy", "websocket"):
         url = exec_url(stack, ref, ["sleep", "1000"], stdin=True)
         if transport == "spdy":
