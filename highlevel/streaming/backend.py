@@ -107,7 +107,8 @@ class _Pumps:
                 continue
             try:
                 if not data:
-                    on_eof()
+                    if not self.done.is_set():
+                        on_eof()
                     return
                 self.stream.send(data)
             except errors.GantryError:
@@ -128,6 +129,7 @@ class _Pumps:
 
     def stop(self):
         self.done.set()
+        self.io.release()
         _wake(self.stream)
         for t in self.threads:
             t.join()

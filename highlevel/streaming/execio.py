@@ -1,6 +1,7 @@
 """The streams of one exec or attach, whatever the wire: what a backend reads and writes.
 
     io.stdin.read(n)     bytes; b"" at the client's EOF (None when no stdin was asked for)
+    io.release()         the backend is done: wakes its stdin and resize readers at once
     io.stdout.write(b)   blocks while the client is slow; BrokenPipeError once it is gone
     io.resizes.get()     (width, height); None when the client sends no more
     io.gone              Event: the connection ended (the backend kills what it started)
@@ -46,10 +47,21 @@ class _ResizeReader:
                 return None
         return self.ready.pop(0)
 
+    def close(self):
+        self.stream.inbound.discard()
+
 
 class _NoResizes:
     def get(self, timeout=None):
         return None
+
+    def close(self):
+        pass
+
+
+class _ResizeQueue(queue.Queue):
+    def close(self):
+        self.put(None)
 
 
 class ExecIO:
@@ -60,6 +72,12 @@ class ExecIO:
         self.resizes = resizes
         self.gone = gone
         self.closer = closer
+
+    def release(self):
+        """Wake whoever waits for stdin or a resize: the backend is done with them."""
+        if self.stdin is not None:
+            self.stdin.discard()
+        self.resizes.close()
 
     def finish(self, code=0, command=None, message=None):
         payload = rc.error_payload(self.version, code, command, message)
@@ -120,7 +138,7 @@ class WsChannels:
         self.transport = transport
         self.protocol = protocol
         self.stdin = ByteBuffer() if stdin else None
-        self.resizes = queue.Queue()
+        self.resizes = _ResizeQueue()
         self.gone = threading.Event()
         self.decoder = rc.ResizeDecoder()
         self.thread = threading.Thread(target=self._loop, name="ws-channels", daemon=True)

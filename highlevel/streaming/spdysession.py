@@ -42,6 +42,10 @@ class SpdyStream:
                 pass  # the connection is going away; the reader will see it
         return data
 
+    def discard(self):
+        """We read no more from this stream: what the client still sends is dropped."""
+        self.inbound.discard()
+
     def write(self, data):
         """Send data (blocks while the transport is full); BrokenPipeError once the stream or connection is gone."""
         if self.reset_by_peer or self.session.closed.is_set():
