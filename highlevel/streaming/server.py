@@ -19,6 +19,7 @@ import threading
 import h11
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, Request
+from wsproto.utilities import RemoteProtocolError as WsProtocolError
 
 from .. import errors
 from . import execio, portforward, wschannel
@@ -193,6 +194,9 @@ class StreamingServer:
             raise _HttpError(404, "unknown or expired token")
         headers = _headers(request)
         upgrade = headers.get(b"upgrade", [b""])[0].decode("latin-1").lower()
+        connection = rc.header_values(v.decode("latin-1").lower() for v in headers.get(b"connection", []))
+        if "upgrade" not in connection:
+            upgrade = ""
         sock.settimeout(None)
         if upgrade == "websocket":
             self._websocket(sock, request, http.trailing_data[0], kind, req)
@@ -236,10 +240,13 @@ class StreamingServer:
 
     def _websocket(self, sock, request, leftover, kind, req):
         ws = WSConnection(ConnectionType.SERVER)
-        ws.initiate_upgrade_connection(request.headers, request.target)
-        if leftover:
-            ws.receive_data(leftover)
-        event = next(ws.events(), None)
+        try:
+            ws.initiate_upgrade_connection(request.headers, request.target)
+            if leftover:
+                ws.receive_data(leftover)
+            event = next(ws.events(), None)
+        except WsProtocolError as e:
+            raise _HttpError(400, "bad websocket handshake: %s" % e) from None
         if not isinstance(event, Request):
             raise _HttpError(400, "bad websocket handshake")
         allowed = (wschannel.SPDY_TUNNEL,) if kind == "portforward" else tuple(wschannel.PROTOCOLS)

@@ -140,6 +140,9 @@ def test_upgrade_errors_spend_the_token(server):
     got, _, body, sock = http_request(url, "POST")
     sock.close()
     assert got == 400 and b"missing upgrade headers" in body
+    got, _, body, sock = http_request(server.get_exec(ex(stdout=True)), "POST", [("Upgrade", "SPDY/3.1")])
+    sock.close()
+    assert got == 400 and b"missing upgrade headers" in body  # Upgrade without Connection: Upgrade
     url = server.get_exec(ex(stdout=True))
     got, _, body, sock = http_request(url, "POST", [("Connection", "Upgrade"), ("Upgrade", "SPDY/3.1"),
                                                     ("X-Stream-Protocol-Version", "v9.channel.k8s.io")])
@@ -150,6 +153,10 @@ def test_upgrade_errors_spend_the_token(server):
     assert got == 404
     with pytest.raises(ConnectionError, match="refused"):
         WsClient.connect(server.get_exec(ex(stdout=True)), ["v9.channel.k8s.io"])
+    got, _, body, sock = http_request(server.get_exec(ex(stdout=True)), "GET",
+                                      [("Connection", "Upgrade"), ("Upgrade", "websocket")])
+    sock.close()
+    assert got == 400 and b"Sec-WebSocket-Version" in body
     got, _, _, sock = http_request(server.url_base + "/exec/x", "GET", [("Bad Header", "x")])
     sock.close()
     assert got == 400
