@@ -34,6 +34,8 @@ MAX_CONNECTIONS = 64
 REQUEST_TIMEOUT = 30.0
 MAX_REQUEST_HEAD = 16 << 10
 KINDS = ("exec", "attach", "portforward")
+# streams a SPDY client may hold open at once (each has a bounded buffer): exec/attach use five
+MAX_STREAMS = {"exec": 8, "attach": 8, "portforward": 2 * portforward.MAX_PAIRS + 16}
 
 
 class _HttpError(Exception):
@@ -217,7 +219,7 @@ class StreamingServer:
             answer.append(("X-Stream-Protocol-Version", protocol))
         sock.sendall(http.send(h11.InformationalResponse(status_code=101, headers=answer)))
         leftover = http.trailing_data[0]
-        session = SpdySession(SocketTransport(sock, leftover))
+        session = SpdySession(SocketTransport(sock, leftover), MAX_STREAMS[kind])
         self._run_spdy(session, kind, req, rc.version_of(protocol))
 
     def _run_spdy(self, session, kind, req, version):
@@ -257,7 +259,7 @@ class StreamingServer:
         sock.sendall(ws.send(AcceptConnection(subprotocol=protocol)))
         transport = WsTransport(sock, ws)
         if kind == "portforward":
-            self._run_spdy(SpdySession(transport), kind, req, 0)
+            self._run_spdy(SpdySession(transport, MAX_STREAMS[kind]), kind, req, 0)
             return
         io, reader = execio.for_websocket(transport, protocol or "channel.k8s.io", req.stdin, req.stdout,
                                           req.stderr, req.tty)

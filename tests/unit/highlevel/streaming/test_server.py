@@ -218,3 +218,13 @@ def test_malformed_websocket_input_closes_the_connection(server, send, code):
     _wait(lambda: server.active_connections() == 0)
     out, err, status = spdy_exec(server.get_exec(ex(cmd=("0",), stdin=True, stdout=True, stderr=True)))
     assert json.loads(status)["status"] == "Success"
+
+
+def test_spdy_exec_refuses_streams_beyond_its_limit(server):
+    c = SpdyClient.connect(server.get_exec(ex(stdout=True)), ["v4.channel.k8s.io"])
+    burst = b"".join(c.codec.syn_stream(1 + 2 * i, {"streamtype": "x-%d" % i}) for i in range(9))
+    c.send_raw(burst)  # one write: the server reads all nine SYN_STREAMs at once
+    extra = 17
+    c.wait(lambda: extra in c.resets, "the extra stream to be refused")
+    assert c.resets[extra] == spdy.REFUSED_STREAM
+    c.close()
