@@ -10,6 +10,8 @@ TOML file holds the same settings under the same names, at top level::
     log_level = "info"                       # debug, info, warning, error
     cgroup_driver = "cgroupfs"               # or "systemd"; told to the kubelet (RuntimeConfig)
     default_runtime = "gantry-oci"           # the handler of pods that name none (runtime/handlers.py)
+    streaming_address = "127.0.0.1"          # where the exec/attach/port-forward URLs point (an IP)
+    streaming_port = 0                       # 0: an ephemeral port chosen at start
 
     [runtimes.runc]                          # add or override a runtime handler
     path = "/usr/sbin/runc"                  # its binary
@@ -70,11 +72,14 @@ class Config:
     cni_conf_dir: str = "/etc/cni/net.d"
     cni_bin_dirs: tuple = ("/usr/lib/cni", "/opt/cni/bin")
     cni_cache_dir: str = ""
+    streaming_address: str = "127.0.0.1"
+    streaming_port: int = 0
 
 
 # TOML table -> the Config fields it may hold (top level is ""); a dict maps TOML key -> field.
 _TABLES = {
-    "": ("address", "root", "state", "registry_config_dir", "log_level", "cgroup_driver", "default_runtime"),
+    "": ("address", "root", "state", "registry_config_dir", "log_level", "cgroup_driver", "default_runtime",
+         "streaming_address", "streaming_port"),
     "images": ("max_concurrent_downloads", "pull_progress_timeout"),
     "network": {"mode": "network_mode", "bridge": "network_bridge", "pod_cidr": "network_pod_cidr",
                 "pod_cidr_v6": "network_pod_cidr_v6",
@@ -173,6 +178,12 @@ def validate(cfg):
     if cfg.pull_progress_timeout <= 0:
         raise InvalidArgument("config images.pull_progress_timeout: must be > 0 seconds")
     _validate_network(cfg)
+    try:
+        ipaddress.ip_address(cfg.streaming_address)
+    except ValueError:
+        raise InvalidArgument("config streaming_address: %r is not an IP address" % cfg.streaming_address) from None
+    if not 0 <= cfg.streaming_port <= 65535:
+        raise InvalidArgument("config streaming_port: %d is not a port (0-65535)" % cfg.streaming_port)
     return cfg
 
 

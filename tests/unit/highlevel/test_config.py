@@ -38,6 +38,8 @@ state = "/tmp/g/state"
 registry_config_dir = "/tmp/g/certs.d"
 log_level = "DEBUG"
 cgroup_driver = "systemd"
+streaming_address = "::1"
+streaming_port = 10010
 
 [images]
 max_concurrent_downloads = 5
@@ -49,7 +51,8 @@ def test_every_setting_from_toml():
     cfg = config.resolve(config.parse_toml(TOML))
     assert cfg == config.Config(address="/tmp/g/x.sock", root="/tmp/g/root", state="/tmp/g/state",
                                 registry_config_dir="/tmp/g/certs.d", log_level="debug", cgroup_driver="systemd",
-                                max_concurrent_downloads=5, pull_progress_timeout=30.0)
+                                max_concurrent_downloads=5, pull_progress_timeout=30.0,
+                                streaming_address="::1", streaming_port=10010)
 
 
 def test_flags_win_over_file_and_none_means_not_given():
@@ -85,6 +88,8 @@ def test_bad_toml_names_the_key(text, message):
     ({"cgroup_driver": "cgroupv2"}, "cgroup_driver"),
     ({"max_concurrent_downloads": 0}, "max_concurrent_downloads"),
     ({"pull_progress_timeout": 0.0}, "pull_progress_timeout"),
+    ({"streaming_address": "localhost"}, "streaming_address: 'localhost' is not an IP address"),
+    ({"streaming_port": 70000}, "streaming_port: 70000 is not a port"),
 ])
 def test_invalid_values(values, message):
     with pytest.raises(InvalidArgument, match=message):
