@@ -80,6 +80,7 @@ def run(sys, store, container_id, opts, argv, log):
         raise container.RuntimeFailure("cannot exec in a paused container %s" % container_id)
     cfg = record.get("config") or {}
     proc = build_process(cfg, opts, argv)
+    container.warn_refused_ambient(proc, log)
     detach = opts.get("detach", False)
     console_fd = relay = None
     if proc.get("terminal"):
