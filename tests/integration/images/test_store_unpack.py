@@ -255,3 +255,43 @@ def test_oci_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store):
     out = str(tmp_path / "ours.tar")
     archive.export_oci_archive(ImageService(store), ["test.local/oa:v1"], out)
     assert skopeo_diff_ids(f"oci-archive:{out}:v1") == [layer.diff_id for layer in img.layers]
+
+
+@pytest.mark.parametrize("link", ["/srv/data", "srv/data", "../../srv/data", "/../srv/./data"])
+def test_layer_writing_under_a_lower_symlink_follows_it_inside_the_image(tmp_path, store, link):
+    """Layer 1 makes ``esc`` a symlink (absolute, relative, climbing past the root: all stay in the
+    image); layer 2 writes ``esc/file`` and ``esc/sub/deeper`` with no entry for ``esc``: the files
+    land where the symlink leads and the symlink stays, as containerd and umoci apply it."""
+    low = oi.Layer([oi.Dir("srv"), oi.Dir("srv/data", mode=0o750, uid=5, gid=6), oi.File("srv/data/old", b"old"),
+                    oi.Symlink("esc", link)])
+    high = oi.Layer([oi.File("esc/file", b"new"), oi.File("esc/sub/deeper", b"deep")], "none")
+    tree = compare_with_umoci(tmp_path, store, oi.Image([low, high]), bumped_dirs=["srv/data"])
+    assert tree["esc"]["target"] == link
+    assert tree["srv/data/file"]["sha256"] == hashlib.sha256(b"new").hexdigest()
+    assert {"srv/data/old", "srv/data/sub/deeper"} <= set(tree)
+    assert (tree["srv/data"]["mode"], tree["srv/data"]["uid"]) == (0o750, 5)
+
+
+def test_merged_usr_base_takes_files_under_bin(tmp_path, store):
+    """The common case: a base with ``bin -> usr/bin`` and a layer holding ``bin/tool``."""
+    low = oi.Layer([oi.Dir("usr"), oi.Dir("usr/bin"), oi.File("usr/bin/sh", b"sh", mode=0o755),
+                    oi.Symlink("bin", "usr/bin")])
+    high = oi.Layer([oi.Dir("usr"), oi.File("bin/tool", b"tool", mode=0o755), oi.File("usr/bin/other", b"o")], "none")
+    tree = compare_with_umoci(tmp_path, store, oi.Image([low, high]), bumped_dirs=["usr/bin"])
+    assert tree["bin"]["target"] == "usr/bin"
+    assert {"usr/bin/sh", "usr/bin/tool", "usr/bin/other"} <= set(tree)
+
+
+@pytest.mark.parametrize("layers, message", [
+    ([[oi.File("f", b"x"), oi.Symlink("esc", "f")], [oi.File("esc/file", b"x")]], "not a directory"),
+    ([[oi.Dir("d"), oi.Symlink("esc", "d")], [oi.File("d/file", b"1"), oi.File("esc/file", b"2")]],
+     "named twice"),
+    ([[oi.Symlink("a", "b"), oi.Symlink("b", "a")], [oi.File("a/file", b"x")]], "symlinks below"),
+])
+def test_layer_writing_under_a_lower_symlink_that_cannot_hold_it_is_refused(tmp_path, store, layers, message):
+    from gantry.highlevel import errors
+    layout = str(tmp_path / "layout")
+    oi.write_layout(layout, {"v1": oi.Image([oi.Layer(entries, "none") for entries in layers])})
+    with pytest.raises(errors.InvalidArgument, match=message) as err:
+        archive.import_oci_layout(store, layout, base_name="test.local/img")
+    assert "'esc'" in str(err.value) or "'a'" in str(err.value)
