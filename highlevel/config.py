@@ -8,7 +8,7 @@ TOML file holds the same settings under the same names, at top level::
     state = "/run/gantry"                    # runtime: shim sockets, pod state (tmpfs)
     registry_config_dir = "/etc/gantry/certs.d"   # containerd hosts.toml layout
     log_level = "info"                       # debug, info, warning, error
-    cgroup_driver = "cgroupfs"               # or "systemd"; told to the kubelet (RuntimeConfig)
+    cgroup_driver = "cgroupfs"               # told to the kubelet (RuntimeConfig); "systemd" is refused
 
     [images]
     max_concurrent_downloads = 3             # layers fetched at once per pull
@@ -18,16 +18,22 @@ A flag given on the command line wins over the file; the file wins over the
 default.  ``--config`` names the file; without it ``/etc/gantry/gantryd.toml``
 is read when it exists.  Unknown keys and wrong types are errors that name the
 file and the key, so a typo never silently falls back to a default.
+
+``cgroup_driver = "systemd"`` is a known value that gantryd refuses at start-up
+(errors.Unimplemented): a systemd driver would put containers in transient scopes over
+D-Bus, and gantry-oci refuses ``--systemd-cgroup``; accepting the setting would tell the
+kubelet something the runtime does not do.
 """
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, Unimplemented
 
 DEFAULT_CONFIG_FILE = "/etc/gantry/gantryd.toml"
 LOG_LEVELS = ("debug", "info", "warning", "error")
-CGROUP_DRIVERS = ("cgroupfs", "systemd")
+CGROUP_DRIVERS = ("cgroupfs", "systemd")    # known names; SUPPORTED_CGROUP_DRIVERS run
+SUPPORTED_CGROUP_DRIVERS = ("cgroupfs",)
 UNIX_SCHEME = "unix://"
 
 
@@ -107,6 +113,9 @@ def validate(cfg):
     if cfg.cgroup_driver not in CGROUP_DRIVERS:
         raise InvalidArgument("config cgroup_driver: %r is not one of %s"
                               % (cfg.cgroup_driver, ", ".join(CGROUP_DRIVERS)))
+    if cfg.cgroup_driver not in SUPPORTED_CGROUP_DRIVERS:
+        raise Unimplemented("config cgroup_driver: %r is not supported: gantry-oci has no systemd cgroup driver "
+                            "(it refuses --systemd-cgroup); use \"cgroupfs\"" % cfg.cgroup_driver)
     if cfg.max_concurrent_downloads < 1:
         raise InvalidArgument("config images.max_concurrent_downloads: must be >= 1")
     if cfg.pull_progress_timeout <= 0:
