@@ -37,9 +37,11 @@ import ctypes
 import ctypes.util
 import errno
 import hashlib
+import logging
 import os
 import shutil
 import stat
+import time
 import zlib
 from dataclasses import dataclass
 
@@ -48,6 +50,8 @@ from .layerfixups import FORBIDDEN_XATTR_PREFIXES as _FORBIDDEN_XATTR_PREFIXES
 from .layerfixups import OPAQUE_XATTR
 from .tarstream import TarStream
 from .whiteouts import classify, clean_path
+
+log = logging.getLogger("gantry.images.unpack")
 
 BUF = 1 << 20
 OUT_MAX = 4 << 20     # largest decompressed piece held at once
@@ -256,7 +260,9 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
             os.rmdir(target)
         os.rename(tmp, target)
         if sync:
+            started = time.monotonic()
             syncfs(target)   # the files and the rename: see syncfs for why here and per layer
+            log.debug("unpack into %s: syncfs %.2fs", target, time.monotonic() - started)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
