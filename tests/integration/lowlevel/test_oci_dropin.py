@@ -1,10 +1,12 @@
 """gantry-oci as a drop-in for runc: the config.json files real consumers write, run side by side.
 
 The fixtures in tests/fixtures/specs/ were written by `runc spec`, `crun spec`, `gantry-oci spec`,
-`ctr oci spec`, a container `ctr run` made and one `podman create` + `podman init` made (see
-tests/fixtures/specs/capture.py).  Each runs unedited except for its root path (a copy of the busybox
-rootfs), its args (the probe) and the consumer's own files it names under ``@WORK@`` (made again here);
-the probe's view must be the same under gantry-oci and under runc.  runc wants a terminal when
+`ctr oci spec`, a container `ctr run` made, one `podman create` + `podman init` made, and a pod sandbox
+and a container containerd's CRI plugin made (see tests/fixtures/specs/capture.py).  Each runs unedited
+except for its root path (a copy of the busybox rootfs), its args (the probe) and the consumer's own
+files it names under ``@WORK@`` (made again here); the CRI container joins the namespaces of a sandbox
+the same runtime runs from the CRI sandbox fixture (``@SANDBOX_PID@``).  The probe's view must be the
+same under gantry-oci and under runc.  runc wants a terminal when
 process.terminal is true, so it runs under script(1); gantry-oci relays a pty itself.
 """
 import json
@@ -19,7 +21,8 @@ from tests.integration.lowlevel.oci_harness import OCI, PROBE, probe_values
 pytestmark = pytest.mark.root
 
 SPECS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "specs")
-FIXTURES = ["runc.json", "crun.json", "gantry-oci.json", "ctr-oci-spec.json", "ctr-run.json", "podman.json"]
+FIXTURES = ["runc.json", "crun.json", "gantry-oci.json", "ctr-oci-spec.json", "ctr-run.json", "podman.json",
+            "cri-sandbox.json", "cri-container.json"]
 CAPS = r"""
 for set in Inh Prm Eff Bnd Amb; do echo "cap$set=$(grep Cap$set /proc/self/status | cut -f2)"; done
 echo "mountpoints=$(awk '{print $5}' /proc/self/mountinfo | sort | tr '\n' ' ')"
@@ -31,10 +34,13 @@ COMPARED = ("capInh", "capPrm", "capEff", "capBnd", "capAmb", "uid", "gid", "gro
             "kcore", "sysrq", "null", "end")
 
 
-def bundle_from_fixture(name, tmp_path, busybox_rootfs):
+def bundle_from_fixture(name, tmp_path, busybox_rootfs, args=None, sandbox_pid=None, bundle_name="bundle"):
     work = str(tmp_path / "work")
     with open(os.path.join(SPECS, name)) as f:
-        cfg = json.loads(f.read().replace("@WORK@", work))
+        text = f.read().replace("@WORK@", work)
+    if sandbox_pid is not None:
+        text = text.replace("@SANDBOX_PID@", str(sandbox_pid))
+    cfg = json.loads(text)
     with open(os.path.join(SPECS, "binds.json")) as f:
         binds = json.loads(f.read().replace("@WORK@", work))
     for path, entry in binds.items():
@@ -44,11 +50,11 @@ def bundle_from_fixture(name, tmp_path, busybox_rootfs):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
                 f.write(entry["content"])
-    rootfs = str(tmp_path / "rootfs")
+    rootfs = str(tmp_path / (bundle_name + "-rootfs"))
     shutil.copytree(busybox_rootfs, rootfs, symlinks=True)
     cfg["root"]["path"] = rootfs
-    cfg["process"]["args"] = ["/bin/sh", "-c", PROBE + CAPS]
-    bundle = str(tmp_path / "bundle")
+    cfg["process"]["args"] = args or ["/bin/sh", "-c", PROBE + CAPS]
+    bundle = str(tmp_path / bundle_name)
     os.makedirs(bundle)
     with open(os.path.join(bundle, "config.json"), "w") as f:
         json.dump(cfg, f)
@@ -63,6 +69,16 @@ def view(stdout):
     return values
 
 
+def sandbox_for(runtime, root, name, tmp_path, busybox_rootfs, cid):
+    """Run the CRI sandbox fixture detached under runtime, as containerd would; its init's pid."""
+    bundle, _ = bundle_from_fixture("cri-sandbox.json", tmp_path, busybox_rootfs, args=["sleep", "600"],
+                                    bundle_name="sandbox-" + name)
+    subprocess.run([runtime, "--root", root, "run", "-d", "--bundle", bundle, cid], check=True, timeout=60,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = subprocess.run([runtime, "--root", root, "state", cid], check=True, capture_output=True, text=True)
+    return json.loads(state.stdout)["pid"]
+
+
 def run_in(runtime, root, bundle, cid, terminal):
     argv = [runtime, "--root", root, "run", "--bundle", bundle, cid]
     if terminal and runtime != OCI:
@@ -74,12 +90,22 @@ def run_in(runtime, root, bundle, cid, terminal):
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_consumer_bundle_runs_as_under_runc(name, tmp_path, busybox_rootfs):
-    bundle, cfg = bundle_from_fixture(name, tmp_path, busybox_rootfs)
-    terminal = bool(cfg["process"].get("terminal"))
     cid = "dropin-" + name.split(".")[0] + "-%d" % os.getpid()
-    ours = run_in(OCI, str(tmp_path / "state-gantry"), bundle, cid, terminal)
+    runs = {}
+    for runtime, label in ((OCI, "gantry"), ("runc", "runc")):
+        root = str(tmp_path / ("state-" + label))
+        sandbox_pid = None
+        if name == "cri-container.json":
+            sandbox_pid = sandbox_for(runtime, root, label, tmp_path, busybox_rootfs, cid + "-sb")
+        try:
+            bundle, cfg = bundle_from_fixture(name, tmp_path, busybox_rootfs, sandbox_pid=sandbox_pid,
+                                              bundle_name="bundle-" + label)
+            runs[label] = run_in(runtime, root, bundle, cid, bool(cfg["process"].get("terminal")))
+        finally:
+            if sandbox_pid is not None:
+                subprocess.run([runtime, "--root", root, "delete", "--force", cid + "-sb"], capture_output=True)
+    ours, theirs = runs["gantry"], runs["runc"]
     assert ours.returncode == 0, ours.stderr
-    theirs = run_in("runc", str(tmp_path / "state-runc"), bundle, cid, terminal)
     assert theirs.returncode == 0, theirs.stderr
     got, want = view(ours.stdout), view(theirs.stdout)
     assert got["end"] == "1", ours.stdout
