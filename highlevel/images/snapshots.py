@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 from .. import errors
 from . import owner
-from .layerfixups import follow_lower_symlinks, inherit_dir_attrs, resolve_deferred_links
+from .layerfixups import inherit_dir_attrs, resolve_deferred_links
 from .unpack import apply_layer
 
 PAGE_LIMIT = os.sysconf("SC_PAGESIZE") - 1
@@ -273,12 +273,10 @@ class Snapshotter:
             lowers = []
             if parent_chain_id is not None:
                 lowers = [os.path.join(self._dir(r.id), "fs") for r in self.chain(parent_chain_id)]
-            implicit, deferred = result.implicit_dirs, result.deferred_links
-            if implicit and lowers:
-                implicit, deferred = follow_lower_symlinks(self.fs_path(key), implicit, deferred, lowers)
-                inherit_dir_attrs(self.fs_path(key), implicit, lowers)
-            if deferred:
-                resolve_deferred_links(self.fs_path(key), deferred, lowers)
+            if result.implicit_dirs and lowers:
+                inherit_dir_attrs(self.fs_path(key), result.implicit_dirs, lowers)
+            if result.deferred_links:
+                resolve_deferred_links(self.fs_path(key), result.deferred_links, lowers)
             self.commit(chain_id, key, parent=parent_chain_id)
         except errors.AlreadyExists:
             self.remove(key)   # a concurrent pull committed the same layer first

@@ -25,9 +25,10 @@ Refused (errors.InvalidArgument naming the entry): absolute names, ``..``,
 writing through a symlink or a non-directory in a parent path, hardlinks to
 directories or through a symlink of this layer, malformed whiteouts, overlay xattrs
 (``trusted.overlay.*`` would let a layer redirect overlayfs), unknown entry
-types.  A directory the layer uses without naming it, where a lower layer
-has a symlink, is resolved through that symlink at commit, inside the image, as
-containerd does (layerfixups.follow_lower_symlinks says why).  Symlinks themselves may point anywhere: they are resolved inside the
+types.  A directory the layer uses without naming it, where a lower layer has
+a symlink, stays a directory (hiding the symlink) and takes at commit the
+attributes of what the symlink leads to inside the image, as containerd does
+(layerfixups.py says why).  Symlinks themselves may point anywhere: they are resolved inside the
 container's root at run time, and nothing here ever follows one (every
 operation uses O_NOFOLLOW / lstat / follow_symlinks=False).
 """

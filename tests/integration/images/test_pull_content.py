@@ -226,13 +226,15 @@ def test_ipv6_loopback_registry_with_default_endpoints(tmp_path):
         reg.stop()
 
 
-@pytest.mark.parametrize("name, inside", [
-    ("symlink-lower-absolute-file-upper-implicit", "{outside}/escape-lower-absolute"),
-    ("symlink-lower-relative-file-upper-implicit", "escape-lower-relative"),
+@pytest.mark.parametrize("name, link, entry", [
+    ("symlink-lower-absolute-file-upper-implicit", "esc", "escape-lower-absolute"),
+    ("symlink-lower-relative-file-upper-implicit", "up", "escape-lower-relative"),
 ])
-def test_layer_under_a_lower_symlink_is_followed_inside_the_image(registry, tmp_path, name, inside):
-    """Layer 2 writes under layer 1's symlink (absolute or relative, pointing out of the image):
-    the pull succeeds, the file lands where the symlink leads *inside* the image, the symlink stays."""
+def test_layer_under_a_lower_symlink_stays_in_the_image(registry, tmp_path, name, link, entry):
+    """Layer 2 writes under layer 1's symlink (absolute or relative, pointing out of the image): the
+    pull succeeds, nothing is written outside, and the file is in a directory of layer 2 at the
+    symlink's place (containerd's result; the symlink target's attributes are compared with
+    containerd in test_store_unpack.py)."""
     from tests.fixtures import hostilelayers
     dest = tmp_path / "probe"
     dest.mkdir()
@@ -246,9 +248,8 @@ def test_layer_under_a_lower_symlink_is_followed_inside_the_image(registry, tmp_
     assert p.idle(30)
     assert case.violations() == []
     image_id = store.meta.image_id_by_name("%s/%s:v1" % (registry.host, repo))
-    top, bottom = [store.snapshots.fs_path(layer.chain_id) for layer in store.meta.get_image(image_id).layers][::-1]
-    link = os.listdir(bottom)[0]
-    assert os.listdir(top) != [link]                      # no directory hides the symlink
-    rel = inside.format(outside=str(tmp_path)).lstrip("/")
-    assert os.path.isfile(os.path.join(top, rel))
+    bottom, top = [store.snapshots.fs_path(layer.chain_id) for layer in store.meta.get_image(image_id).layers]
+    assert os.path.islink(os.path.join(bottom, link))
+    assert os.path.isdir(os.path.join(top, link)) and not os.path.islink(os.path.join(top, link))
+    assert os.path.isfile(os.path.join(top, link, entry))
     case.cleanup()
