@@ -13,7 +13,7 @@ directories, top first, in overlay form):
   into this layer (content, owner, mode, xattrs, mtime), then linked, as
   containerd's overlay applier does (``resolve_deferred_links``).
 
-- an implicit directory where a lower layer has a symlink (``esc/file`` over
+An implicit directory where a lower layer has a symlink (``esc/file`` over
   ``esc -> /srv/data``, no entry for ``esc``) stays a directory of the layer,
   which hides the symlink, and takes the attributes of what the symlink leads
   to inside the image (``resolve_in_lowers``; a symlink loop is refused).
