@@ -14,18 +14,18 @@ directories, top first, in overlay form):
   containerd's overlay applier does (``resolve_deferred_links``).
 
 An implicit directory where a lower layer has a symlink (``esc/file`` over
-  ``esc -> /srv/data``, no entry for ``esc``) stays a directory of the layer,
-  which hides the symlink, and takes the attributes of what the symlink leads
-  to inside the image (``resolve_in_lowers``; a symlink loop is refused).
-
-  This is what containerd 1.6 does (overlayfs and native snapshotters alike,
-  compared in tests/integration/images/test_store_unpack.py): the image means
-  the same under Gantry as under containerd.  umoci instead writes the file
-  through the symlink (into srv/data); we follow containerd, the peer a CRI
-  runtime is measured against.  Resolution never leaves the image: an
-  absolute target starts at the image root, ``..`` stops there.  A target
-  that is missing or not a directory leaves the directory's defaults (0755,
-  root), as containerd does.
+``esc -> /srv/data``, no entry for ``esc``) stays a directory of the layer,
+which hides the symlink, and takes the attributes of what the symlink leads
+to inside the image (``inherit_dir_attrs`` through ``resolve_in_lowers``; a
+symlink loop is refused).  Why: this is what containerd 1.6 does (overlayfs
+and native snapshotters alike; compared in tests/integration/images/
+test_store_unpack.py), so the image means the same under Gantry as under
+containerd.  umoci instead writes the file through the symlink (into
+srv/data); we follow containerd, the peer a CRI runtime stands beside, and do
+not refuse, which would fail images containerd runs.  Resolution never leaves
+the image: an absolute target starts at the image root, ``..`` stops there.  A
+target that is missing or not a directory leaves the directory's defaults
+(0755, root), as containerd does.
 
 ``lookup`` finds what the merged view of the lowers shows at a path, with
 overlay's rules: a 0/0 character device hides the path, an opaque directory
