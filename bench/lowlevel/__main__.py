@@ -35,7 +35,10 @@ VM plus ~3 ms of imports, against a Go binary's ~3 ms; `start` and `delete` are 
 their ratios.  2026-12-05 08:45 UTC, 25 rounds, machine busy (load ~4 on 2 cores; runc's `run` 46-48 ms, 28 ms when
 quiet), both bundles: project: run 51.2 ms vs runc 46.2 (1.11), create 1.22, start 1.88, delete 2.25;
 runc-spec: run 52.3 vs 48.2 (1.09), create 1.14, start 1.60, delete 1.58; a 3-round run just before:
-run 1.31 (project) and 1.55 (runc-spec).
+run 1.31 (project) and 1.55 (runc-spec).  08:55 UTC, 25 rounds, load 3-11 (runc's `run` 68-82 ms): project run
+1.23, create 1.51, start 2.31, delete 2.90; runc-spec run 1.53, create 1.58, start 2.38, delete 2.82.  The
+ratios grow with the load (an interpreter start is more CPU than a Go binary's), so only a quiet machine
+gives figures to quote.
 Note: in an alternating run the runtimes share the kernel's grace-period state, so a
 runtime that pays one can make the next one's cgroup write cheap (runc's `run` ranged 26.5-33.9 ms here).
 """
