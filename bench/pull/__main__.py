@@ -26,7 +26,8 @@ Needs root (containerd, overlay); sends traffic only to 127.0.0.1.
 Measured 2026-12-05 on the 2-core project machine, shared with other work (figures as printed):
 - 08:43 UTC, 3 rounds: gantryd 1.07-1.60 s, containerd 1.59-2.51 s, median ratio 0.57 (rounds 0.57-0.67);
 - 08:36 and 08:45 UTC, 5 rounds each, load average ~4 on 2 cores: median ratios 0.92 (0.89-2.43) and
-  0.80 (0.60-1.92); gantryd's slow rounds (2.7-7.3 s) all had their blobs stored by 0.9-1.3 s.
+  0.80 (0.60-1.92); gantryd's slow rounds (2.7-7.3 s) all had their blobs stored by 0.9-1.3 s;
+- 09:00 UTC, 5 rounds, load 6-8: gantryd 2.01-3.82 s, containerd 3.06-4.22 s, median 0.78 (0.66-1.00).
 Where the time after the blobs goes (gantryd's debug log, per layer): the unpackers are still
 writing the layers' files (0.5-2.9 s after each blob is stored, longer when the machine is busy);
 syncfs takes 0.00-0.16 s per layer and the commit 0.01-0.05 s.  A py-spy profile of the unpack shows
