@@ -8,7 +8,7 @@ TOML file holds the same settings under the same names, at top level::
     state = "/run/gantry"                    # runtime: shim sockets, pod state (tmpfs)
     registry_config_dir = "/etc/gantry/certs.d"   # containerd hosts.toml layout
     log_level = "info"                       # debug, info, warning, error
-    cgroup_driver = "cgroupfs"               # or "systemd"; told to the kubelet (RuntimeConfig)
+    cgroup_driver = "cgroupfs"               # told to the kubelet (RuntimeConfig); "systemd" is refused
     default_runtime = "gantry-oci"           # the handler of pods that name none (runtime/handlers.py)
     streaming_address = "127.0.0.1"          # where the exec/attach/port-forward URLs point (an IP)
     streaming_port = 0                       # 0: an ephemeral port chosen at start
@@ -36,17 +36,23 @@ A flag given on the command line wins over the file; the file wins over the
 default.  ``--config`` names the file; without it ``/etc/gantry/gantryd.toml``
 is read when it exists.  Unknown keys and wrong types are errors that name the
 file and the key, so a typo never silently falls back to a default.
+
+``cgroup_driver = "systemd"`` is a known value that gantryd refuses at start-up
+(errors.Unimplemented): a systemd driver would put containers in transient scopes over
+D-Bus, and gantry-oci refuses ``--systemd-cgroup``; accepting the setting would tell the
+kubelet something the runtime does not do.
 """
 import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, Unimplemented
 
 DEFAULT_CONFIG_FILE = "/etc/gantry/gantryd.toml"
 LOG_LEVELS = ("debug", "info", "warning", "error")
-CGROUP_DRIVERS = ("cgroupfs", "systemd")
+CGROUP_DRIVERS = ("cgroupfs", "systemd")    # known names; SUPPORTED_CGROUP_DRIVERS run
+SUPPORTED_CGROUP_DRIVERS = ("cgroupfs",)
 NETWORK_MODES = ("bridge", "cni", "none")
 UNIX_SCHEME = "unix://"
 
@@ -173,6 +179,9 @@ def validate(cfg):
     if cfg.cgroup_driver not in CGROUP_DRIVERS:
         raise InvalidArgument("config cgroup_driver: %r is not one of %s"
                               % (cfg.cgroup_driver, ", ".join(CGROUP_DRIVERS)))
+    if cfg.cgroup_driver not in SUPPORTED_CGROUP_DRIVERS:
+        raise Unimplemented("config cgroup_driver: %r is not supported: gantry-oci has no systemd cgroup driver "
+                            "(it refuses --systemd-cgroup); use \"cgroupfs\"" % cfg.cgroup_driver)
     if cfg.max_concurrent_downloads < 1:
         raise InvalidArgument("config images.max_concurrent_downloads: must be >= 1")
     if cfg.pull_progress_timeout <= 0:

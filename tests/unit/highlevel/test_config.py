@@ -37,7 +37,7 @@ root = "/tmp/g/root"
 state = "/tmp/g/state"
 registry_config_dir = "/tmp/g/certs.d"
 log_level = "DEBUG"
-cgroup_driver = "systemd"
+cgroup_driver = "cgroupfs"
 streaming_address = "::1"
 streaming_port = 10010
 
@@ -50,7 +50,7 @@ pull_progress_timeout = 30
 def test_every_setting_from_toml():
     cfg = config.resolve(config.parse_toml(TOML))
     assert cfg == config.Config(address="/tmp/g/x.sock", root="/tmp/g/root", state="/tmp/g/state",
-                                registry_config_dir="/tmp/g/certs.d", log_level="debug", cgroup_driver="systemd",
+                                registry_config_dir="/tmp/g/certs.d", log_level="debug", cgroup_driver="cgroupfs",
                                 max_concurrent_downloads=5, pull_progress_timeout=30.0,
                                 streaming_address="::1", streaming_port=10010)
 
@@ -141,3 +141,9 @@ def test_network_defaults():
 def test_network_table_errors(toml, error):
     with pytest.raises(InvalidArgument, match=error):
         config.resolve(config.parse_toml(toml))
+def test_systemd_cgroup_driver_is_refused_at_start_up():
+    from gantry.highlevel.errors import Unimplemented
+    with pytest.raises(Unimplemented, match="cgroup_driver: 'systemd' is not supported.*--systemd-cgroup"):
+        config.resolve(config.parse_toml('cgroup_driver = "systemd"'))
+    with pytest.raises(Unimplemented, match="cgroup_driver"):
+        config.resolve({}, {"cgroup_driver": "systemd"})
