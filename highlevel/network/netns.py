@@ -8,13 +8,12 @@ If going back fails the thread ends anyway, and with it the only task that
 was in the pod's namespace; no other thread is ever affected.
 
 Sockets keep the namespace they were created in: ``fn`` opens its own
-netlink socket (``IPRoute()``) and closes it before returning, and
-``connect_in_netns`` hands back a TCP socket dialled inside the pod (CRI
-PortForward) for any thread to use.
+netlink socket (``IPRoute()``) and closes it before returning; the streaming
+server creates its port-forward sockets this way (streaming/netns.py), then
+uses them from any thread.
 """
 import ctypes
 import os
-import socket
 import threading
 
 CLONE_NEWNET = 0x40000000
@@ -57,23 +56,3 @@ def run_in_netns(path, fn, *args):
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
-
-
-def connect_in_netns(path, port, host="127.0.0.1", timeout=10.0):
-    """A TCP socket connected to host:port *inside* the netns at ``path`` (CRI PortForward).
-
-    A socket keeps the namespace it was created in, so the connected socket is
-    used from any thread afterwards, as containerd's port forwarding does.
-    """
-    def dial():
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        try:
-            sock.connect((host, port))
-        except OSError:
-            sock.close()
-            raise
-        sock.settimeout(None)
-        return sock
-    return run_in_netns(path, dial)

@@ -326,7 +326,7 @@ def test_masquerade_switch(net, tmp_path):
 
 def test_connect_in_netns_reaches_the_pods_loopback(tmp_path, netns_cleanup):
     """CRI PortForward's building block: a socket dialled inside the pod's netns, used from this thread."""
-    from gantry.highlevel.network.netns import connect_in_netns
+    from gantry.highlevel.streaming.netns import dial as connect_in_netns
 
     from .nettools import start_server
     a = pod_spec(tmp_path, "a", [])                        # loopback only: no bridge needed
