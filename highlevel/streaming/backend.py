@@ -29,6 +29,7 @@ from ..shimclient import ShimClient
 from . import netns
 
 POLL = 0.25
+FIRST_SIZE_WAIT = 0.2  # how long a tty exec waits for the client's first terminal size
 OUTPUT_DRAIN = 2.0  # after the exit: how long the output may stay silent (a pty held open by a leftover child)
 
 
@@ -64,6 +65,14 @@ def _wake(stream):
         stream.conn.sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+def _first_size(io):
+    """The size a tty client sends right after its streams are up (client-go does), or None."""
+    try:
+        return io.resizes.get(timeout=FIRST_SIZE_WAIT)
+    except queue.Empty:
+        return None
 
 
 class _Pumps:
@@ -166,6 +175,10 @@ class ShimBackend:
         spec["args"] = list(cmd)
         spec["terminal"] = bool(tty)
         spec.pop("consoleSize", None)
+        if tty:
+            size = _first_size(io)
+            if size is not None:  # the terminal starts at the client's size: no race with a resize
+                spec["consoleSize"] = {"width": size[0], "height": size[1]}
         client.exec(exec_id, spec, terminal=tty, stdin=io.stdin is not None)
         try:
             stream = client.attach(exec_id, stdin=io.stdin is not None, stdout=True, stderr=not tty)

@@ -87,6 +87,14 @@ def test_exec_spdy_tty_resize(stack):
     assert b"33 101" in out and exit_code(status) == 4
 
 
+def test_exec_tty_starts_at_the_client_size(stack):
+    """The first size arrives with the streams: the process sees it from its first instruction."""
+    ref, _ = stack.container(["sleep", "1000"])
+    for _ in range(3):
+        out, _, status = spdy_exec(exec_url(stack, ref, ["stty", "size"], tty=True), tty=True, resize=(77, 21))
+        assert out.strip() == b"21 77" and exit_code(status) == 0
+
+
 def test_exec_websocket_v5_and_base64(stack):
     ref, _ = stack.container(["sleep", "1000"])
     w = WsClient.connect(exec_url(stack, ref, ["sh", "-c", "cat; echo e >&2; exit 3"], stdin=True),
