@@ -240,20 +240,25 @@ class ShimBackend:
             return e
 
     def attach(self, container_id, tty, io):
-        """Attach io to the container's init until its output ends or the client leaves."""
+        """Attach io to the container's init until its output ends, the client leaves or detaches.
+
+        The client's stdin EOF (as containerd does): with stdin_once and no tty it closes the
+        container's stdin and the attach lasts until the output ends; otherwise it detaches."""
         ref = self._running(container_id, "attach")
         client = ShimClient(ref.shim_address)
         want_stdin = io.stdin is not None and ref.stdin
         stream = client.attach("", stdin=want_stdin, stdout=io.stdout is not None,
                                stderr=io.stderr is not None and not ref.tty)
         pumps = _Pumps(io, stream, ref.tty)
+        detached = threading.Event()
         try:
             output = pumps.start(pumps.output)
             if want_stdin:
-                pumps.start(pumps.stdin, (lambda: stream.close_stdin()) if ref.stdin_once else (lambda: None))
+                on_eof = stream.close_stdin if ref.stdin_once and not ref.tty else detached.set
+                pumps.start(pumps.stdin, on_eof)
             if ref.tty:
                 pumps.start(pumps.resizes, lambda w, h: client.resize_pty(w, h))
-            while output.is_alive() and not io.gone.is_set():
+            while output.is_alive() and not io.gone.is_set() and not detached.is_set():
                 output.join(POLL)
         finally:
             pumps.stop()
