@@ -29,6 +29,7 @@ from ..shimclient import ShimClient
 from . import netns
 
 POLL = 0.25
+FIRST_SIZE_WAIT = 0.2  # how long a tty exec waits for the client's first terminal size
 OUTPUT_DRAIN = 2.0  # after the exit: how long the output may stay silent (a pty held open by a leftover child)
 
 
@@ -64,6 +65,14 @@ def _wake(stream):
         stream.conn.sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+def _first_size(io):
+    """The size a tty client sends right after its streams are up (client-go does), or None."""
+    try:
+        return io.resizes.get(timeout=FIRST_SIZE_WAIT)
+    except queue.Empty:
+        return None
 
 
 class _Pumps:
@@ -166,6 +175,10 @@ class ShimBackend:
         spec["args"] = list(cmd)
         spec["terminal"] = bool(tty)
         spec.pop("consoleSize", None)
+        if tty:
+            size = _first_size(io)
+            if size is not None:  # the terminal starts at the client's size: no race with a resize
+                spec["consoleSize"] = {"width": size[0], "height": size[1]}
         client.exec(exec_id, spec, terminal=tty, stdin=io.stdin is not None)
         try:
             stream = client.attach(exec_id, stdin=io.stdin is not None, stdout=True, stderr=not tty)
@@ -227,20 +240,25 @@ class ShimBackend:
             return e
 
     def attach(self, container_id, tty, io):
-        """Attach io to the container's init until its output ends or the client leaves."""
+        """Attach io to the container's init until its output ends, the client leaves or detaches.
+
+        The client's stdin EOF (as containerd does): with stdin_once and no tty it closes the
+        container's stdin and the attach lasts until the output ends; otherwise it detaches."""
         ref = self._running(container_id, "attach")
         client = ShimClient(ref.shim_address)
         want_stdin = io.stdin is not None and ref.stdin
         stream = client.attach("", stdin=want_stdin, stdout=io.stdout is not None,
                                stderr=io.stderr is not None and not ref.tty)
         pumps = _Pumps(io, stream, ref.tty)
+        detached = threading.Event()
         try:
             output = pumps.start(pumps.output)
             if want_stdin:
-                pumps.start(pumps.stdin, (lambda: stream.close_stdin()) if ref.stdin_once else (lambda: None))
+                on_eof = stream.close_stdin if ref.stdin_once and not ref.tty else detached.set
+                pumps.start(pumps.stdin, on_eof)
             if ref.tty:
                 pumps.start(pumps.resizes, lambda w, h: client.resize_pty(w, h))
-            while output.is_alive() and not io.gone.is_set():
+            while output.is_alive() and not io.gone.is_set() and not detached.is_set():
                 output.join(POLL)
         finally:
             pumps.stop()

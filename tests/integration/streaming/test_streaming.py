@@ -87,6 +87,14 @@ def test_exec_spdy_tty_resize(stack):
     assert b"33 101" in out and exit_code(status) == 4
 
 
+def test_exec_tty_starts_at_the_client_size(stack):
+    """The first size arrives with the streams: the process sees it from its first instruction."""
+    ref, _ = stack.container(["sleep", "1000"])
+    for _ in range(3):
+        out, _, status = spdy_exec(exec_url(stack, ref, ["stty", "size"], tty=True), tty=True, resize=(77, 21))
+        assert out.strip() == b"21 77" and exit_code(status) == 0
+
+
 def test_exec_websocket_v5_and_base64(stack):
     ref, _ = stack.container(["sleep", "1000"])
     w = WsClient.connect(exec_url(stack, ref, ["sh", "-c", "cat; echo e >&2; exit 3"], stdin=True),
@@ -127,6 +135,34 @@ def test_attach_two_clients(stack):
     assert b.wait_closed() and b.close_code == 1000
     a.close()
     b.close()
+
+
+def attach_spdy(stack, ref, stdin_data):
+    url = stack.server.get_attach(cri_pb2.AttachRequest(container_id=ref.id, stdin=True, stdout=True, stderr=True))
+    c = SpdyClient.connect(url, ["v4.channel.k8s.io"])
+    ids = {t: c.open({"streamtype": t}) for t in ("error", "stdin", "stdout", "stderr")}
+    time.sleep(0.3)
+    c.send(ids["stdin"], stdin_data, fin=True)
+    out, status = c.read_all(ids["stdout"]), json.loads(c.read_all(ids["error"]))
+    c.close()
+    return out, status
+
+
+def test_attach_stdin_eof(stack):
+    """stdin_once without tty: EOF closes the container's stdin (kubectl run -i); otherwise the client detaches."""
+    ref, client = stack.container(["sh"], stdin=True, stdin_once=True)
+    out, status = attach_spdy(stack, ref, b"echo hello\n")
+    assert out == b"hello\n" and status["status"] == "Success"
+    assert client.wait(timeout=10).exit_status == 0  # sh read EOF and exited
+    ref, client = stack.container(["cat"], stdin=True, stdin_once=False)
+    out, status = attach_spdy(stack, ref, b"one\n")
+    assert status["status"] == "Success"
+    assert client.state().status == 2  # RUNNING: detached, the container keeps its stdin
+    out, status = attach_spdy(stack, ref, b"two\n")
+    assert status["status"] == "Success" and client.state().status == 2
+    log = stack.env.log_path(ref.id)  # the echo may come after the detach: the log has it
+    wait_for(lambda: open(log, "rb").read().count(b" one\n") + open(log, "rb").read().count(b" two\n") == 2,
+             what="both inputs echoed into the log")
 
 
 def test_port_forward_two_connections(stack, pod_netns):
