@@ -15,7 +15,6 @@ Back-pressure: the pumps block on the client's writes; the shim itself never
 waits for a client and drops one that falls 8 MiB behind (shim/server.py),
 which ends that client's output.
 """
-import copy
 import queue
 import secrets
 import signal
@@ -25,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 
 from .. import errors
+from ..runtime.execsync import start_failure_code
+from ..runtime.specgen import exec_process
 from ..shimclient import ShimClient
 from . import netns
 
@@ -48,16 +49,6 @@ class ContainerRef:
 class PodRef:
     id: str
     netns_path: str | None = None  # None: host network
-
-
-def start_failure_code(message):
-    """The exit code for a process the runtime could not start, from the runtime's error text."""
-    text = message.lower()
-    if "executable file not found" in text or "no such file or directory" in text:
-        return 127
-    if "permission denied" in text or "is a directory" in text or "exec format" in text:
-        return 126
-    return None
 
 
 def _wake(stream):
@@ -171,10 +162,7 @@ class ShimBackend:
         ref = self._running(container_id, "exec")
         client = ShimClient(ref.shim_address)
         exec_id = "exec-" + secrets.token_hex(8)
-        spec = copy.deepcopy(ref.process)
-        spec["args"] = list(cmd)
-        spec["terminal"] = bool(tty)
-        spec.pop("consoleSize", None)
+        spec = exec_process({"process": ref.process}, cmd, tty)
         if tty:
             size = _first_size(io)
             if size is not None:  # the terminal starts at the client's size: no race with a resize
