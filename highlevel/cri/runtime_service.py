@@ -99,7 +99,8 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
 
     def _pods(self, flt):
         match = rc.pod_filter(flt)
-        return [rc.pod_to_cri(p) for p in self.ctx.store.pods() if match(p)]
+        # a pod still being made (or undone) is nobody's to see yet, as with containerd
+        return [rc.pod_to_cri(p) for p in self.ctx.store.pods() if p.state != "creating" and match(p)]
 
     def ListPodSandbox(self, request, context):
         return cri_pb2.ListPodSandboxResponse(items=self._pods(_opt(request, "filter")))
@@ -136,7 +137,8 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
 
     def _containers(self, flt):
         match = rc.container_filter(flt)
-        return [rc.container_to_cri(c, self._image_ref(c)) for c in self.ctx.store.containers() if match(c)]
+        return [rc.container_to_cri(c, self._image_ref(c)) for c in self.ctx.store.containers()
+                if c.state != "creating" and match(c)]
 
     def ListContainers(self, request, context):
         return cri_pb2.ListContainersResponse(containers=self._containers(_opt(request, "filter")))

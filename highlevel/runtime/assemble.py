@@ -70,6 +70,7 @@ class Runtime:
         return self.ctx.network.status()
 
     def close(self):
+        self.ctx.hooks.close()
         if self.streaming is not None:
             self.streaming.stop()
         self.ctx.shims.close()

@@ -119,6 +119,7 @@ class Pods:
         self.ctx.store.add_pod(pod)
         try:
             self._set_up(pod, config, handler, net_mode, pid_mode, ipc_mode)
+            self.ctx.hooks.run_pod_sandbox(pod, config)
             pod.state = "ready"
             self.ctx.store.put_pod(pod)
         except BaseException:
@@ -230,6 +231,7 @@ class Pods:
         self._stop_pause(pod)
         self._teardown_network(pod)
         if pod.state != "notready":
+            self.ctx.hooks.stop_pod_sandbox(pod)
             pod.state = "notready"
             self.ctx.store.put_pod(pod)
             self.publish(pod, "stopped")
@@ -260,6 +262,7 @@ class Pods:
         if self.containers is not None:
             for ctr in self.ctx.store.containers(pod.id):
                 self.containers.remove(ctr.id)
+        self.ctx.hooks.remove_pod_sandbox(pod)
         self._release(pod)
         self.ctx.store.delete_pod(pod.id)
         self.publish(pod, "deleted")
