@@ -2,7 +2,6 @@
 import os
 
 import pytest
-
 from gantry.highlevel import config as configmod
 from gantry.highlevel import errors
 from gantry.highlevel.daemon import open_images
