@@ -36,6 +36,16 @@ def loads(data):
         obj, i = _scan(data, i)
     except StopIteration as e:
         raise ValueError("Expecting value: char %d" % e.value) from None
+    except SystemError:
+        # The scanner reports most syntax errors (a missing ':', an unterminated string, a control
+        # character) as json.decoder.JSONDecodeError, which it looks up in sys.modules only: with
+        # `json` never imported it returns NULL without an exception.  Import it now (errors are
+        # rare, the ~4 ms do not matter then) and scan again for the real message.
+        import json.decoder  # noqa: F401
+
+        obj, i = _scan(data, i)
+    except RecursionError:
+        raise ValueError("nesting deeper than the interpreter's recursion limit") from None
     while i < end and data[i] in _WS:
         i += 1
     if i != end:
