@@ -314,6 +314,8 @@ def _check_header(m):
     huge), no NUL in a link target (PAX records can carry one)."""
     if "\0" in m.linkname:
         raise errors.InvalidArgument(f"layer entry {m.name!r}: link target {m.linkname!r} holds a NUL byte")
+    if m.issym() and not m.linkname:
+        raise errors.InvalidArgument(f"layer entry {m.name!r}: symlink with an empty target")
     for what, value, limit in (("mode", m.mode, 0o7777777), ("uid", m.uid, _ID_MAX), ("gid", m.gid, _ID_MAX),
                                ("devmajor", m.devmajor, 0xFFFFFFFF), ("devminor", m.devminor, 0xFFFFFFFF)):
         if not 0 <= value <= limit:

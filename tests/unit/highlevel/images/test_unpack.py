@@ -339,3 +339,11 @@ def test_nul_in_a_symlink_target_or_xattr_name_is_refused(tmp_path):
         with pytest.raises(errors.InvalidArgument, match=what):
             unpack.apply_layer(io.BytesIO(buf.getvalue()), str(tmp_path / "t"), sync=False)
         assert os.listdir(tmp_path) == []
+
+
+def test_symlink_with_an_empty_target_is_refused(tmp_path):
+    # found by tests/fuzz (test_properties): symlink("") fails with ENOENT, reported as Internal
+    layer = oi.Layer([oi.Symlink("a", "")], "none")
+    with pytest.raises(errors.InvalidArgument, match="empty target"):
+        unpack.apply_layer(io.BytesIO(layer.blob), str(tmp_path / "t"), sync=False)
+    assert os.listdir(tmp_path) == []
