@@ -122,6 +122,8 @@ class Store:
         except (ValueError, RecursionError) as e:
             raise StateError("read %s: corrupt state (%s)" % (path, e)) from None
         problem = record_problem(record)
+        if not problem and record["id"] != container_id:
+            problem = "it is the record of %r" % record["id"]
         if problem:
             raise StateError("read %s: corrupt state (%s)" % (path, problem))
         return record

@@ -125,6 +125,7 @@ def test_remove_tree_does_not_follow_symlinks(tmp_path):
     ('{"id": "c1", "bundle": "/b", "pid": "1", "status": "created"}', "pid is '1'"),
     ('{"id": "c1", "bundle": "/b", "pid": 1, "status": "created", "cgroups": []}', "cgroups is"),
     ('{"a":' * 50000, "nesting"),
+    ('{"id": "c2", "bundle": "/b", "pid": 1, "status": "created"}', "record of 'c2'"),
 ])
 def test_a_parsed_but_unusable_record_is_corrupt(store, content, problem):
     store.reserve("c1")
