@@ -280,7 +280,7 @@ def exit_record(state_dir):
     try:
         with open(os.path.join(state_dir, "exit"), "rb") as f:
             record = json.loads(f.read())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) and isinstance(record.get("status"), int) else None
 

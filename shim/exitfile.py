@@ -36,7 +36,7 @@ def read(state_dir):
     try:
         with open(path_in(state_dir), "rb") as f:
             record = json.loads(f.read())
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, ValueError, RecursionError):   # RecursionError: absurd nesting
         return None
     if not isinstance(record, dict) or not isinstance(record.get("status"), int):
         return None
