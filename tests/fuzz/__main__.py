@@ -59,29 +59,7 @@ def fuzz(name, seconds, target):
 
 
 def coverage_report(names):
-    import coverage
-
-    cov = coverage.Coverage(data_file=None, branch=False)
-    targets = {n: harness.load(n) for n in names}
-    cov.start()
-    try:
-        import importlib
-
-        for name in names:
-            # reload the target modules under coverage, so their top-level lines count too
-            for mod in targets[name].modules:
-                importlib.reload(importlib.import_module(mod))
-            harness.replay(targets[name], harness.corpus_files(name, [work_corpus(name)]), measure_memory=False)
-    finally:
-        cov.stop()
-    print("\ncoverage of the target modules (replay of the committed and grown corpora):")
-    for name in names:
-        for mod in targets[name].modules:
-            path = sys.modules[mod].__file__
-            _, statements, _, missing, _ = cov.analysis2(path)
-            done = len(statements) - len(missing)
-            print("  %-14s %-45s %4d/%-4d lines %5.1f%%" % (name, mod, done, len(statements),
-                                                         100.0 * done / max(1, len(statements))))
+    subprocess.run([sys.executable, "-m", "tests.fuzz.measure"] + list(names), cwd=REPO, check=False)
 
 
 def main(argv=None):
