@@ -36,7 +36,7 @@ def crash_dir(name):
 
 
 def fuzz(name, seconds, target):
-    """Run atheris on one target; returns (ok, executions per second, crash file or None, log tail)."""
+    """Run atheris on one target; returns (ok, executions per second, crash file or None, log tail, stats)."""
     corpus = work_corpus(name)
     crashes = crash_dir(name)
     os.makedirs(corpus, exist_ok=True)
@@ -52,10 +52,15 @@ def fuzz(name, seconds, target):
     log = proc.stdout.decode("utf-8", "replace")
     execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", log)
     rate = int(execs[-1]) / seconds if execs else 0.0
+    slowest = re.findall(r"stat::slowest_unit_time_sec:\s*(\d+)", log)
+    rss = re.findall(r"stat::peak_rss_mb:\s*(\d+)", log)
+    cov = re.findall(r"cov: (\d+) ft: (\d+)", log)
+    stats = "slowest input %s s, peak rss %s MiB, libFuzzer cov %s" % (
+        slowest[-1] if slowest else "?", rss[-1] if rss else "?", cov[-1][0] if cov else "?")
     new = sorted(set(os.listdir(crashes)) - before)
     written = re.findall(r"Test unit written to (\S+)", log)
     crash = written[-1] if written else (os.path.join(crashes, new[-1]) if new else None)
-    return proc.returncode == 0, rate, crash, log[-6000:]
+    return proc.returncode == 0, rate, crash, log[-6000:], stats
 
 
 def coverage_report(names):
@@ -98,9 +103,9 @@ def main(argv=None):
             if seconds < 1:
                 print("SKIP fuzz   %s: --total %d s used up" % (name, args.total), flush=True)
                 continue
-            ok, rate, crash, log = fuzz(name, seconds, harness.load(name))
+            ok, rate, crash, log, stats = fuzz(name, seconds, harness.load(name))
             if ok:
-                print("ok   fuzz   %-14s %3d s  %7.0f exec/s" % (name, seconds, rate), flush=True)
+                print("ok   fuzz   %-14s %3d s  %7.0f exec/s  (%s)" % (name, seconds, rate, stats), flush=True)
                 continue
             failures.append(name)
             print(log, flush=True)
