@@ -132,12 +132,15 @@ def _check(data):
     sock = FakeSocket(data, step)
     conn = server.Connection(srv, sock)
     srv.connections.add(conn)
-    requests = []
-    mirror = framing.Decoder()
+    requests = []          # what the shim must answer: requests before anything that makes it hang up
+    mirror, hung_up = framing.Decoder(), False
     while not conn.closed and sock.pos < len(data):
         before = sock.pos
         try:
-            requests += [f for f in mirror.feed(data[before:before + step]) if f.kind == framing.REQUEST]
+            for f in mirror.feed(data[before:before + step]):
+                hung_up = hung_up or f.kind in (framing.RESPONSE, framing.ERROR)   # a client never sends these
+                if f.kind == framing.REQUEST and not hung_up:
+                    requests.append(f)
         except framing.FramingError:
             pass
         conn.on_readable()
