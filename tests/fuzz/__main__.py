@@ -46,7 +46,11 @@ def fuzz(name, seconds, target):
     cmd = [sys.executable, "-m", "tests.fuzz.libfuzzer", name,
            "-max_total_time=%d" % seconds, "-timeout=%d" % max(1, round(harness.MAX_INPUT_SECONDS)),
            "-rss_limit_mb=2048", "-max_len=%d" % target.max_len, "-print_final_stats=1",
-           "-artifact_prefix=%s/" % crashes, corpus] + ([seeds] if os.path.isdir(seeds) else [])
+           "-artifact_prefix=%s/" % crashes]
+    dictionary = os.path.join(harness.HERE, "dicts", name + ".dict")
+    if os.path.exists(dictionary):
+        cmd.append("-dict=%s" % dictionary)
+    cmd += [corpus] + ([seeds] if os.path.isdir(seeds) else [])
     proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           timeout=seconds + 120)
     log = proc.stdout.decode("utf-8", "replace")
