@@ -316,8 +316,10 @@ def _check_header(m):
         raise errors.InvalidArgument(f"layer entry {m.name!r}: link target {m.linkname!r} holds a NUL byte")
     if m.issym() and not m.linkname:
         raise errors.InvalidArgument(f"layer entry {m.name!r}: symlink with an empty target")
-    for what, value, limit in (("mode", m.mode, 0o7777777), ("uid", m.uid, _ID_MAX), ("gid", m.gid, _ID_MAX),
-                               ("devmajor", m.devmajor, 0xFFFFFFFF), ("devminor", m.devminor, 0xFFFFFFFF)):
+    numbers = [("mode", m.mode, 0o7777777), ("uid", m.uid, _ID_MAX), ("gid", m.gid, _ID_MAX)]
+    if m.ischr() or m.isblk():   # mknod takes Linux's 32-bit dev_t: a 12-bit major, a 20-bit minor
+        numbers += [("devmajor", m.devmajor, 0xFFF), ("devminor", m.devminor, 0xFFFFF)]
+    for what, value, limit in numbers:
         if not 0 <= value <= limit:
             raise errors.InvalidArgument(f"layer entry {m.name!r}: {what} {value} is out of range")
     if not -(1 << 62) < m.mtime * 1e9 < (1 << 62):

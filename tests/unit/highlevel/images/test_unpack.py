@@ -312,6 +312,8 @@ def test_names_that_are_not_utf8_keep_their_bytes(tmp_path):
     ("file", slice(108, 116), b"\xff" * 8),                 # uid -1
     ("file", slice(116, 124), b"\x80" + b"\xff" * 7),       # gid 2**56-1
     ("char", slice(329, 337), b"\x80" + b"\xff" * 7),       # devmajor 2**56-1
+    ("char", slice(329, 337), b"%07o\0" % 4096),              # devmajor 4096: mknod says EINVAL (was Internal)
+    ("char", slice(337, 345), b"%07o\0" % 0x100000),          # devminor 2**20
 ])
 def test_out_of_range_header_numbers_are_refused(tmp_path, kind, field, value):
     import tarfile
