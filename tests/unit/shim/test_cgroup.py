@@ -76,5 +76,5 @@ def test_exit_file_with_absurd_nesting_reads_as_none(tmp_path):
     # found by tests/fuzz (fuzz_exitfile): RecursionError escaped read()
     (tmp_path / "exit").write_bytes(b"[" * 50000)
     assert exitfile.read(str(tmp_path)) is None
-    from gantry.highlevel import shimclient   # gantryd's reader of the same file
+    from gantry.highlevel import shimclient  # gantryd's reader of the same file
     assert shimclient.exit_record(str(tmp_path)) is None
