@@ -13,7 +13,7 @@ APT_PACKAGES := busybox docker-registry skopeo umoci runc crun containerd podman
 	libseccomp2 libseccomp-dev gcc libc6-dev python3-dev python3-venv python3-pip \
 	ca-certificates openssl apache2-utils fuse-overlayfs uidmap
 
-.PHONY: install apt venv test test-unit demo proto bench lint clean
+.PHONY: install apt venv test test-unit fuzz demo proto bench lint clean
 
 install: apt venv
 
@@ -45,6 +45,14 @@ test: install
 
 test-unit: venv
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+# Fuzzing (tests/fuzz/README.md): every target for SECONDS each (default 60, at most TOTAL
+# seconds in all), or one: `make fuzz TARGET=unpack SECONDS=600`.  Crashes: build/fuzz/crashes/.
+SECONDS ?= 60
+TOTAL ?= 3600
+TARGET ?=
+fuzz: venv
+	$(PY) -m tests.fuzz --seconds $(SECONDS) --total $(TOTAL) $(TARGET)
 
 demo: install
 	$(PY) -m tests.demo_stack

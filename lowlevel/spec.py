@@ -58,6 +58,55 @@ def new_namespace(cfg, kind):
 
 # --------------------------------------------------------------- the checks
 
+# The JSON type of every field the checks and the init read, so that each check below can take its
+# shape for granted ("a[]" is each item of list a, "a.*" each value of object a).  Absent and null
+# fields are left to the checks that need them.  Parents come before their children.
+_INT = (int,)
+TYPES = (
+    ("root", dict), ("process", dict), ("linux", dict), ("mounts", list), ("hooks", dict),
+    ("annotations", dict), ("hostname", str), ("domainname", str), ("root.path", str),
+    ("process.user", dict), ("process.env", list), ("process.rlimits", list), ("process.rlimits[]", dict),
+    ("process.rlimits[].soft", _INT), ("process.rlimits[].hard", _INT), ("process.apparmorProfile", str),
+    ("process.selinuxLabel", str),
+    ("linux.namespaces", list), ("linux.namespaces[]", dict), ("linux.namespaces[].path", str),
+    ("linux.uidMappings", list), ("linux.gidMappings", list), ("linux.uidMappings[]", dict),
+    ("linux.gidMappings[]", dict), ("linux.maskedPaths", list), ("linux.readonlyPaths", list),
+    ("linux.sysctl", dict), ("linux.sysctl.*", str), ("linux.devices", list), ("linux.devices[]", dict),
+    ("linux.devices[].path", str), ("linux.devices[].major", _INT), ("linux.devices[].minor", _INT),
+    ("linux.rootfsPropagation", str),
+    ("mounts[]", dict), ("mounts[].options", list), ("mounts[].options[]", str), ("mounts[].source", str),
+    ("mounts[].type", str), ("hooks.*", list), ("hooks.*[]", dict), ("hooks.*[].path", str),
+    ("hooks.*[].timeout", _INT), ("hooks.*[].args", list), ("hooks.*[].args[]", str),
+    ("hooks.*[].env", list), ("hooks.*[].env[]", str),
+)
+
+
+def _values(doc, path):
+    """(where, value) for each value at ``path`` (see TYPES) that is present and not null."""
+    found = [("", doc)]
+    for part in path.replace("[]", ".[]").split("."):
+        nxt = []
+        for where, value in found:
+            if part == "[]":
+                nxt += [("%s[%d]" % (where, i), v) for i, v in enumerate(value)]
+            elif part == "*":
+                nxt += [("%s.%s" % (where, k), v) for k, v in value.items()]
+            elif value.get(part) is not None:
+                nxt.append(((where + "." + part).lstrip("."), value[part]))
+        found = nxt
+    return found
+
+
+def check_types(cfg, bundle):
+    for path, kind in TYPES:
+        for where, value in _values(cfg, path):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise SpecError("%s must be %s, not %s" % (
+                    where, {dict: "an object", list: "a list", str: "a string", int: "an integer"}[kinds[0]],
+                    type(value).__name__))
+
+
 def check_version(cfg, bundle):
     v = cfg.get("ociVersion")
     if not isinstance(v, str) or not v.startswith("1."):
@@ -259,7 +308,7 @@ def check_seccomp(cfg, bundle):
             raise SpecError(str(e)) from None
 
 
-CHECKS = (check_version, check_root, check_process, check_rlimits, check_namespaces, check_hostname,
+CHECKS = (check_types, check_version, check_root, check_process, check_rlimits, check_namespaces, check_hostname,
           check_user_mappings, check_mounts, check_paths, check_sysctl, check_devices, check_hooks,
           check_security_modules, check_personality, check_capabilities, check_seccomp)
 

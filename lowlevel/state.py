@@ -116,11 +116,17 @@ class Store:
         path = os.path.join(self.dir(container_id), "state.json")
         try:
             with open(path, "rb") as f:
-                return loads(f.read())
+                record = loads(f.read())
         except FileNotFoundError:
             raise StateError("container %s does not exist" % container_id) from None
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise StateError("read %s: corrupt state (%s)" % (path, e)) from None
+        problem = record_problem(record)
+        if not problem and record["id"] != container_id:
+            problem = "it is the record of %r" % record["id"]
+        if problem:
+            raise StateError("read %s: corrupt state (%s)" % (path, problem))
+        return record
 
     def ids(self):
         try:
@@ -131,6 +137,24 @@ class Store:
 
     def remove(self, container_id):
         remove_tree(self.dir(container_id))
+
+
+# The fields every reader of a record relies on, with their types; the optional ones may be absent or null.
+RECORD_FIELDS = {"id": str, "bundle": str, "pid": int, "status": str}
+OPTIONAL_FIELDS = {"pid_start": int, "config": dict, "cgroups": dict, "annotations": dict}
+
+
+def record_problem(record):
+    """What makes a parsed state.json unusable, or "" (a record we wrote always passes)."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    for key, kind in list(RECORD_FIELDS.items()) + list(OPTIONAL_FIELDS.items()):
+        value = record.get(key)
+        if value is None and key in OPTIONAL_FIELDS:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return "%s is %r" % (key, value)
+    return ""
 
 
 def remove_tree(path):

@@ -29,9 +29,15 @@ def json_codec():
             pass
     import json
 
+    def loads(data):
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise ValueError("nesting deeper than the interpreter's recursion limit") from None
+
     def dumps(obj):
         return json.dumps(obj, separators=(",", ":"))
-    return json.loads, dumps, lambda s: json.dumps(s)
+    return loads, dumps, lambda s: json.dumps(s)
 
 
 def _fast_json():
@@ -67,6 +73,16 @@ def _fast_json():
             obj, i = scan(data, i)
         except StopIteration as e:
             raise ValueError("Expecting value: char %d" % e.value) from None
+        except SystemError:
+            # The scanner reports most syntax errors (a missing ':', an unterminated string, a
+            # control character) as json.decoder.JSONDecodeError, which it looks up in sys.modules
+            # only: with `json` never imported it returns NULL without an exception.  Import it now
+            # (errors are rare, the ~4 ms do not matter then) and scan again for the real message.
+            import json.decoder  # noqa: F401
+
+            obj, i = scan(data, i)
+        except RecursionError:
+            raise ValueError("nesting deeper than the interpreter's recursion limit") from None
         while i < end and data[i] in ws:
             i += 1
         if i != end:

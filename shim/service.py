@@ -28,6 +28,12 @@ INIT = ""
 KILL_WAIT_SECONDS = 10
 
 
+def _check_path(value, what):
+    """A path a request names: os calls would raise ValueError for a NUL in it."""
+    if "\0" in value:
+        raise InvalidArgument("%s %r: a path may not contain a NUL byte" % (what, value))
+
+
 class Config:
     """What `gantry-shim start` (or a template Spawn) was told."""
 
@@ -159,6 +165,8 @@ class ShimService:
             raise AlreadyExists("create %s: already created" % self.cfg.id)
         if req.id and req.id != self.cfg.id:
             raise InvalidArgument("create %s: this shim owns container %s" % (req.id, self.cfg.id))
+        _check_path(req.bundle, "create %s: bundle" % self.cfg.id)
+        _check_path(req.log_path, "create %s: log_path" % self.cfg.id)
         if req.bundle and os.path.realpath(req.bundle) != os.path.realpath(self.cfg.bundle):
             raise InvalidArgument("create %s: bundle %s is not the shim's %s" % (self.cfg.id, req.bundle, self.cfg.bundle))
         p = Process(INIT, terminal=req.terminal or self.cfg.terminal, stdin=req.stdin or self.cfg.stdin,
@@ -282,6 +290,7 @@ class ShimService:
             raise InvalidArgument("exec %r: spec is not JSON: %s" % (req.exec_id, e)) from e
         if not isinstance(spec, dict) or not isinstance(spec.get("args"), list) or not spec["args"]:
             raise InvalidArgument("exec %r: spec must be an OCI process object with args" % req.exec_id)
+        _check_path(req.log_path, "exec %r: log_path" % req.exec_id)
         spec["terminal"] = bool(req.terminal)
         p = Process(req.exec_id, terminal=req.terminal, stdin=req.stdin, log_path=os.path.abspath(req.log_path) if req.log_path else "")
         self.exec_seq += 1

@@ -235,8 +235,9 @@ class Writer:
         try:
             with open(meta_path) as f:
                 old = json.load(f)
-            resumable = old.get("expected") == self.expected_digest and old.get("ref") == self.ref
-        except (OSError, ValueError):
+            resumable = (isinstance(old, dict) and old.get("expected") == self.expected_digest
+                         and old.get("ref") == self.ref)
+        except (OSError, ValueError, RecursionError):   # torn or not ours: start from zero
             pass
         if not resumable:
             # A different target (or no meta yet): start from zero.

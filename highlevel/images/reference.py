@@ -35,7 +35,7 @@ _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = re.compile(
     r"(?:%s(?:\.%s)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?\Z" % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT)
 )
-_TAG = re.compile(r"[\w][\w.-]{0,127}\Z")
+_TAG = re.compile(r"[\w][\w.-]{0,127}\Z", re.ASCII)   # \w as Go means it: [A-Za-z0-9_]
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
 _HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
 _BARE_ID = re.compile(r"[a-f0-9]{64}\Z")
@@ -65,7 +65,7 @@ class Reference:
     def familiar(self):
         """The short form users type: ``busybox:1.36``, ``foo/bar``, ``127.0.0.1:5000/x:1``."""
         name = self.name
-        if self.domain == DEFAULT_DOMAIN:
+        if self.domain == DEFAULT_DOMAIN and not _looks_like_domain(self.path.partition("/")[0]):
             name = self.path
             if name.startswith(OFFICIAL_REPO_PREFIX) and name.count("/") == 1:
                 name = name[len(OFFICIAL_REPO_PREFIX):]
@@ -135,11 +135,16 @@ def parse(text):
     return Reference(domain, path, tag, digest)
 
 
+def _looks_like_domain(first):
+    """Whether a first path component is read as a registry host (so docker.io/f.io/x stays qualified)."""
+    return "." in first or ":" in first or first == "localhost" or first.lower() != first
+
+
 def _split_domain(remainder, text):
     if not remainder:
         raise InvalidArgument("parse image reference %r: missing repository name" % text)
     first, sep, rest = remainder.partition("/")
-    is_domain = sep and ("." in first or ":" in first or first == "localhost" or first.lower() != first)
+    is_domain = sep and _looks_like_domain(first)
     if not is_domain:
         return DEFAULT_DOMAIN, remainder
     if not _DOMAIN.match(first):

@@ -315,6 +315,26 @@ def syncfs(path):
         os.close(fd)
 
 
+_ID_MAX = (1 << 32) - 2     # (uid_t)-1 means "leave unchanged" to chown, so it is no owner either
+
+
+def _check_header(m):
+    """Header fields the system calls take: numbers in range (base-256 fields can be negative or
+    huge), no NUL in a link target (PAX records can carry one)."""
+    if "\0" in m.linkname:
+        raise errors.InvalidArgument(f"layer entry {m.name!r}: link target {m.linkname!r} holds a NUL byte")
+    if m.issym() and not m.linkname:
+        raise errors.InvalidArgument(f"layer entry {m.name!r}: symlink with an empty target")
+    numbers = [("mode", m.mode, 0o7777777), ("uid", m.uid, _ID_MAX), ("gid", m.gid, _ID_MAX)]
+    if m.ischr() or m.isblk():   # mknod takes Linux's 32-bit dev_t: a 12-bit major, a 20-bit minor
+        numbers += [("devmajor", m.devmajor, 0xFFF), ("devminor", m.devminor, 0xFFFFF)]
+    for what, value, limit in numbers:
+        if not 0 <= value <= limit:
+            raise errors.InvalidArgument(f"layer entry {m.name!r}: {what} {value} is out of range")
+    if not -(1 << 62) < m.mtime * 1e9 < (1 << 62):
+        raise errors.InvalidArgument(f"layer entry {m.name!r}: mtime {m.mtime} is out of range")
+
+
 class _Applier:
     def __init__(self, root, owners):
         self.root = root
@@ -333,6 +353,7 @@ class _Applier:
 
     def apply(self, ts, m):
         entry = classify(m.name)
+        _check_header(m)
         if entry.kind == "root":
             if m.isdir():
                 self.dir_meta[()] = m
@@ -455,6 +476,8 @@ class _Applier:
             if not key.startswith("SCHILY.xattr."):
                 continue
             name = key[len("SCHILY.xattr."):]
+            if "\0" in name:
+                raise errors.InvalidArgument(f"layer entry {m.name!r}: xattr name {name!r} holds a NUL byte")
             if name.startswith(_FORBIDDEN_XATTR_PREFIXES):
                 raise errors.InvalidArgument(f"layer entry {m.name!r}: refuses overlay xattr {name!r}")
             raw = value.encode("utf-8", "surrogateescape")

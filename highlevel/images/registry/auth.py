@@ -170,8 +170,12 @@ def basic_header(username, password):
 def token_request(challenge, scopes, credentials):
     """The request to the token server named by a Bearer challenge."""
     realm = challenge.realm
-    parsed = urllib.parse.urlsplit(realm)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urllib.parse.urlsplit(realm)
+    except ValueError:   # "Invalid IPv6 URL": a '[' without its ']'
+        parsed = None
+    if (parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc
+            or any(c <= " " or c == "\x7f" for c in realm)):   # urlsplit would strip or drop these
         raise Unauthenticated("token request: bearer realm %r is not an http(s) URL" % realm)
     service = challenge.params.get("service", "")
     scopes = tuple(sorted(set(s for s in scopes if s)))

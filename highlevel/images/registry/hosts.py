@@ -127,7 +127,10 @@ def parse_hosts(data, domain, directory, path=HOSTS_FILE):
 
 def _endpoint(url, table, directory, path, mirror):
     where = "registry config %s: host %r" % (path, url)
-    parts = urllib.parse.urlsplit(url if "://" in url else "https://" + url)
+    try:
+        parts = urllib.parse.urlsplit(url if "://" in url else "https://" + url)
+    except ValueError as exc:   # "Invalid IPv6 URL": a '[' without its ']'
+        raise InvalidArgument("%s: not a URL: %s" % (where, exc)) from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidArgument("%s: not an http(s) URL" % where)
     if parts.query or parts.fragment:

@@ -74,8 +74,8 @@ def from_descriptor(platform_dict):
     """Platform from an index entry's ``platform`` object (None when absent)."""
     if not isinstance(platform_dict, dict):
         return None
-    return normalize(platform_dict.get("os", ""), platform_dict.get("architecture", ""),
-                     platform_dict.get("variant", ""))
+    fields = [platform_dict.get(k, "") for k in ("os", "architecture", "variant")]
+    return normalize(*(v if isinstance(v, str) else "" for v in fields))   # a non-string names nothing
 
 
 def is_attestation(descriptor):

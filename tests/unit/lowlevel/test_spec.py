@@ -114,3 +114,42 @@ def test_checks_run_in_order(base):
     bad = edit(edit(cfg, "ociVersion", "0.9"), "process.args", [])
     with pytest.raises(spec.SpecError, match="ociVersion"):
         spec.validate(bad, bundle_dir)
+
+
+# Found by tests/fuzz (fuzz_spec): a config.json syntax error escaped as SystemError when nothing had
+# imported `json` (gantry-oci never does), and deep nesting as RecursionError.
+@pytest.mark.parametrize("text, message", [
+    (b'{"ociVersion" "1.0.2"}', "Expecting ':' delimiter"),
+    (b'{"ociVersion": "1.0\x01"}', "Invalid control character"),
+    (b"[" * 50000, "nesting deeper"),
+])
+def test_load_reports_json_errors_as_spec_errors_without_json_imported(tmp_path, text, message):
+    import subprocess
+    import sys
+    (tmp_path / "config.json").write_bytes(text)
+    code = ("import sys\nfrom gantry.lowlevel import spec\nassert 'json' not in sys.modules\n"
+            "try:\n    spec.load(sys.argv[1])\nexcept spec.SpecError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert message in out.stdout and "config.json" in out.stdout
+
+
+# Found by tests/fuzz (fuzz_spec): a field of the wrong JSON type (a namespace given as a string, a
+# mount option as an object, an rlimit as a list) escaped from the checks as AttributeError/TypeError.
+@pytest.mark.parametrize("path, value, message", [
+    (("linux", "namespaces"), ["pid"], r"linux.namespaces\[0\] must be an object, not str"),
+    (("mounts",), [{"destination": "/x", "options": [{"ro": 1}]}], r"mounts\[0\].options\[0\] must be a string"),
+    (("process", "rlimits"), [{"type": "RLIMIT_CORE", "soft": "1", "hard": 2}], r"soft must be an integer"),
+    (("hooks",), {"prestart": [{"path": "/bin/true", "timeout": "5"}]}, "timeout must be an integer"),
+    (("linux",), [], "linux must be an object, not list"),
+    (("root", "path"), 5, "root.path must be a string"),
+    (("linux", "sysctl"), {"net.a": 1}, "net.a must be a string"),
+])
+def test_fields_of_the_wrong_type_are_spec_errors(base, path, value, message):
+    cfg, bundle_dir = copy.deepcopy(base[0]), base[1]
+    node = cfg
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(spec.SpecError, match=message):
+        spec.validate(cfg, bundle_dir)

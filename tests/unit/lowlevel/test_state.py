@@ -116,3 +116,20 @@ def test_remove_tree_does_not_follow_symlinks(tmp_path):
     os.symlink(str(outside), str(d / "link"))
     st.remove_tree(str(d))
     assert not d.exists() and (outside / "keep").exists()
+
+
+# Found by tests/fuzz (fuzz_state): a state.json that parses but is not a record (a list, a pid string)
+# was returned, and every command then died on record.get / record["pid"] with a traceback.
+@pytest.mark.parametrize("content, problem", [
+    ("[]", "not a JSON object"),
+    ('{"id": "c1", "bundle": "/b", "pid": "1", "status": "created"}', "pid is '1'"),
+    ('{"id": "c1", "bundle": "/b", "pid": 1, "status": "created", "cgroups": []}', "cgroups is"),
+    ('{"a":' * 50000, "nesting"),
+    ('{"id": "c2", "bundle": "/b", "pid": 1, "status": "created"}', "record of 'c2'"),
+])
+def test_a_parsed_but_unusable_record_is_corrupt(store, content, problem):
+    store.reserve("c1")
+    with open(os.path.join(store.dir("c1"), "state.json"), "w") as f:
+        f.write(content)
+    with pytest.raises(st.StateError, match="corrupt state .*%s" % problem):
+        store.read("c1")

@@ -76,3 +76,11 @@ class   size   num pools   blocks in use  avail blocks
     assert heapfill.parse(report) == {16: 979, 48: 28}
     before = heapfill.free_slots()
     assert before and all(isinstance(v, int) for v in before.values())
+
+
+def test_exit_file_with_absurd_nesting_reads_as_none(tmp_path):
+    # found by tests/fuzz (fuzz_exitfile): RecursionError escaped read()
+    (tmp_path / "exit").write_bytes(b"[" * 50000)
+    assert shimstate.read_exit(str(tmp_path)) is None
+    from gantry.highlevel import shimclient  # gantryd's reader of the same file
+    assert shimclient.exit_record(str(tmp_path)) is None

@@ -43,3 +43,12 @@ def test_kill_of_an_exec_never_started_refuses_instead_of_signalling_pid_0(servi
     service.procs.update({"": init, "e1": e})
     with pytest.raises(FailedPrecondition, match="kill exec 'e1': process is CREATED"):
         service.Kill(shim_pb2.KillRequest(exec_id="e1", signal=9), None)
+
+
+def test_create_refuses_a_path_with_a_nul_byte(service):
+    # found by tests/fuzz (fuzz_shim_server): the ValueError of os.open came back as INTERNAL
+    from gantry.shim.errors import InvalidArgument
+    with pytest.raises(InvalidArgument, match="log_path .*NUL"):
+        service.Create(shim_pb2.CreateRequest(log_path="/var/log/a\0b"), None)
+    with pytest.raises(InvalidArgument, match="bundle .*NUL"):
+        service.Create(shim_pb2.CreateRequest(bundle="/b\0"), None)

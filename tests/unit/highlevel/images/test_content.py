@@ -191,3 +191,18 @@ def test_a_writer_waits_out_the_collector_looking_at_its_ingest(store):
     w = store.writer("slow", None)            # waits, then resumes the ingest
     assert w.offset == 1
     w.abort()
+
+
+@pytest.mark.parametrize("meta", [b"[1]", b'"ref"', b"[" * 50000, b'{"ref": "la'])
+def test_an_ingest_meta_that_is_not_ours_restarts_the_download(store, meta):
+    # found by tests/fuzz (fuzz_content): a meta that parsed as a list raised AttributeError,
+    # deep nesting RecursionError, so the pull failed instead of starting from zero
+    w = store.writer("ref", digest(b"two"), 3)
+    w.write(b"tw")
+    w.close()
+    with open(os.path.join(w.dir, "meta"), "wb") as f:
+        f.write(meta)
+    w2 = store.writer("ref", digest(b"two"), 3)
+    assert w2.offset == 0
+    w2.write(b"two")
+    assert w2.commit() == digest(b"two")

@@ -103,3 +103,19 @@ def test_validate_digest():
     assert reference.validate_digest("sha512:" + "0" * 128)
     with pytest.raises(InvalidArgument):
         reference.validate_digest("sha512:" + "0" * 64)
+
+
+# found by tests/fuzz (fuzz_reference): familiar() dropped docker.io from a path whose first component
+# reads as a registry host, so parsing the familiar name named another registry; tags took any
+# Unicode letter (Python's \w), which then went into URLs
+def test_familiar_keeps_docker_io_when_the_path_looks_like_a_host():
+    ref = reference.parse("index.docker.io/f.io/fr")
+    assert ref.familiar() == "docker.io/f.io/fr:latest"
+    assert reference.parse(ref.familiar()) == ref
+    assert reference.parse("docker.io/localhost/x").familiar() == "docker.io/localhost/x:latest"
+    assert reference.parse("docker.io/foo/bar").familiar() == "foo/bar:latest"
+
+
+def test_tag_is_ascii():
+    with pytest.raises(InvalidArgument, match="invalid tag"):
+        reference.parse("busybox:\u00fc")

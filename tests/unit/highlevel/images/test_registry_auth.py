@@ -165,3 +165,18 @@ def test_basic_challenge_remembered_is_not_sent_without_credentials():
     cache = auth.TokenCache()
     auth.Authorizer("reg", auth.Credentials("u", "p"), cache).respond('Basic realm="x"', "s")
     assert auth.Authorizer("reg", auth.ANONYMOUS, cache).header("s") is None
+
+
+def test_bearer_realm_with_unclosed_ipv6_bracket_is_unauthenticated():
+    # found by tests/fuzz (fuzz_auth): urlsplit's ValueError escaped from a registry's 401
+    a = auth.Authorizer("registry.test")
+    with pytest.raises(Unauthenticated, match="not an http"):
+        a.respond('Bearer realm="http://[::1:5000/token"', "repository:x:pull")
+
+
+@pytest.mark.parametrize("realm", ["\x19https://a/token", " https://a/token", "https://a/tok en", "https://a/\ttoken"])
+def test_bearer_realm_with_control_characters_or_spaces_is_refused(realm):
+    # found by tests/fuzz (fuzz_auth): urlsplit strips leading control characters and spaces (and drops
+    # tabs), so such a realm passed the check while the URL we would request was another string
+    with pytest.raises(Unauthenticated, match="not an http"):
+        auth.Authorizer("registry.test").respond('Bearer realm="%s"' % realm, "repository:x:pull")

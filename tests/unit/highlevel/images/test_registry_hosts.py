@@ -113,3 +113,11 @@ def test_for_capability():
     eps = parse('[host."https://a"]\ncapabilities = ["pull"]\n[host."https://b"]\n')
     assert [e.host for e in hosts.for_capability(eps, "resolve")] == ["b", "registry-1.docker.io"]
     assert [e.host for e in hosts.for_capability(eps, "pull")] == ["a", "b", "registry-1.docker.io"]
+
+
+def test_unclosed_ipv6_bracket_is_invalid_argument():
+    # found by tests/fuzz (fuzz_hosts): urlsplit's ValueError escaped
+    with pytest.raises(InvalidArgument, match="not a URL"):
+        hosts.parse_hosts(b'server = "http://[::1"\n', "x", "/d")
+    with pytest.raises(InvalidArgument, match="not a URL"):
+        hosts.parse_hosts(b'[host."[::1:5000"]\n', "x", "/d")

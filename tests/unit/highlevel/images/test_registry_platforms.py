@@ -83,3 +83,11 @@ def test_select_prefers_exact_variant_over_first_listed():
 def test_available():
     assert platforms.available(INDEX) == ["linux/amd64", "linux/arm/v6", "linux/arm/v7", "linux/arm64",
                                           "windows/amd64"]
+
+
+def test_non_string_platform_fields_name_nothing():
+    # found by tests/fuzz (fuzz_manifests): {"os": 1} in an index entry raised AttributeError
+    assert platforms.from_descriptor({"os": 1, "architecture": ["x"], "variant": None}) == platforms.Platform("", "", "")
+    entry = Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "a" * 64, 1,
+                       platform={"os": "linux", "architecture": {"amd64": 1}})
+    assert platforms.select([entry], platforms.parse("linux/amd64")) is None

@@ -303,3 +303,49 @@ def test_names_that_are_not_utf8_keep_their_bytes(tmp_path):
     layer = oi.Layer([oi.File("caf\udce9-latin1", b"x"), oi.File("ünïcode", b"y")])
     apply(layer, tmp_path / "t")
     assert sorted(os.listdir(os.fsencode(tmp_path / "t"))) == [b"caf\xe9-latin1", "ünïcode".encode()]
+
+
+# found by tests/fuzz (fuzz_unpack): base-256 header fields can be negative or huge; chmod/lchown/makedev
+# raised OverflowError, and uid -1 would have meant "leave the owner unchanged" to lchown
+@pytest.mark.parametrize("kind, field, value", [
+    ("file", slice(100, 108), b"\xff" * 8),                 # mode -1
+    ("file", slice(108, 116), b"\xff" * 8),                 # uid -1
+    ("file", slice(116, 124), b"\x80" + b"\xff" * 7),       # gid 2**56-1
+    ("char", slice(329, 337), b"\x80" + b"\xff" * 7),       # devmajor 2**56-1
+    ("char", slice(329, 337), b"%07o\0" % 4096),              # devmajor 4096: mknod says EINVAL (was Internal)
+    ("char", slice(337, 345), b"%07o\0" % 0x100000),          # devminor 2**20
+])
+def test_out_of_range_header_numbers_are_refused(tmp_path, kind, field, value):
+    import tarfile
+    ti = tarfile.TarInfo("x")
+    ti.type = tarfile.CHRTYPE if kind == "char" else tarfile.REGTYPE
+    hdr = bytearray(ti.tobuf(tarfile.USTAR_FORMAT))
+    hdr[field] = value
+    hdr[148:156] = b"        "
+    hdr[148:156] = b"%06o\0 " % sum(hdr)
+    with pytest.raises(errors.InvalidArgument, match="out of range"):
+        unpack.apply_layer(io.BytesIO(bytes(hdr) + b"\0" * 1024), str(tmp_path / "t"), sync=False)
+    assert os.listdir(tmp_path) == []
+
+
+def test_nul_in_a_symlink_target_or_xattr_name_is_refused(tmp_path):
+    # found by tests/fuzz (fuzz_unpack): a PAX linkpath with a NUL made os.symlink raise ValueError
+    import tarfile
+    for kind, pax, what in ((tarfile.SYMTYPE, {"linkpath": "a\0b"}, "link target"),
+                            (tarfile.REGTYPE, {"SCHILY.xattr.user.a\0b": "1"}, "xattr name")):
+        ti = tarfile.TarInfo("x")
+        ti.type, ti.pax_headers = kind, pax
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            tar.addfile(ti)
+        with pytest.raises(errors.InvalidArgument, match=what):
+            unpack.apply_layer(io.BytesIO(buf.getvalue()), str(tmp_path / "t"), sync=False)
+        assert os.listdir(tmp_path) == []
+
+
+def test_symlink_with_an_empty_target_is_refused(tmp_path):
+    # found by tests/fuzz (test_properties): symlink("") fails with ENOENT, reported as Internal
+    layer = oi.Layer([oi.Symlink("a", "")], "none")
+    with pytest.raises(errors.InvalidArgument, match="empty target"):
+        unpack.apply_layer(io.BytesIO(layer.blob), str(tmp_path / "t"), sync=False)
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,240 @@
+"""(Re)write the committed seed corpora from real formats: ``python -m tests.fuzz.seeds [TARGET ...]``.
+
+Seeds are small, real inputs the fuzzer starts from: manifests and configs
+built by the test fixtures (tests/fixtures/ociimage.py), the hostile layers of
+tests/fixtures/hostilelayers.py, config.json from ``runc spec`` and ``crun spec``,
+frames of every shim call.  Files named ``regress-*`` are regression inputs
+(crashes found by fuzzing); this script never touches them.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from .harness import CORPUS_DIR, target_names
+
+
+def _frames():
+    from gantry.api import framing, shim_pb2, shimcalls
+
+    out = {}
+    for i, (name, call) in enumerate(sorted(shimcalls.CALLS.items())):
+        req = call.request()
+        for field, value in (("exec_id", ""), ("id", "fuzz"), ("log_path", "/var/log/pods/x.log"),
+                             ("signal", 9), ("spec", '{"args": ["sh"]}'), ("resources", "{}")):
+            desc = req.DESCRIPTOR.fields_by_name.get(field)
+            if desc is not None:
+                setattr(req, field, value.encode() if desc.type == desc.TYPE_BYTES else value)
+        out[name] = framing.request(i + 1, name, req.SerializeToString())
+    out["_attach_data_cancel"] = (framing.request(7, "Attach", shim_pb2.AttachRequest(stdout=True).SerializeToString())
+                                  + framing.data(7, b"\x0a\x01x") + framing.cancel(7) + framing.end(7))
+    out["_unknown_method"] = framing.request(1, "Nope", b"")
+    out["_bad_payload"] = framing.request(1, "State", b"\xff\xff\xff")
+    out["_response_from_client"] = framing.response(3, b"")
+    out["_error"] = framing.error(4, framing.NOT_FOUND, "no such thing")
+    out["_duplicate_id"] = out["Wait"] + out["Wait"]
+    return out
+
+
+def framing_seeds():
+    return {"frame-%s" % k.strip("_"): b"\x0f" + v for k, v in _frames().items()}
+
+
+def shim_server_seeds():
+    frames = _frames()
+    seeds = {"one-%s" % k.strip("_"): b"\x20" + v for k, v in frames.items()}
+    seeds["all-calls-bytewise"] = b"\x00" + b"".join(v for k, v in sorted(frames.items()) if not k.startswith("_"))
+    return seeds
+
+
+def manifests_seeds():
+    from tests.fixtures.ociimage import File, Image, Index, Layer
+
+    from .fuzz_manifests import CONTENT_TYPES
+
+    def ct(media_type):
+        return bytes([CONTENT_TYPES.index(media_type)])
+
+    layers = [Layer([File("a", b"a")]), Layer([File("b", b"b")], compression="zstd")]
+    oci = Image(layers)
+    docker = Image(layers, flavour="docker")
+    arm = Image(layers, architecture="arm", variant="v7")
+    index = Index([oci, arm, Image(layers, architecture="arm64", variant="v8")], attestation=True)
+    mlist = Index([docker, Image(layers, flavour="docker", architecture="386")], flavour="docker")
+    seeds = {
+        "oci-manifest": ct(oci.media_type) + oci.manifest_bytes,
+        "docker-manifest": ct(docker.media_type) + docker.manifest_bytes,
+        "oci-index-attestation": ct(index.media_type) + index.manifest_bytes,
+        "docker-manifest-list": ct(mlist.media_type) + mlist.manifest_bytes,
+        "generic-manifest": b"\x00" + oci.manifest_bytes,
+        "generic-index": b"\x01" + index.manifest_bytes,
+        "config-2-layers": b"\x02" + oci.config_bytes,
+        "schema1": b"\x07" + json.dumps({"schemaVersion": 1, "name": "x", "tag": "1", "fsLayers": []}).encode(),
+    }
+    return seeds
+
+
+def reference_seeds():
+    refs = ["busybox", "busybox:1.36", "library/busybox:latest", "docker.io/library/busybox:1.36",
+            "index.docker.io/foo/bar", "127.0.0.1:5000/x/y:1", "localhost/a", "[::1]:5000/a/b:c",
+            "quay.io/org/repo@sha256:" + "a" * 64, "ghcr.io/a/b:tag@sha256:" + "0" * 64,
+            "registry.example.com:443/a__b/c-d/e.f:v1.2.3-rc_1", "a" * 64, "Foo/bar", "x@sha512:" + "f" * 128]
+    return {"ref-%02d" % i: r.encode() for i, r in enumerate(refs)}
+
+
+def auth_seeds():
+    items = [
+        b'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"'
+        b'\0{"token":"abc","expires_in":300}',
+        b'Basic realm="Registry Realm"\0',
+        b'Basic realm="r", Bearer realm="http://127.0.0.1:5001/token",service=reg\0{"access_token":"t"}',
+        b'Bearer realm="https://a/t?x=1",scope="repository:a:pull repository:b:pull",error="insufficient_scope"'
+        b'\0dXNlcjpwYXNz',
+        b'Bearer realm="https://a/\\"q\\"",service="s\\\\"\0[]',
+    ]
+    return {"challenge-%d" % i: v for i, v in enumerate(items)}
+
+
+def hosts_seeds():
+    files = [
+        'server = "https://registry-1.docker.io"\n[host."https://mirror.internal:5000"]\n'
+        '  capabilities = ["pull", "resolve"]\n  ca = "mirror-ca.crt"\n',
+        'server = "http://127.0.0.1:5000"\nskip_verify = true\nca = ["a.crt", "/etc/b.crt"]\n'
+        'client = [["c.crt", "c.key"], ["both.pem"]]\n[header]\n  x-a = "1"\n  x-b = ["2", "3"]\n',
+        '[host."mirror.example.com/base"]\n  override_path = true\n  client = "both.pem"\n'
+        '[host."http://[::1]:5000"]\n  capabilities = ["pull"]\n  client = ["c.crt", "c.key"]\n',
+    ]
+    return {"hosts-%d" % i: f.encode() for i, f in enumerate(files)}
+
+
+def crilog_seeds():
+    outputs = [b"\x00\x00hello\nworld\n", b"\x01\x05line\r\nno newline", b"\x03\x00" + b"x" * 40 + b"\n\r\n",
+               b"\x45\x02progress 10%\rprogress 20%\r", b"\x11\x00" + "ünïcode\n".encode() + b"\xff\xfe\n",
+               b"\x02\x00" + b"2026-11-30T04:12:12.123456789Z stdout F hello\n"]
+    return {"output-%d" % i: v for i, v in enumerate(outputs)}
+
+
+def spec_seeds():
+    seeds = {}
+    with tempfile.TemporaryDirectory() as d:
+        for tool, args in (("runc", []), ("runc", ["--rootless"]), ("crun", []), ("crun", ["--rootless"])):
+            if shutil.which(tool) is None:
+                continue
+            path = os.path.join(d, "config.json")
+            if os.path.exists(path):
+                os.unlink(path)
+            subprocess.run([tool, "spec"] + args, cwd=d, check=True)
+            with open(path, "rb") as f:
+                seeds["%s-spec%s" % (tool, "-rootless" if args else "")] = f.read()
+    cfg = json.loads(seeds.get("runc-spec", b"{}") or b"{}")
+    if cfg:
+        cfg["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": ["SCMP_ARCH_X86_64"],
+            "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+            "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+                         {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                          "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]}
+        cfg["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmax": "1"}
+        cfg["linux"]["namespaces"].append({"type": "user"})
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
+        cfg["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]
+        cfg["hooks"] = {"prestart": [{"path": "/bin/true", "timeout": 5}]}
+        cfg["process"]["rlimits"].append({"type": "RLIMIT_CORE", "soft": 0, "hard": 0})
+        cfg["mounts"].append({"destination": "/data", "type": "bind", "source": "/tmp",
+                              "options": ["rbind", "ro", "nosuid", "rro", "idmap"]})
+        cfg["linux"]["personality"] = {"domain": "LINUX32"}
+        seeds["runc-spec-everything"] = json.dumps(cfg, indent=1).encode()
+    return seeds
+
+
+def state_seeds():
+    from .fuzz_state import RECORD
+
+    return {"record": b"\x00" + RECORD, "torn-half": b"\x01\x00\x50", "zero-tail": b"\x02\x00\x30",
+            "list": b"\x00[]", "no-id": b'\x00{"pid": 1}'}
+
+
+def exitfile_seeds():
+    rec = b'{"exited_at_ns": 1796000000000000000, "pid": 4242, "reason": "OOMKilled", "status": 137}\n'
+    return {"record": b"\x00" + rec, "torn": b"\x01\x00\x20", "zero-tail": b"\x02\x00\x10",
+            "status-str": b'\x00{"status": "1"}', "not-object": b"\x00[1]"}
+
+
+def unpack_seeds():
+    from tests.fixtures import hostilelayers
+    from tests.fixtures.ociimage import (
+        BlockDev,
+        CharDev,
+        Dir,
+        Fifo,
+        File,
+        Hardlink,
+        Opaque,
+        Symlink,
+        Whiteout,
+        build_tar,
+    )
+
+    layers = {
+        "plain": [Dir("etc"), File("etc/hosts", b"127.0.0.1 localhost\n"), File("bin/sh", b"\x7fELF", mode=0o4755),
+                  Symlink("lib", "usr/lib"), Hardlink("bin/sh2", "bin/sh"), Fifo("run/fifo"),
+                  CharDev("dev/null", 1, 3), BlockDev("dev/sda", 8, 0)],
+        "whiteouts": [Dir("etc"), Whiteout("etc/passwd"), Opaque("etc/sub"), File("etc/sub/new", b"n"),
+                      Whiteout("gone")],
+        "hardlink-lower": [Hardlink("etc/passwd2", "etc/passwd"), Hardlink("deep/link", "etc/sub/file")],
+        "xattrs": [File("cap", b"x", xattrs={"security.capability": b"\x01\x00\x00\x02"}),
+                   File("bad", b"x", xattrs={"trusted.overlay.redirect": b"/etc"}),
+                   Dir("d", xattrs={"user.comment": "hi"})],
+        "long-names": [Dir("x" * 150), File("x" * 150 + "/" + "y" * 120, b"long"),
+                       Symlink("l" * 10, "t" * 200)],
+        "replace": [File("a", b"1"), Dir("a"), File("a/b", b"2"), File("a", b"3"), Symlink("a", "/")],
+        "lower-symlink": [File("escape/x", b"x"), File("rootlink/etc/x", b"x")],
+    }
+    tars = {name: build_tar(entries) for name, entries in layers.items()}
+    with tempfile.TemporaryDirectory() as d:
+        dest = os.path.join(d, "dest")
+        for case in hostilelayers.cases(dest) + hostilelayers.cases(dest, contained=True):
+            tars["hostile-" + case.name] = case.layers[-1].tar
+    # a PAX header that claims 1 GiB: the unpacker must refuse it, not allocate it
+    huge = bytearray(build_tar([File("f", b"")]))
+    huge[156:157] = b"x"
+    huge[124:136] = b"%011o\0" % (1 << 30)
+    tars["huge-pax-header"] = bytes(huge)
+    seeds = {}
+    for name, tar in tars.items():
+        tar = tar.rstrip(b"\0")   # tarfile pads to 10 KiB; two zero blocks end the archive
+        tars[name] = tar = tar + b"\0" * (-len(tar) % 512 + 1024)
+        seeds[name] = b"\x00" + tar
+    seeds["plain-gzip"] = b"\x01" + tars["plain"]
+    seeds["whiteouts-zstd"] = b"\x02" + tars["whiteouts"]
+    seeds["raw-unfixed"] = b"\x04" + tars["plain"]
+    return seeds
+
+
+def write(name, seeds):
+    d = os.path.join(CORPUS_DIR, name)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        if not f.startswith("regress-"):
+            os.unlink(os.path.join(d, f))
+    for key, data in seeds.items():
+        with open(os.path.join(d, key), "wb") as f:
+            f.write(data)
+    return len(seeds)
+
+
+def main(argv):
+    names = argv or target_names()
+    for name in names:
+        fn = globals().get("%s_seeds" % name)
+        if fn is None:
+            print("%s: no seed generator (keep its corpus by hand)" % name)
+            continue
+        print("%s: %d seeds" % (name, write(name, fn())))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
