@@ -42,7 +42,7 @@ def container_message(ctr, spec=None):
                             labels=dict(config.labels),
                             annotations=spec.get("annotations", dict(config.annotations)),
                             args=process.get("args", list(config.command) + list(config.args)),
-                            env=process.get("env", ["%s=%s" % (kv.key, kv.value) for kv in config.envs]),
+                            env=process.get("env", [_env(kv) for kv in config.envs]),
                             pid=ctr.pid or 0, created_at=ctr.created_ns, started_at=ctr.started_ns,
                             finished_at=ctr.finished_ns, exit_code=ctr.exit_code,
                             status_reason=ctr.reason, status_message=ctr.message)
@@ -62,6 +62,11 @@ def container_message(ctr, spec=None):
         msg.user.additional_gids.extend(user.get("additionalGids", []))
     _linux(msg.linux, spec.get("linux", {}), process)
     return msg
+
+
+def _env(kv):
+    value = kv.value.decode("utf-8", "replace") if isinstance(kv.value, bytes) else kv.value
+    return "%s=%s" % (kv.key, value)
 
 
 def _linux(out, linux, process):
