@@ -4,7 +4,7 @@ The exchange, after the plugin connects to the NRI socket::
 
     plugin  -> runtime   RegisterPlugin(name, index)           within the registration timeout
     runtime -> plugin    Configure(runtime, timeouts)           -> the events it subscribes to
-    runtime -> plugin    Synchronize(pods, containers)          the runtime's state, once
+    runtime -> plugin    Synchronize(pods, containers)          the runtime's state (in parts, "more", if big)
     runtime -> plugin    RunPodSandbox, CreateContainer, ...    each subscribed event, until either side closes
     plugin  -> runtime   UpdateContainers(updates)              at any time
     runtime -> plugin    Shutdown                               gantryd stops
@@ -23,6 +23,7 @@ from .conn import CallError
 PLUGIN_SERVICE = "nri.pkg.api.v1alpha1.Plugin"
 RUNTIME_SERVICE = "nri.pkg.api.v1alpha1.Runtime"
 VALID_EVENTS = (1 << (nri_pb2.LAST - 1)) - 1
+SYNC_PART_BYTES = 1 << 20             # a Synchronize message stays well under ttrpc's 4 MiB
 _INDEX = re.compile(r"^[0-9]{2}$")
 _NAME = re.compile(r"^[^/\s]+$")
 
@@ -38,6 +39,24 @@ def check_registration(req):
     if not _INDEX.match(req.plugin_idx):
         raise CallError(ttrpc.INVALID_ARGUMENT, "RegisterPlugin plugin_idx: %r is not two digits" % req.plugin_idx)
     return req.plugin_name, req.plugin_idx
+
+
+def sync_parts(pods, containers, limit=None):
+    """SynchronizeRequests of at most about ``limit`` bytes each; all but the last say ``more``."""
+    limit = limit or SYNC_PART_BYTES
+    parts, current, size = [], nri_pb2.SynchronizeRequest(), 0
+    for field, items in (("pods", pods), ("containers", containers)):
+        for item in items:
+            n = item.ByteSize() + 8
+            if size and size + n > limit:
+                parts.append(current)
+                current, size = nri_pb2.SynchronizeRequest(), 0
+            getattr(current, field).append(item)
+            size += n
+    parts.append(current)
+    for part in parts[:-1]:
+        part.more = True
+    return parts
 
 
 def subscription(events):
@@ -101,8 +120,12 @@ class Plugin:
         self.events = subscription(resp.events)
 
     def synchronize(self, pods, containers, timeout):
-        req = nri_pb2.SynchronizeRequest(pods=pods, containers=containers, more=False)
-        return list(self.call("Synchronize", req, nri_pb2.SynchronizeResponse, timeout).update)
+        """The runtime's state, in parts when it is large -> the updates the plugin asks for."""
+        for part in sync_parts(pods, containers):
+            resp = self.call("Synchronize", part, nri_pb2.SynchronizeResponse, timeout)
+            if part.more and (resp.update or not resp.more):
+                raise ValueError("Synchronize: plugin %r does not take a synchronization in parts" % self)
+        return list(resp.update)
 
     def shutdown(self, timeout):
         self.call("Shutdown", nri_pb2.Empty(), nri_pb2.Empty, timeout)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from gantry.api import nri_pb2
+from gantry.highlevel.nri import plugin as pluginmod
 from gantry.highlevel.nri import ttrpc
 from gantry.highlevel.nri.adaptation import Adaptation, PluginError
 
@@ -140,7 +141,9 @@ def test_an_event_waits_for_a_synchronizing_plugin(nri):
     assert [e[:2] for e in p.events] == [("RunPodSandbox", "pod-new")]
 
 
-def test_mux_chunks_of_a_large_synchronize(nri):
+def test_a_large_synchronize_goes_in_parts_and_mux_chunks(nri, monkeypatch):
+    monkeypatch.setattr(pluginmod, "SYNC_PART_BYTES", 10000)
     nri.state["containers"] = [E.Container(id="c%d" % i, args=["x" * 100]) for i in range(200)]
     p = nri.plugin("big", "05").connect(nri.socket_path)
-    assert p.synced_containers == ["c%d" % i for i in range(200)]      # ~25 KB: several mux chunks
+    assert p.synced_containers == ["c%d" % i for i in range(200)]      # ~25 KB: several mux chunks per part
+    assert p.synced_pods == ["pod-1"] and p.sync_parts == 3

@@ -72,3 +72,20 @@ def test_serve_unknown_is_unimplemented(service, method):
     with pytest.raises(CallError) as info:
         pluginmod.Plugin().serve(service, method, b"")
     assert info.value.code == ttrpc.UNIMPLEMENTED
+
+
+def test_sync_parts_small_is_one_message():
+    parts = pluginmod.sync_parts([nri_pb2.PodSandbox(id="p")], [nri_pb2.Container(id="c")])
+    assert len(parts) == 1 and not parts[0].more
+    assert ([p.id for p in parts[0].pods], [c.id for c in parts[0].containers]) == (["p"], ["c"])
+    assert len(pluginmod.sync_parts([], [])) == 1
+
+
+def test_sync_parts_large_is_cut_and_keeps_everything_in_order():
+    pods = [nri_pb2.PodSandbox(id="p%d" % i, name="x" * 90) for i in range(30)]
+    ctrs = [nri_pb2.Container(id="c%d" % i, args=["y" * 90]) for i in range(30)]
+    parts = pluginmod.sync_parts(pods, ctrs, limit=1000)
+    assert len(parts) > 5 and all(p.more for p in parts[:-1]) and not parts[-1].more
+    assert all(p.ByteSize() <= 1000 for p in parts)
+    assert [p.id for part in parts for p in part.pods] == ["p%d" % i for i in range(30)]
+    assert [c.id for part in parts for c in part.containers] == ["c%d" % i for i in range(30)]
