@@ -21,6 +21,7 @@ UpdateContainer), and is only logged otherwise.
 import logging
 import os
 import socket
+import stat
 import threading
 
 from .. import errors
@@ -51,8 +52,13 @@ class Adaptation:
     # -- the socket --------------------------------------------------------------------------
     def start(self):
         os.makedirs(os.path.dirname(self.socket_path) or ".", mode=0o700, exist_ok=True)
-        if os.path.exists(self.socket_path):
-            os.unlink(self.socket_path)
+        try:
+            if stat.S_ISSOCK(os.lstat(self.socket_path).st_mode):
+                os.unlink(self.socket_path)             # left by an earlier gantryd
+            else:
+                raise errors.FailedPrecondition("nri: %s exists and is not a socket" % self.socket_path)
+        except FileNotFoundError:
+            pass
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
         try:

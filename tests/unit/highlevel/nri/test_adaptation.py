@@ -6,6 +6,7 @@ import time
 
 import pytest
 from gantry.api import nri_pb2
+from gantry.highlevel import errors
 from gantry.highlevel.nri import plugin as pluginmod
 from gantry.highlevel.nri import ttrpc
 from gantry.highlevel.nri.adaptation import Adaptation, PluginError
@@ -147,3 +148,24 @@ def test_a_large_synchronize_goes_in_parts_and_mux_chunks(nri, monkeypatch):
     p = nri.plugin("big", "05").connect(nri.socket_path)
     assert p.synced_containers == ["c%d" % i for i in range(200)]      # ~25 KB: several mux chunks per part
     assert p.synced_pods == ["pod-1"] and p.sync_parts == 3
+
+
+def test_a_file_in_the_way_is_not_removed(tmp_path):
+    path = tmp_path / "nri.sock"
+    path.write_text("precious")
+    with pytest.raises(errors.FailedPrecondition, match="is not a socket"):
+        Adaptation(str(path), lambda: ([], [])).start()
+    assert path.read_text() == "precious"
+
+
+def test_a_stale_socket_is_replaced(tmp_path):
+    path = str(tmp_path / "nri.sock")
+    old = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old.bind(path)
+    old.close()
+    a = Adaptation(path, lambda: ([], []))
+    a.start()
+    try:
+        assert os.stat(path).st_mode & 0o777 == 0o600
+    finally:
+        a.close()
