@@ -32,6 +32,12 @@ TOML file holds the same settings under the same names, at top level::
     cni_bin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]   # cni mode: where plugins are looked up, in order
     cni_cache_dir = ""                       # cni mode: per-pod cache for DEL; "" = <root>/network/cni
 
+    [nri]                                    # Node Resource Interface plugins (highlevel/nri/)
+    enable = false                           # serve the NRI socket (off by default)
+    socket_path = "/var/run/nri/nri.sock"    # where plugins connect; mode 0600
+    registration_timeout = 5                 # seconds a plugin has to register (and to synchronize)
+    request_timeout = 2                      # seconds a plugin has to answer an event
+
 A flag given on the command line wins over the file; the file wins over the
 default.  ``--config`` names the file; without it ``/etc/gantry/gantryd.toml``
 is read when it exists.  Unknown keys and wrong types are errors that name the
@@ -80,6 +86,10 @@ class Config:
     cni_cache_dir: str = ""
     streaming_address: str = "127.0.0.1"
     streaming_port: int = 0
+    nri_enable: bool = False
+    nri_socket_path: str = "/var/run/nri/nri.sock"
+    nri_registration_timeout: float = 5.0
+    nri_request_timeout: float = 2.0
 
 
 # TOML table -> the Config fields it may hold (top level is ""); a dict maps TOML key -> field.
@@ -91,6 +101,8 @@ _TABLES = {
                 "pod_cidr_v6": "network_pod_cidr_v6",
                 "mtu": "network_mtu", "masquerade": "network_masquerade", "cni_conf_dir": "cni_conf_dir",
                 "cni_bin_dirs": "cni_bin_dirs", "cni_cache_dir": "cni_cache_dir"},
+    "nri": {"enable": "nri_enable", "socket_path": "nri_socket_path",
+            "registration_timeout": "nri_registration_timeout", "request_timeout": "nri_request_timeout"},
 }
 _TYPES = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(Config)}
 _PATHS = ("address", "root", "state", "registry_config_dir")
@@ -187,6 +199,7 @@ def validate(cfg):
     if cfg.pull_progress_timeout <= 0:
         raise InvalidArgument("config images.pull_progress_timeout: must be > 0 seconds")
     _validate_network(cfg)
+    _validate_nri(cfg)
     try:
         ipaddress.ip_address(cfg.streaming_address)
     except ValueError:
@@ -194,6 +207,15 @@ def validate(cfg):
     if not 0 <= cfg.streaming_port <= 65535:
         raise InvalidArgument("config streaming_port: %d is not a port (0-65535)" % cfg.streaming_port)
     return cfg
+
+
+def _validate_nri(cfg):
+    if not os.path.isabs(cfg.nri_socket_path) or len(os.fsencode(cfg.nri_socket_path)) > 107:
+        raise InvalidArgument("config nri.socket_path: must be an absolute path of at most 107 bytes, got %r"
+                              % cfg.nri_socket_path)
+    for key in ("registration_timeout", "request_timeout"):
+        if getattr(cfg, "nri_" + key) <= 0:
+            raise InvalidArgument("config nri.%s: must be > 0 seconds" % key)
 
 
 def _validate_network(cfg):

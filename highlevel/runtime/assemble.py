@@ -39,6 +39,10 @@ class Runtime:
                              handlers=handlermod.from_config(cfg), events=Events(),
                              network=open_network(cfg), cgroup_driver=cfg.cgroup_driver,
                              spec_defaults=spec_defaults(cfg))
+        if cfg.nri_enable:
+            from ..nri.hooks import NriHooks
+
+            ctx.hooks = NriHooks.open(ctx, cfg.nri_socket_path, cfg.nri_registration_timeout, cfg.nri_request_timeout)
         pods = Pods(ctx)
         containers = Containers(ctx, pods)
         pods.containers = containers

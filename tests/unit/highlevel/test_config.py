@@ -147,3 +147,26 @@ def test_systemd_cgroup_driver_is_refused_at_start_up():
         config.resolve(config.parse_toml('cgroup_driver = "systemd"'))
     with pytest.raises(Unimplemented, match="cgroup_driver"):
         config.resolve({}, {"cgroup_driver": "systemd"})
+
+
+def test_nri_table_and_defaults():
+    cfg = config.Config()
+    assert (cfg.nri_enable, cfg.nri_socket_path, cfg.nri_registration_timeout, cfg.nri_request_timeout) == (
+        False, "/var/run/nri/nri.sock", 5.0, 2.0)
+    cfg = config.resolve(config.parse_toml('[nri]\nenable = true\nsocket_path = "/tmp/x/nri.sock"\n'
+                                           'registration_timeout = 10\nrequest_timeout = 0.5\n'))
+    assert (cfg.nri_enable, cfg.nri_socket_path, cfg.nri_registration_timeout, cfg.nri_request_timeout) == (
+        True, "/tmp/x/nri.sock", 10.0, 0.5)
+
+
+@pytest.mark.parametrize("toml, error", [
+    ('[nri]\nenable = "yes"', "nri.enable: expected bool"),
+    ('[nri]\nsocket_path = "nri.sock"', "nri.socket_path: must be an absolute path"),
+    ('[nri]\nsocket_path = "/%s"' % ("x" * 120), "nri.socket_path"),
+    ('[nri]\nrequest_timeout = 0', "nri.request_timeout: must be > 0"),
+    ('[nri]\nregistration_timeout = -1', "nri.registration_timeout: must be > 0"),
+    ('[nri]\nplugin_path = "/opt/nri"', "unknown key nri.plugin_path"),
+])
+def test_nri_table_errors(toml, error):
+    with pytest.raises(InvalidArgument, match=error):
+        config.resolve(config.parse_toml(toml))
