@@ -226,6 +226,26 @@ def write(name, seeds):
     return len(seeds)
 
 
+def spdy_seeds():
+    # programs of fuzz_spdy: op byte, then its arguments (see _client_program)
+    syn = lambda sid, stype: bytes([0, sid, 0, 1, 2, len(stype)]) + stype.encode()   # noqa: E731
+    exec_streams = syn(0, "error") + syn(1, "stdin") + syn(2, "stdout")
+    reply_all = bytes([10, 0, 0, 0, 10, 0, 1, 0, 10, 0, 2, 0])
+    data_in = bytes([1, 1, 2]) + b"abcdefgh" + b"\x01"
+    data_out = bytes([10, 1, 2, 7, 10, 2, 2, 1])
+    return {
+        "exec-session": b"\x02\xff" + exec_streams + reply_all + data_in + data_out,
+        "exec-bytewise-strict": b"\x03\x00" + exec_streams + reply_all + data_in + data_out,
+        "ping-settings-window": b"\x02\x10" + syn(0, "data") + bytes([4, 0, 0, 0, 1, 3, 1, 7, 0, 1, 0, 0,
+                                                                        5, 0, 0, 0, 16, 0, 10, 0, 0, 0, 10, 5, 0, 0]),
+        "rst-and-goaway": b"\x02\x07" + syn(0, "error") + bytes([2, 0, 5, 10, 1, 0, 4, 7, 0, 0, 0, 0, 0]),
+        "headers-frame": b"\x02\xff" + syn(0, "error") + bytes([6, 0, 0, 1, 3, 1, 0x31]),
+        "raw-header-block": b"\x02\xff" + bytes([8, 0, 12]) + bytes(4) + b"\x00\x00\x00\x01" + bytes(4),
+        "raw-garbage": b"\x02\x03" + bytes([9, 16]) + b"\x80\x03\x00\x01\x00\x00\x00\x08garbage!",
+        "too-many-streams": b"\x02\xff" + b"".join(syn(i, "data") for i in range(6)),
+    }
+
+
 def main(argv):
     names = argv or target_names()
     for name in names:
