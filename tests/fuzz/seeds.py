@@ -246,6 +246,37 @@ def spdy_seeds():
     }
 
 
+def wschannel_seeds():
+    import base64
+
+    from .fuzz_wschannel import PROTOCOLS
+
+    def pi(name):
+        return bytes([PROTOCOLS.index(name)])
+
+    def msg(payload, text=False):
+        return bytes([1 if text else 0, len(payload)]) + payload
+
+    resize = b'{"Width":80,"Height":24}{"width":100,"height":50}'
+    binary = msg(b"\x00echo hi\n") + msg(b"\x04" + resize) + msg(b"\xff\x00") + msg(b"")
+    text = msg(b"0" + base64.b64encode(b"ls\n"), True) + msg(b"4" + base64.b64encode(resize), True) + msg(b"x!", True)
+
+    def ws(*ops):
+        return b"".join(bytes([op, (len(p) + 3) // 4]) + p.ljust((len(p) + 3) // 4 * 4, b" ") for op, p in ops)
+    return {
+        "v5-binary": pi("v5.channel.k8s.io") + b"\x00" + binary,
+        "v4-base64": pi("v4.base64.channel.k8s.io") + b"\x00" + text,
+        "headers": pi("channel.k8s.io") + b"\x00" + b"v4.channel.k8s.io, v3.channel.k8s.io\nchannel.k8s.io",
+        "error-message": pi("v4.channel.k8s.io") + b"\x00m" + b"no such container",
+        "ws-v5-stdin-resize-close": pi("v5.channel.k8s.io") + b"\x01" + ws(
+            (0, b"\x00hello"), (0, b"\x04" + resize), (3, b"ping"), (0, b"\xff\x00"), (5, b"")),
+        "ws-v4-base64-bytewise": pi("v4.base64.channel.k8s.io") + b"\x03" + ws(
+            (2, b"0" + base64.b64encode(b"hi")), (2, b"4" + base64.b64encode(resize)), (1, b"\x00frag"), (0, b"ment")),
+        "ws-bad-message": pi("v4.channel.k8s.io") + b"\x21" + ws((2, b"text on binary"), (0, b"\x00late")),
+        "ws-raw": pi("channel.k8s.io") + b"\x01" + ws((0, b"\x00a"), (4, b"\x88\x80garbage")),
+    }
+
+
 def main(argv):
     names = argv or target_names()
     for name in names:
