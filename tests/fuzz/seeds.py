@@ -226,6 +226,57 @@ def write(name, seeds):
     return len(seeds)
 
 
+def spdy_seeds():
+    # programs of fuzz_spdy: op byte, then its arguments (see _client_program)
+    syn = lambda sid, stype: bytes([0, sid, 0, 1, 2, len(stype)]) + stype.encode()   # noqa: E731
+    exec_streams = syn(0, "error") + syn(1, "stdin") + syn(2, "stdout")
+    reply_all = bytes([10, 0, 0, 0, 10, 0, 1, 0, 10, 0, 2, 0])
+    data_in = bytes([1, 1, 2]) + b"abcdefgh" + b"\x01"
+    data_out = bytes([10, 1, 2, 7, 10, 2, 2, 1])
+    return {
+        "exec-session": b"\x02\xff" + exec_streams + reply_all + data_in + data_out,
+        "exec-bytewise-strict": b"\x03\x00" + exec_streams + reply_all + data_in + data_out,
+        "ping-settings-window": b"\x02\x10" + syn(0, "data") + bytes([4, 0, 0, 0, 1, 3, 1, 7, 0, 1, 0, 0,
+                                                                        5, 0, 0, 0, 16, 0, 10, 0, 0, 0, 10, 5, 0, 0]),
+        "rst-and-goaway": b"\x02\x07" + syn(0, "error") + bytes([2, 0, 5, 10, 1, 0, 4, 7, 0, 0, 0, 0, 0]),
+        "headers-frame": b"\x02\xff" + syn(0, "error") + bytes([6, 0, 0, 1, 3, 1, 0x31]),
+        "raw-header-block": b"\x02\xff" + bytes([8, 0, 12]) + bytes(4) + b"\x00\x00\x00\x01" + bytes(4),
+        "raw-garbage": b"\x02\x03" + bytes([9, 16]) + b"\x80\x03\x00\x01\x00\x00\x00\x08garbage!",
+        "too-many-streams": b"\x02\xff" + b"".join(syn(i, "data") for i in range(6)),
+    }
+
+
+def wschannel_seeds():
+    import base64
+
+    from .fuzz_wschannel import PROTOCOLS
+
+    def pi(name):
+        return bytes([PROTOCOLS.index(name)])
+
+    def msg(payload, text=False):
+        return bytes([1 if text else 0, len(payload)]) + payload
+
+    resize = b'{"Width":80,"Height":24}{"width":100,"height":50}'
+    binary = msg(b"\x00echo hi\n") + msg(b"\x04" + resize) + msg(b"\xff\x00") + msg(b"")
+    text = msg(b"0" + base64.b64encode(b"ls\n"), True) + msg(b"4" + base64.b64encode(resize), True) + msg(b"x!", True)
+
+    def ws(*ops):
+        return b"".join(bytes([op, (len(p) + 3) // 4]) + p.ljust((len(p) + 3) // 4 * 4, b" ") for op, p in ops)
+    return {
+        "v5-binary": pi("v5.channel.k8s.io") + b"\x00" + binary,
+        "v4-base64": pi("v4.base64.channel.k8s.io") + b"\x00" + text,
+        "headers": pi("channel.k8s.io") + b"\x00" + b"v4.channel.k8s.io, v3.channel.k8s.io\nchannel.k8s.io",
+        "error-message": pi("v4.channel.k8s.io") + b"\x00m" + b"no such container",
+        "ws-v5-stdin-resize-close": pi("v5.channel.k8s.io") + b"\x01" + ws(
+            (0, b"\x00hello"), (0, b"\x04" + resize), (3, b"ping"), (0, b"\xff\x00"), (5, b"")),
+        "ws-v4-base64-bytewise": pi("v4.base64.channel.k8s.io") + b"\x03" + ws(
+            (2, b"0" + base64.b64encode(b"hi")), (2, b"4" + base64.b64encode(resize)), (1, b"\x00frag"), (0, b"ment")),
+        "ws-bad-message": pi("v4.channel.k8s.io") + b"\x21" + ws((2, b"text on binary"), (0, b"\x00late")),
+        "ws-raw": pi("channel.k8s.io") + b"\x01" + ws((0, b"\x00a"), (4, b"\x88\x80garbage")),
+    }
+
+
 def main(argv):
     names = argv or target_names()
     for name in names:
