@@ -1,0 +1,163 @@
+"""Benchmark: gantryd vs containerd 1.6 + runc through the CRI, as a kubelet talks to them.
+
+    python -m bench.cri [--rounds 20] [--concurrent 20] [--mem-pods 10] [--json FILE]
+                        [--containerd-net bridge|loopback] [--gantryd-log-level info|debug]
+
+Needs root, containerd + runc (Debian), docker-registry and skopeo.  Everything runs on 127.0.0.1
+and private directories: a docker-registry started here serves a busybox image (Debian's busybox,
+tests/fixtures/busybox.py) and a pause image (gantryd's built-in pause program) that the bench
+builds; containerd 1.6.20 runs with its own root/state/socket/config, its CRI plugin on a CNI
+bridge + portmap conflist of its own (private bridge name, a free 10.231.x.0/24, private IPAM
+dir); gantryd (``python -m gantry.highlevel.daemon``) on temp dirs.  Both are torn down after
+(pods removed, mounts, bridge, portmap chains, cgroups).  One Python CRI client, one long-lived
+gRPC channel per daemon, the same requests for both:
+
+1. cycle: RunPodSandbox, CreateContainer, StartContainer, ExecSync ``true``, StopContainer
+   (timeout 0), RemoveContainer, StopPodSandbox, RemovePodSandbox of busybox ``sleep 3600``, in
+   three columns: gantryd (default handler gantry-oci), gantryd with handler ``runc``, containerd;
+   rounds alternate who goes first; medians per step and of the per-cycle totals (the issue's
+   seven steps; "total+exec" adds ExecSync); ratio to containerd (issue 8's target: <= 0.7).
+2. time until 20 pods (one container each), started at once from 20 threads, are all running.
+3. PSS/RSS of each daemon idle and with 10 running pods, and the PSS of the runtime processes
+   per pod: containerd's shim + pause; gantryd's shims + its shim template (counted once, spread
+   over the pods) + pause where a pod has one (only pods sharing a PID namespace do).
+
+Caveat in gantryd's favour: gantryd gives a pod loopback only (pod networking is another issue),
+while containerd sets up the CNI bridge; ``--containerd-net loopback`` gives containerd a
+loopback-only conflist to compare like with like.
+
+Figures on this machine (2 cores shared with other agents' work; load average noted), see the
+end of this docstring for the latest run.
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from tests.fixtures.registry import start_registry
+
+from . import peers, report, workload
+
+COLUMNS = (("gantryd", "gantryd", ""), ("gantryd/runc", "gantryd", "runc"), ("containerd", "containerd", ""))
+
+
+def load():
+    return "load %.2f %.2f %.2f" % os.getloadavg()
+
+
+def say(text):
+    print(text, flush=True)
+
+
+def run_cycles(daemons, image, logs, rounds, columns):
+    timings = {c: [] for c, _, _ in columns}
+    for n in range(rounds):
+        order = columns[n % len(columns):] + columns[:n % len(columns)]
+        line = []
+        for col, who, handler in order:
+            t = workload.cycle(daemons[who], image, logs, handler)
+            timings[col].append(t)
+            line.append("%s %.0f" % (col, sum(t[s] for s in report.ISSUE_STEPS) * 1000))
+        say("round %2d (ms, 7 steps): %s   [%s]" % (n + 1, ", ".join(line), load()))
+    return timings
+
+
+def run_concurrent(daemons, image, logs, count, rounds):
+    """Median over ``rounds`` alternating runs per daemon of the wall time; "each" from all runs."""
+    runs = {"gantryd": [], "containerd": []}
+    for n in range(rounds):
+        for who in (("gantryd", "containerd") if n % 2 == 0 else ("containerd", "gantryd")):
+            r = workload.start_many(daemons[who], image, logs, count)
+            workload.remove_pods(daemons[who], r["pods"])
+            runs[who].append(r)
+            say("%d pods at once on %s: all running after %.0f ms   [%s]" % (count, who, r["wall"] * 1000, load()))
+            time.sleep(1)
+    return {who: {"wall": report.median([r["wall"] for r in rs]), "each": [e for r in rs for e in r["each"]]}
+            for who, rs in runs.items()}
+
+
+def run_memory(daemons, image, logs, pods, idle):
+    mem = {}
+    for who, peer in daemons.items():
+        started = [workload.start_pod(peer, image, logs)[0] for _ in range(pods)]
+        time.sleep(2)
+        busy, runtime = workload.memory_of(peer)
+        workload.remove_pods(peer, started)
+        mem[who] = {"daemon_idle": idle[who], "daemon_busy": busy, "pods": pods, "runtime": runtime}
+    return mem
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench.cri", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=2, help="untimed cycles per column first")
+    ap.add_argument("--concurrent", type=int, default=20)
+    ap.add_argument("--concurrent-rounds", type=int, default=3)
+    ap.add_argument("--mem-pods", type=int, default=10)
+    ap.add_argument("--containerd-net", choices=("bridge", "loopback"), default="bridge")
+    ap.add_argument("--gantryd-log-level", choices=("debug", "info"), default="info")
+    ap.add_argument("--no-runc", action="store_true", help="leave out the gantryd/runc column")
+    ap.add_argument("--keep-gantryd-log", metavar="FILE", help="copy gantryd's log here at the end")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench.cri: needs root (containerd, gantryd, mounts, cgroups)", file=sys.stderr)
+        return 1
+    for tool in ("containerd", "runc", "skopeo"):
+        if not shutil.which(tool):
+            print("bench.cri: %s not installed" % tool, file=sys.stderr)
+            return 1
+    columns = [c for c in COLUMNS if not (args.no_runc and c[2] == "runc")]
+    work = tempfile.mkdtemp(prefix="bcri-", dir="/tmp")
+    logs = os.path.join(work, "logs")
+    daemons = {}
+    say("bench.cri: %s, workdir %s" % (load(), work))
+    try:
+        with start_registry(os.path.join(work, "registry")) as reg:
+            image, pause_ref = peers.push_images(reg, work)
+            daemons["gantryd"] = peers.Gantryd(os.path.join(work, "g"), reg.host, args.gantryd_log_level).start()
+            daemons["containerd"] = peers.Containerd(os.path.join(work, "c"), reg.host, pause_ref,
+                                                     net=args.containerd_net).start()
+            for peer in daemons.values():
+                peer.pull(image)
+            for _ in range(args.warmup):
+                for _col, who, handler in columns:
+                    workload.cycle(daemons[who], image, logs, handler)
+            time.sleep(2)
+            idle = {who: peers.smaps(peer.pid) for who, peer in daemons.items()}
+            say("images pushed and pulled, %d warm-up cycles per column; %s" % (args.warmup, load()))
+            timings = run_cycles(daemons, image, logs, args.rounds, columns)
+            concurrent = run_concurrent(daemons, image, logs, args.concurrent, args.concurrent_rounds)
+            mem = run_memory(daemons, image, logs, args.mem_pods, idle)
+            say("")
+            for line in report.cycle_table(timings):
+                say(line)
+            say("")
+            for line in report.concurrent_lines(concurrent, args.concurrent):
+                say(line)
+            say("")
+            for line in report.memory_lines(mem):
+                say(line)
+            say("containerd network: %s; gantryd log level %s; %s" % (args.containerd_net, args.gantryd_log_level, load()))
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump({"cycles": timings, "concurrent": concurrent, "memory": mem,
+                               "summary": {c: report.summarize(t) for c, t in timings.items()}}, f, indent=1)
+    finally:
+        for peer in daemons.values():
+            try:
+                if args.keep_gantryd_log and peer.name == "gantryd":
+                    with open(args.keep_gantryd_log, "w") as f:
+                        f.write(peer.log_text())
+                peer.stop()
+            except Exception as e:   # keep cleaning up the other
+                print("bench.cri: cleanup of %s: %s" % (peer.name, e), file=sys.stderr)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
