@@ -39,7 +39,7 @@ import time
 
 from tests.fixtures.registry import start_registry
 
-from . import peers, report, workload
+from . import peers, profile, report, workload
 
 COLUMNS = (("gantryd", "gantryd", ""), ("gantryd/runc", "gantryd", "runc"), ("containerd", "containerd", ""))
 
@@ -90,6 +90,25 @@ def run_memory(daemons, image, logs, pods, idle):
     return mem
 
 
+def run_profile(gantryd, image, logs, rounds, out):
+    """``rounds`` more gantryd cycles (default handler) under py-spy; lines of the breakdown."""
+    spy_bin = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    spy_bin = spy_bin if os.path.exists(spy_bin) else profile.Sampler.available()
+    if not spy_bin:
+        return ["profile: py-spy not installed (pip install py-spy)"]
+    spy = profile.Sampler(gantryd.pid, out).start(spy_bin)
+    time.sleep(1)                     # py-spy attaches
+    for _ in range(rounds):
+        workload.cycle(gantryd, image, logs)
+    err = spy.stop()
+    if err:
+        return ["profile: py-spy failed: %s" % err]
+    with open(out) as f:
+        raw = f.read()
+    lines = ["where gantryd's time goes (py-spy, wall clock, %d cycles, %s; raw stacks in %s):" % (rounds, load(), out)]
+    return lines + profile.breakdown_lines(raw, {s: rounds for s in report.STEPS}, spy.rate)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench.cri", description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=20)
@@ -100,6 +119,8 @@ def main(argv=None):
     ap.add_argument("--containerd-net", choices=("bridge", "loopback"), default="bridge")
     ap.add_argument("--gantryd-log-level", choices=("debug", "info"), default="info")
     ap.add_argument("--no-runc", action="store_true", help="leave out the gantryd/runc column")
+    ap.add_argument("--profile", metavar="FILE", help="then run the cycles again on gantryd under py-spy, "
+                    "keep its raw stacks in FILE and print where each call's time goes")
     ap.add_argument("--keep-gantryd-log", metavar="FILE", help="copy gantryd's log here at the end")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args(argv)
@@ -142,6 +163,10 @@ def main(argv=None):
             for line in report.memory_lines(mem):
                 say(line)
             say("containerd network: %s; gantryd log level %s; %s" % (args.containerd_net, args.gantryd_log_level, load()))
+            if args.profile:
+                say("")
+                for line in run_profile(daemons["gantryd"], image, logs, args.rounds, args.profile):
+                    say(line)
             if args.json:
                 with open(args.json, "w") as f:
                     json.dump({"cycles": timings, "concurrent": concurrent, "memory": mem,

@@ -38,7 +38,8 @@ def container_config(image):
     return cri_pb2.ContainerConfig(
         metadata=cri_pb2.ContainerMetadata(name="sleeper", attempt=0), image=cri_pb2.ImageSpec(image=image),
         command=["sleep", "3600"], log_path="sleeper.log", labels={"bench": "cri"},
-        linux=cri_pb2.LinuxContainerConfig())
+        linux=cri_pb2.LinuxContainerConfig(security_context=cri_pb2.LinuxContainerSecurityContext(
+            namespace_options=cri_pb2.NamespaceOption(network=cri_pb2.POD, pid=cri_pb2.CONTAINER, ipc=cri_pb2.POD))))
 
 
 def _timed(out, step, call):

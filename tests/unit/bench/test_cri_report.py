@@ -83,3 +83,35 @@ def test_runtime_pss_per_pod_counts_every_process_once():
     assert "4 shim 2.00 MiB PSS each (median)" in lines[2]
     assert "pause" not in lines[2]
     assert math.isnan(report.runtime_pss_per_pod(dict(m, pods=0)))
+
+
+RAW = """\
+Thread._bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:83);RuntimeService.RemoveContainer (highlevel/cri/runtime_service.py:129);Containers.remove (highlevel/runtime/containers.py:299);Shims.release (highlevel/runtime/shims.py:87);run (subprocess.py:550) 30
+Thread._bootstrap (threading.py:1002);RuntimeService.RemoveContainer (highlevel/cri/runtime_service.py:129);Containers.remove (highlevel/runtime/containers.py:299);Shims.release (highlevel/runtime/shims.py:87);run (subprocess.py:548) 10
+Thread._bootstrap (threading.py:1002);RuntimeService.RemoveContainer (highlevel/cri/runtime_service.py:129);Containers.remove (highlevel/runtime/containers.py:300) 5
+Thread._bootstrap (threading.py:1002);RuntimeService.ExecSync (highlevel/cri/runtime_service.py:178);exec_sync (highlevel/runtime/execsync.py:43);ShimClient.start (highlevel/shimclient.py:197);ShimClient.call (highlevel/shimclient.py:187);select (selectors.py:469) 20
+Thread._bootstrap (threading.py:1002);Thread.run (threading.py:982);_wait (highlevel/runtime/shims.py:110) 999
+garbage line
+"""
+
+
+def test_profile_breakdown_groups_by_deepest_own_frame_and_callee():
+    from bench.cri import profile
+    data = profile.breakdown(RAW)
+    assert set(data) == {"RemoveContainer", "ExecSync"}
+    assert data["RemoveContainer"] == {
+        "Containers.remove > Shims.release"
+        " > run (subprocess.py)": 40,
+        "Containers.remove": 5}
+    assert data["ExecSync"] == {"ShimClient.start > ShimClient.call"
+                                " > select (selectors.py)": 20}
+    lines = profile.breakdown_lines(RAW, {"RemoveContainer": 2, "ExecSync": 4, "CreateContainer": 3}, rate=250)
+    assert lines == [
+        "RemoveContainer: 90.0 ms per call sampled",
+        "    80.0 ms  Containers.remove > Shims.release"
+        " > run (subprocess.py)",
+        "    10.0 ms  Containers.remove",
+        "ExecSync: 20.0 ms per call sampled",
+        "    20.0 ms  ShimClient.start > ShimClient.call"
+        " > select (selectors.py)",
+    ]
