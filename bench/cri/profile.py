@@ -9,7 +9,8 @@ Samples include waiting (``--idle``): a CRI call's wall time is mostly waiting f
 a child process or the kernel, and that is what a kubelet waits for too.  ``breakdown``
 is pure: per RuntimeService method, the milliseconds per call spent under each of gantryd's
 deepest own frames (a frame in ``highlevel/``), with its caller (below the RPC method) and
-what it called just below.
+what it called just below; time in a call to a shim is charged to the ShimClient method and
+its caller (the shim's own work, and the OCI runtime's, are behind that socket).
 """
 import collections
 import re
@@ -19,6 +20,7 @@ import subprocess
 
 _RPC = re.compile(r"^RuntimeService\.(\w+) ")
 _LINE = re.compile(r" \(([^()]*?):\d+\)$")
+_SHIMCLIENT = "(highlevel/shimclient.py:"
 
 
 def _name(frame):
@@ -47,9 +49,14 @@ def breakdown(raw):
             continue
         method = _RPC.match(frames[start]).group(1)
         below = frames[start:]
-        own = [i for i, f in enumerate(below) if _ours(f)]
-        last = own[-1]
-        keep = ([own[-2]] if len(own) > 1 and own[-2] > 0 else []) + [last] + ([last + 1] if last + 1 < len(below) else [])
+        shim = next((i for i, f in enumerate(below) if _SHIMCLIENT in f), None)
+        if shim is not None:     # a call to a shim: which one, from where (the rest is waiting on its socket)
+            keep = [shim - 1, shim] if shim > 1 else [shim]
+        else:
+            own = [i for i, f in enumerate(below) if _ours(f)]
+            last = own[-1]
+            keep = ([own[-2]] if len(own) > 1 and own[-2] > 0 else []) + [last]
+            keep += [last + 1] if last + 1 < len(below) else []
         key = " > ".join(_name(below[i]) for i in keep)
         out[method][key] += int(count)
     return out

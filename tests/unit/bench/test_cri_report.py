@@ -102,12 +102,12 @@ def test_profile_breakdown_groups_by_deepest_own_frame_and_callee():
     assert data["RemoveContainer"] == {
         "Containers.remove > Shims.release > run (subprocess.py)": 40,
         "Containers.remove": 5}
-    assert data["ExecSync"] == {"ShimClient.start > ShimClient.call > select (selectors.py)": 20}
+    assert data["ExecSync"] == {"exec_sync > ShimClient.start": 20}
     lines = profile.breakdown_lines(RAW, {"RemoveContainer": 2, "ExecSync": 4, "CreateContainer": 3}, rate=250)
     assert lines == [
         "RemoveContainer: 90.0 ms per call sampled",
         "    80.0 ms  Containers.remove > Shims.release > run (subprocess.py)",
         "    10.0 ms  Containers.remove",
         "ExecSync: 20.0 ms per call sampled",
-        "    20.0 ms  ShimClient.start > ShimClient.call > select (selectors.py)",
+        "    20.0 ms  exec_sync > ShimClient.start",
     ]
