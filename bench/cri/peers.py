@@ -7,6 +7,7 @@ Both daemons are started on their own directories and sockets and torn down comp
 import ipaddress
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -97,6 +98,7 @@ class CriPeer:
     runtime processes, and a cleanup that removes every pod."""
     name = ""
     cgroup_parent = ""
+    host_network = False      # pods in the host's network namespace (no pod network set up)
 
     def remove_all_pods(self):
         for pod in self.runtime.ListPodSandbox(cri_pb2.ListPodSandboxRequest(), timeout=60).items:
@@ -112,8 +114,8 @@ class Containerd(CriPeer):
     name = "containerd"
     cgroup_parent = "/bench-cri-containerd"
 
-    def __init__(self, base, registry_host, pause_ref, bridge="gbench0", subnet=None, net="bridge"):
-        self.base, self.bridge, self.net = base, bridge, net
+    def __init__(self, base, registry_host, pause_ref, bridge=None, subnet=None):
+        self.base, self.bridge = base, bridge or "gbcri%d" % (os.getpid() % 1000000)
         self.subnet = subnet or free_subnet()
         self.sock = os.path.join(base, "c.sock")
         os.makedirs(base, exist_ok=True)
@@ -128,13 +130,10 @@ class Containerd(CriPeer):
         with open(os.path.join(d, "certs.d", registry_host, "hosts.toml"), "w") as f:
             f.write('server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n'
                     % (registry_host, registry_host))
-        if self.net == "bridge":
-            plugins = [{"type": "bridge", "bridge": self.bridge, "isGateway": True, "ipMasq": False,
-                        "ipam": {"type": "host-local", "dataDir": os.path.join(d, "ipam"),
-                                 "ranges": [[{"subnet": self.subnet}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-                       {"type": "portmap", "capabilities": {"portMappings": True}}]
-        else:   # loopback only: the network gantryd gives a pod today (issue 8's networking comes later)
-            plugins = [{"type": "loopback"}]
+        plugins = [{"type": "bridge", "bridge": self.bridge, "isGateway": True, "ipMasq": False,
+                    "ipam": {"type": "host-local", "dataDir": os.path.join(d, "ipam"),
+                             "ranges": [[{"subnet": self.subnet}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+                   {"type": "portmap", "capabilities": {"portMappings": True}}]
         with open(os.path.join(d, "cni", "10-bench.conflist"), "w") as f:
             json.dump({"cniVersion": "0.4.0", "name": "bench-cri", "plugins": plugins}, f, indent=1)
         with open(os.path.join(d, "config.toml"), "w") as f:
@@ -194,12 +193,7 @@ class Containerd(CriPeer):
             for sub in ("state", "root"):
                 subprocess.run(["umount", "-R", os.path.join(self.base, sub)], capture_output=True)
             subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-            for chain in PORTMAP_CHAINS:
-                if chain not in self._chains_before and chain in nat_chains():
-                    subprocess.run(["iptables", "-t", "nat", "-F", chain], capture_output=True)
-            for chain in PORTMAP_CHAINS:
-                if chain not in self._chains_before and chain in nat_chains():
-                    _unhook_and_delete(chain)
+            remove_portmap_chains(self._chains_before)
             rmdir_cgroup(self.cgroup_parent)
             shutil.rmtree(self.base, ignore_errors=True)
 
@@ -244,13 +238,29 @@ def nat_chains():
     return [line.split()[1] for line in out.splitlines() if line.startswith("-N ")]
 
 
+def remove_portmap_chains(before):
+    """Delete the portmap plugin's top-level nat chains that were not there before the bench, unless
+    another CNI user on this machine has started using them meanwhile (a per-pod chain of its own,
+    or a rule in CNI-HOSTPORT-DNAT: our pods are gone, so such rules are someone else's)."""
+    rules = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True).stdout.splitlines()
+    chains = [line.split()[1] for line in rules if line.startswith("-N ")]
+    in_use = any(c.startswith(("CNI-DN-", "CNI-SN-")) for c in chains) or \
+        any(line.startswith("-A CNI-HOSTPORT-DNAT ") for line in rules)
+    if in_use:
+        return
+    for chain in PORTMAP_CHAINS:
+        if chain not in before and chain in chains:
+            _unhook_and_delete(chain)
+
+
 def _unhook_and_delete(chain):
     """Delete the rules of other nat chains that jump to ``chain``, then the chain."""
     out = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True).stdout
     for line in out.splitlines():
-        parts = line.split()
+        parts = shlex.split(line)
         if parts[:1] == ["-A"] and "-j" in parts and parts[parts.index("-j") + 1] == chain:
             subprocess.run(["iptables", "-t", "nat", "-D", *parts[1:]], capture_output=True)
+    subprocess.run(["iptables", "-t", "nat", "-F", chain], capture_output=True)
     subprocess.run(["iptables", "-t", "nat", "-X", chain], capture_output=True)
 
 

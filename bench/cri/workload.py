@@ -18,6 +18,13 @@ _seq = itertools.count()
 RPC_TIMEOUT = 120
 
 
+def namespaces(peer):
+    """The kubelet's default: one PID namespace per container (shareProcessNamespace off),
+    the pod's network (or the host's: hostNetwork) and IPC."""
+    return cri_pb2.NamespaceOption(network=cri_pb2.NODE if peer.host_network else cri_pb2.POD,
+                                   pid=cri_pb2.CONTAINER, ipc=cri_pb2.POD)
+
+
 def pod_config(peer, logs_dir):
     """A PodSandboxConfig as a kubelet sends it for a plain pod (cgroupfs parent, log dir)."""
     n = next(_seq)
@@ -29,17 +36,15 @@ def pod_config(peer, logs_dir):
         hostname="bench%d" % n, log_directory=log_dir,
         labels={"bench": "cri"}, linux=cri_pb2.LinuxPodSandboxConfig(
             cgroup_parent=peer.cgroup_parent,
-            # the kubelet's default: one PID namespace per container (shareProcessNamespace off)
-            security_context=cri_pb2.LinuxSandboxSecurityContext(namespace_options=cri_pb2.NamespaceOption(
-                network=cri_pb2.POD, pid=cri_pb2.CONTAINER, ipc=cri_pb2.POD))))
+            security_context=cri_pb2.LinuxSandboxSecurityContext(namespace_options=namespaces(peer))))
 
 
-def container_config(image):
+def container_config(peer, image):
     return cri_pb2.ContainerConfig(
         metadata=cri_pb2.ContainerMetadata(name="sleeper", attempt=0), image=cri_pb2.ImageSpec(image=image),
         command=["sleep", "3600"], log_path="sleeper.log", labels={"bench": "cri"},
         linux=cri_pb2.LinuxContainerConfig(security_context=cri_pb2.LinuxContainerSecurityContext(
-            namespace_options=cri_pb2.NamespaceOption(network=cri_pb2.POD, pid=cri_pb2.CONTAINER, ipc=cri_pb2.POD))))
+            namespace_options=namespaces(peer))))
 
 
 def _timed(out, step, call):
@@ -58,7 +63,7 @@ def cycle(peer, image, logs_dir, handler=""):
     pod = _timed(t, "RunPodSandbox", lambda: rt.RunPodSandbox(
         cri_pb2.RunPodSandboxRequest(config=config, runtime_handler=handler), timeout=RPC_TIMEOUT)).pod_sandbox_id
     cid = _timed(t, "CreateContainer", lambda: rt.CreateContainer(cri_pb2.CreateContainerRequest(
-        pod_sandbox_id=pod, config=container_config(image), sandbox_config=config), timeout=RPC_TIMEOUT)).container_id
+        pod_sandbox_id=pod, config=container_config(peer, image), sandbox_config=config), timeout=RPC_TIMEOUT)).container_id
     _timed(t, "StartContainer", lambda: rt.StartContainer(cri_pb2.StartContainerRequest(container_id=cid),
                                                           timeout=RPC_TIMEOUT))
     r = _timed(t, "ExecSync", lambda: rt.ExecSync(cri_pb2.ExecSyncRequest(container_id=cid, cmd=["true"], timeout=10),
@@ -82,7 +87,7 @@ def start_pod(peer, image, logs_dir, handler=""):
     config = pod_config(peer, logs_dir)
     pod = rt.RunPodSandbox(cri_pb2.RunPodSandboxRequest(config=config, runtime_handler=handler),
                            timeout=RPC_TIMEOUT).pod_sandbox_id
-    cid = rt.CreateContainer(cri_pb2.CreateContainerRequest(pod_sandbox_id=pod, config=container_config(image),
+    cid = rt.CreateContainer(cri_pb2.CreateContainerRequest(pod_sandbox_id=pod, config=container_config(peer, image),
                                                             sandbox_config=config), timeout=RPC_TIMEOUT).container_id
     rt.StartContainer(cri_pb2.StartContainerRequest(container_id=cid), timeout=RPC_TIMEOUT)
     return pod, cid
