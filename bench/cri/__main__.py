@@ -78,8 +78,8 @@ def run_concurrent(daemons, image, logs, count, rounds):
             runs[who].append(r)
             say("%d pods at once on %s: all running after %.0f ms   [%s]" % (count, who, r["wall"] * 1000, load()))
             time.sleep(1)
-    return {who: {"wall": report.median([r["wall"] for r in rs]), "each": [e for r in rs for e in r["each"]]}
-            for who, rs in runs.items()}
+    return {who: {"wall": report.median([r["wall"] for r in rs]), "each": [e for r in rs for e in r["each"]],
+                  "cpu": report.median([r["cpu"] for r in rs])} for who, rs in runs.items()}
 
 
 def run_memory(daemons, image, logs, pods, idle):

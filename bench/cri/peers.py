@@ -92,6 +92,56 @@ def _cgroup_hierarchies():
         return [line.split()[1] for line in f if line.split()[2] in ("cgroup", "cgroup2")]
 
 
+CPUACCT = "/sys/fs/cgroup/cpuacct"
+
+
+class CpuMeter:
+    """CPU time of a daemon and everything it starts: the daemon is moved into a cpuacct (v1)
+    cgroup of its own, which its shims and the runtime commands they run inherit; the pods'
+    cgroup parent is counted too (containers, and a runtime's work once it moved into them).
+    A v1 parent keeps its children's charges when they are removed, so deltas of the sum are
+    the CPU a cycle cost, whatever else runs on the machine."""
+
+    def __init__(self, name, pods_parent):
+        self.dirs = [os.path.join(CPUACCT, name), os.path.join(CPUACCT, pods_parent.strip("/"))]
+        self.ok = os.path.isdir(CPUACCT)
+        if self.ok:
+            for d in self.dirs:
+                os.makedirs(d, exist_ok=True)
+
+    def adopt(self, pid):
+        if self.ok:
+            with open(os.path.join(self.dirs[0], "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+
+    def seconds(self):
+        """CPU seconds used so far (nan without cpuacct)."""
+        if not self.ok:
+            return float("nan")
+        total = 0
+        for d in self.dirs:
+            with open(os.path.join(d, "cpuacct.usage")) as f:
+                total += int(f.read())
+        return total / 1e9
+
+    def close(self):
+        """Move whatever is left in the daemon's group out (to the root) and remove the group."""
+        if not self.ok or not os.path.isdir(self.dirs[0]):
+            return
+        with open(os.path.join(self.dirs[0], "cgroup.procs")) as f:
+            left = f.read().split()
+        for pid in left:
+            try:
+                with open(os.path.join(CPUACCT, "cgroup.procs"), "w") as f:
+                    f.write(pid)
+            except OSError:
+                pass
+        try:
+            os.rmdir(self.dirs[0])
+        except OSError:
+            pass
+
+
 # -- a CRI peer -----------------------------------------------------------------------------------
 class CriPeer:
     """What the bench needs of a daemon: stubs on one long-lived channel, its pid, its
@@ -145,6 +195,8 @@ class Containerd(CriPeer):
                                      stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         self.pid = self.proc.pid
+        self.cpu = CpuMeter("bench-cri-containerd-daemon", self.cgroup_parent)
+        self.cpu.adopt(self.pid)
         self.channel = grpc.insecure_channel("unix:" + self.sock)
         self.runtime = cri_pb2_grpc.RuntimeServiceStub(self.channel)
         self.images = cri_pb2_grpc.ImageServiceStub(self.channel)
@@ -194,6 +246,8 @@ class Containerd(CriPeer):
                 subprocess.run(["umount", "-R", os.path.join(self.base, sub)], capture_output=True)
             subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
             remove_portmap_chains(self._chains_before)
+            if self.proc is not None:
+                self.cpu.close()
             rmdir_cgroup(self.cgroup_parent)
             shutil.rmtree(self.base, ignore_errors=True)
 
@@ -298,6 +352,8 @@ class Gantryd(CriPeer):
         self.gd.__enter__()
         self.runtime, self.images = self.gd.runtime, self.gd.images
         self.pid = self.gd.proc.pid
+        self.cpu = CpuMeter("bench-cri-gantryd-daemon", self.cgroup_parent)
+        self.cpu.adopt(self.pid)     # before its first spawn: the shim template starts with the first pod
         return self
 
     def runtime_processes(self):
@@ -325,4 +381,6 @@ class Gantryd(CriPeer):
             finally:
                 for sub in ("state", "root"):
                     subprocess.run(["umount", "-R", os.path.join(self.base, sub)], capture_output=True)
+                if getattr(self, "cpu", None):
+                    self.cpu.close()
                 rmdir_cgroup(self.cgroup_parent)

@@ -38,10 +38,12 @@ def totals(cycles, steps=ISSUE_STEPS):
 
 def summarize(cycles):
     """{step: median s, ..., "total": median of per-cycle totals of the issue's steps,
-    "total+exec": the same with ExecSync}.  Medians of totals, not totals of medians."""
+    "total+exec": the same with ExecSync, "cpu": median CPU s per cycle (nan if not measured)}.
+    Medians of totals, not totals of medians."""
     out = {s: median([c[s] for c in cycles if s in c]) for s in STEPS}
     out["total"] = median(totals(cycles, ISSUE_STEPS))
     out["total+exec"] = median(totals(cycles, STEPS))
+    out["cpu"] = median([c["cpu"] for c in cycles if "cpu" in c and not math.isnan(c["cpu"])])
     return out
 
 
@@ -54,8 +56,9 @@ def cycle_table(timings, base="containerd"):
     head = "%-18s" % "step (median ms)" + "".join("%15s" % c for c in cols)
     head += "".join("%16s" % ("%s/%s" % (_short(c), _short(base))) for c in others)
     lines = [head]
-    for row in STEPS + ("total", "total+exec"):
-        line = "%-18s" % row + "".join("%15.1f" % (sums[c][row] * 1000) for c in cols)
+    for row in STEPS + ("total", "total+exec", "cpu"):
+        label = "CPU ms (all)" if row == "cpu" else row
+        line = "%-18s" % label + "".join("%15.1f" % (sums[c][row] * 1000) for c in cols)
         line += "".join("%16.2f" % ratio(sums[c][row], sums[base][row]) for c in others)
         lines.append(line)
     n = {c: len(timings[c]) for c in cols}
@@ -72,11 +75,12 @@ def _short(column):
 
 
 def concurrent_lines(results, count, base="containerd"):
-    """results: {column: {"wall": s, "each": [s per pod]}} -> lines."""
-    lines = ["%-16s %12s %14s %14s" % ("%d pods at once" % count, "all running", "per pod median", "per pod p90")]
+    """results: {column: {"wall": s, "each": [s per pod], "cpu": s}} -> lines."""
+    lines = ["%-16s %12s %14s %14s %14s" % ("%d pods at once" % count, "all running", "per pod median",
+                                             "per pod p90", "CPU (all)")]
     for c, r in results.items():
-        lines.append("%-16s %10.0fms %12.0fms %12.0fms" % (c, r["wall"] * 1000, median(r["each"]) * 1000,
-                                                             p90(r["each"]) * 1000))
+        lines.append("%-16s %10.0fms %12.0fms %12.0fms %12.0fms" % (
+            c, r["wall"] * 1000, median(r["each"]) * 1000, p90(r["each"]) * 1000, r.get("cpu", math.nan) * 1000))
     for c, r in results.items():
         if c != base and base in results:
             lines.append("ratio %s/%s all running: %.2f" % (c, base, ratio(r["wall"], results[base]["wall"])))

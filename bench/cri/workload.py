@@ -33,7 +33,8 @@ def pod_config(peer, logs_dir):
     os.makedirs(log_dir, exist_ok=True)          # the kubelet makes it before RunPodSandbox
     return cri_pb2.PodSandboxConfig(
         metadata=cri_pb2.PodSandboxMetadata(name="bench%d" % n, namespace="bench", uid=uid, attempt=0),
-        hostname="bench%d" % n, log_directory=log_dir,
+        hostname="" if peer.host_network else "bench%d" % n,   # the kubelet sets none for hostNetwork
+        log_directory=log_dir,
         labels={"bench": "cri"}, linux=cri_pb2.LinuxPodSandboxConfig(
             cgroup_parent=peer.cgroup_parent,
             security_context=cri_pb2.LinuxSandboxSecurityContext(namespace_options=namespaces(peer))))
@@ -55,11 +56,13 @@ def _timed(out, step, call):
 
 
 def cycle(peer, image, logs_dir, handler=""):
-    """One pod + container, all eight calls; returns {step: seconds}.  StopContainer's timeout
+    """One pod + container, all eight calls; returns {step: seconds, "cpu": CPU seconds the
+    daemon and all it started used meanwhile}.  StopContainer's timeout
     is 0 (SIGKILL at once) on both sides: ``sleep`` as pid 1 ignores SIGTERM, so any grace
     period would be spent waiting in full."""
     rt, t = peer.runtime, {}
     config = pod_config(peer, logs_dir)
+    cpu0 = peer.cpu.seconds()
     pod = _timed(t, "RunPodSandbox", lambda: rt.RunPodSandbox(
         cri_pb2.RunPodSandboxRequest(config=config, runtime_handler=handler), timeout=RPC_TIMEOUT)).pod_sandbox_id
     cid = _timed(t, "CreateContainer", lambda: rt.CreateContainer(cri_pb2.CreateContainerRequest(
@@ -78,6 +81,7 @@ def cycle(peer, image, logs_dir, handler=""):
                                                           timeout=RPC_TIMEOUT))
     _timed(t, "RemovePodSandbox", lambda: rt.RemovePodSandbox(cri_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod),
                                                               timeout=RPC_TIMEOUT))
+    t["cpu"] = peer.cpu.seconds() - cpu0
     return t
 
 
@@ -96,8 +100,10 @@ def start_pod(peer, image, logs_dir, handler=""):
 def start_many(peer, image, logs_dir, count, handler=""):
     """``count`` pods started at once from as many threads on the one channel.  Returns
     {"wall": s from the release of all threads to the last StartContainer returning,
-    "each": [s per pod], "pods": [pod ids]}; the pods are left running."""
+    "each": [s per pod], "pods": [pod ids], "cpu": CPU s of the daemon and all it started};
+    the pods are left running."""
     each, pods, errors = [0.0] * count, [None] * count, []
+    cpu0 = peer.cpu.seconds()
     ready = threading.Barrier(count + 1)
 
     def one(i):
@@ -123,7 +129,7 @@ def start_many(peer, image, logs_dir, count, handler=""):
     running = sum(1 for c in states if c.state == cri_pb2.CONTAINER_RUNNING and c.pod_sandbox_id in pods)
     if running != count:
         raise RuntimeError("%s: %d of %d containers running after the concurrent start" % (peer.name, running, count))
-    return {"wall": wall, "each": each, "pods": pods}
+    return {"wall": wall, "each": each, "pods": pods, "cpu": peer.cpu.seconds() - cpu0}
 
 
 def remove_pods(peer, pods):

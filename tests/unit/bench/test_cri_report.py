@@ -46,6 +46,8 @@ def test_summary_is_median_of_totals_not_total_of_medians():
     assert s["RunPodSandbox"] == pytest.approx(0.010)
     assert s["total"] == pytest.approx(1.060)
     assert s["total+exec"] == pytest.approx(1.070)
+    assert math.isnan(s["cpu"])
+    assert report.summarize([dict(a, cpu=0.3), dict(b, cpu=0.1), c])["cpu"] == pytest.approx(0.2)
 
 
 def test_cycle_table_ratios_and_target():
@@ -54,6 +56,7 @@ def test_cycle_table_ratios_and_target():
     assert head.split()[3:] == ["gantryd", "gantryd/runc", "containerd", "gantryd/ctrd", "runc/ctrd"]
     assert rows["total"][1:] == ["35.0", "140.0", "70.0", "0.50", "2.00"]
     assert rows["ExecSync"][1:4] == ["5.0", "20.0", "10.0"]
+    assert lines[11].split()[:3] == ["CPU", "ms", "(all)"] and lines[11].split()[3] == "nan"
     assert "target gantryd total <= 0.7 x containerd's: met (0.50)" in lines
     assert "target gantryd/runc total <= 0.7 x containerd's: MISSED (2.00)" in lines
     assert "cycles per column: gantryd 3, gantryd/runc 1, containerd 3" in lines
@@ -66,10 +69,11 @@ def test_cycle_table_without_the_base_has_no_ratios():
 
 
 def test_concurrent_lines():
-    lines = report.concurrent_lines({"gantryd": {"wall": 0.6, "each": [0.2, 0.4, 0.6]},
+    lines = report.concurrent_lines({"gantryd": {"wall": 0.6, "each": [0.2, 0.4, 0.6], "cpu": 0.25},
                                      "containerd": {"wall": 1.2, "each": [0.5, 1.0, 1.2]}}, 3)
     assert lines[0].startswith("3 pods at once")
-    assert lines[1].split() == ["gantryd", "600ms", "400ms", "600ms"]
+    assert lines[1].split() == ["gantryd", "600ms", "400ms", "600ms", "250ms"]
+    assert lines[2].split()[-1] == "nanms"
     assert lines[-1] == "ratio gantryd/containerd all running: 0.50"
 
 
