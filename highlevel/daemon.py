@@ -113,7 +113,7 @@ def build(cfg):
     runtime = open_runtime(cfg, images, store)
     service = RuntimeService(runtime_version(), readiness=runtime.readiness, config_info=asdict(cfg),
                              cgroup_driver=cfg.cgroup_driver, pods=runtime.pods, containers=runtime.containers,
-                             ctx=runtime.ctx)
+                             ctx=runtime.ctx, streaming=runtime.streaming)
     image_service = ImageService(images, pulls_dir=os.path.join(cfg.state, "pulls"))
 
     def register(server):

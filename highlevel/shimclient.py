@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from gantry.api import framing, shim_pb2, shimcalls
+from gantry.api import framing, shim_pb2, shimcalls, shimstate
 
 from . import errors
 
@@ -265,24 +265,14 @@ class ShimClient:
 
 def address_in(state_dir):
     """The API address a shim published in its state dir (after a gantryd restart), or None."""
-    try:
-        with open(os.path.join(state_dir, "address")) as f:
-            address = f.read().strip()
-    except OSError:
-        return None
-    return address if address and os.path.exists(address) else None
+    return shimstate.read_address(state_dir)
 
 
 def exit_record(state_dir):
     """The exit file a shim wrote when its container exited, readable with the shim gone:
-    {"pid", "status", "exited_at_ns", "reason"} or None (format: shim/exitfile.py; written
+    {"pid", "status", "exited_at_ns", "reason"} or None (format: gantry.api.shimstate; written
     atomically, so a torn file does not exist)."""
-    try:
-        with open(os.path.join(state_dir, "exit"), "rb") as f:
-            record = json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and isinstance(record.get("status"), int) else None
+    return shimstate.read_exit(state_dir)
 
 
 class TemplateClient:

@@ -19,6 +19,14 @@ Order of operations in the container init (the kernel's rules decide it):
    capability (the kernel only accepts those present in both permitted and
    inheritable, so ambient comes last).
 
+An ambient capability the kernel would refuse to raise (EPERM: not in the
+permitted or not in the inheritable set, as in the config ``runc spec`` writes,
+which has no inheritable set) is left out with a warning, as runc and crun do:
+``refused_ambient(caps)`` names them, pure, so the parent logs the warning
+before it forks and ``plan()`` never asks the kernel for them.  Combinations the
+kernel refuses in capset() itself (effective not within permitted, inheritable
+outside bounding) stay errors, as they are for runc and crun.
+
 ``apply(sys, caps, switch_user)`` runs the three steps in that order.  Seccomp
 without no_new_privs needs CAP_SYS_ADMIN, so the init loads it before step 3
 unless noNewPrivileges is set (see seccomp.py).
@@ -113,6 +121,33 @@ def names_of(value):
     return [name for number, name in enumerate(NAMES) if value >> number & 1]
 
 
+def refused_ambient(caps, cap_last=None):
+    """[(name, why)] for each ambient capability the kernel would refuse to raise; pure.
+
+    PR_CAP_AMBIENT_RAISE fails with EPERM unless the capability is in both the
+    permitted and the inheritable set written just before it.
+    """
+    caps = caps or {}
+    permitted = mask(caps.get("permitted"), cap_last)
+    inheritable = mask(caps.get("inheritable"), cap_last)
+    refused = []
+    for name in caps.get("ambient") or ():
+        number = NUMBERS[name.upper()]
+        if cap_last is not None and number > cap_last:
+            continue
+        missing = [s for s, m in (("permitted", permitted), ("inheritable", inheritable)) if not m >> number & 1]
+        if missing:
+            refused.append((name.upper(), " and ".join(missing)))
+    return refused
+
+
+def ambient_warnings(caps, cap_last=None):
+    """The log lines for refused_ambient(caps): what is left out and why."""
+    return ["process.capabilities.ambient: %s is not raised: it is not in the %s set "
+            "(the kernel refuses ambient capabilities outside permitted and inheritable)" % (name, why)
+            for name, why in refused_ambient(caps, cap_last)]
+
+
 def plan(caps, cap_last):
     """The kernel calls for ``caps``, in order, as (step, call, args) tuples; pure.
 
@@ -130,7 +165,8 @@ def plan(caps, cap_last):
                                        mask(caps.get("permitted"), cap_last),
                                        mask(caps.get("inheritable"), cap_last))))
     steps.append(("finish", "prctl", (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)))
-    for number in sorted({NUMBERS[n.upper()] for n in caps.get("ambient") or ()}):
+    refused = {name for name, _ in refused_ambient(caps, cap_last)}
+    for number in sorted({NUMBERS[n.upper()] for n in caps.get("ambient") or ()} - {NUMBERS[n] for n in refused}):
         if number <= cap_last:
             steps.append(("finish", "prctl", (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, number, 0, 0)))
     return steps

@@ -10,16 +10,6 @@ import sys
 VERSION = "0.1.0"
 SPEC_VERSION = "1.2.0"
 
-USAGE = """usage: gantry-oci [global options] COMMAND [options] ID
-
-An OCI runtime with a runc-compatible command line.
-
-commands: create start run state kill delete exec list ps pause resume events update spec features
-global options: --root DIR (default /run/gantry-oci), --log FILE, --log-format text|json, --debug,
-                --systemd-cgroup, --version
-"""
-
-
 class Ctx:
     def __init__(self, glob):
         from .log import Log
@@ -251,7 +241,15 @@ def main(argv=None):
             VERSION, SPEC_VERSION, sys.version.split()[0]))
         return 0
     if glob.get("help") or command is None or opts.get("help"):
-        sys.stdout.write(USAGE)
+        from . import clihelp
+        if command is None:
+            sys.stdout.write(clihelp.top_help())
+            return 0
+        text = clihelp.command_help(command)
+        if text is None:
+            sys.stderr.write("gantry-oci: no help topic for %r\n" % command)
+            return 3
+        sys.stdout.write(text)
         return 0
     ctx = Ctx(glob)
     try:

@@ -47,11 +47,14 @@ COMMANDS = {
                **{"--" + k: (k.replace("-", "_"), "value") for k in (
                    "cpu-shares", "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus",
                    "cpuset-mems", "memory", "memory-reservation", "memory-swap", "pids-limit", "blkio-weight",
-                   "kernel-memory", "kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema")}},
+                   "kernel-memory", "kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema")},
+               "--cpu-share": ("cpu_shares", "value")},   # runc's spelling
     "spec": {"--bundle": ("bundle", "value"), "-b": ("bundle", "value"), "--rootless": ("rootless", "flag")},
     "features": {},
 }
 STOP_AT_FIRST_POSITIONAL = {"exec", "ps"}
+HELP_COMMANDS = {"help", "h"}       # `gantry-oci help [COMMAND]`, as runc has it
+_HELP = {"--help": ("help", "flag"), "-h": ("help", "flag")}
 
 
 class UsageError(Exception):
@@ -89,9 +92,11 @@ def parse(argv):
     if i >= len(argv):
         return glob, None, {}, []
     command = argv[i]
+    if command in HELP_COMMANDS:
+        return dict(glob, help=True), argv[i + 1] if i + 1 < len(argv) else None, {}, []
     if command not in COMMANDS:
         raise UsageError("unknown command %r" % command)
-    table = COMMANDS[command]
+    table = dict(COMMANDS[command], **_HELP)
     opts, pos = {}, []
     i += 1
     while i < len(argv):
@@ -99,7 +104,7 @@ def parse(argv):
         if arg == "--":
             pos.extend(argv[i + 1:])
             break
-        if pos and command in STOP_AT_FIRST_POSITIONAL:
+        if pos and command in STOP_AT_FIRST_POSITIONAL:   # (so `exec ID sh --help` is sh's)
             pos.extend(argv[i:])
             break
         if arg.startswith("-") and len(arg) > 1 and not (command == "kill" and pos and arg[1:].isdigit()):

@@ -62,6 +62,14 @@ def write_pid_file(path, pid):
 
 # ------------------------------------------------------------------ create
 
+def warn_refused_ambient(proc, log):
+    """Log (as runc does) each ambient capability the kernel would refuse; the init leaves them out."""
+    from . import capabilities
+    for text in capabilities.ambient_warnings(proc.get("capabilities"), capabilities.last_cap()):
+        if log is not None:
+            log.warn(text)
+
+
 def create(sys, store, container_id, bundle, pid_file=None, console_socket=None, console_fd=None,
            no_pivot=False, preserve_fds=0, log=None, cfg=None, no_new_keyring=False):
     from .process import parent
@@ -71,6 +79,7 @@ def create(sys, store, container_id, bundle, pid_file=None, console_socket=None,
     if proc.get("terminal") and console_socket is None and console_fd is None:
         raise spec.SpecError("process.terminal is true: --console-socket is required")
     rootfs = spec.rootfs_path(cfg, bundle)
+    warn_refused_ambient(proc, log)
     store.reserve(container_id)
     record = {"id": container_id, "bundle": bundle, "rootfs": rootfs, "pid": 0, "pid_start": None,
               "status": "creating", "created": rfc3339_now(), "annotations": cfg.get("annotations") or {},

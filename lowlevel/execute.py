@@ -14,6 +14,9 @@ from .process.users import parse_user
 
 def build_process(cfg, opts, argv):
     """The process.json of the exec: --process FILE, or the container's process edited by the flags."""
+    for key, flag in (("process_label", "--process-label"), ("apparmor", "--apparmor"), ("cgroup", "--cgroup")):
+        if opts.get(key):
+            raise ValueError("exec %s is not supported by gantry-oci" % flag)
     if opts.get("process"):
         try:
             with open(opts["process"]) as f:
@@ -80,6 +83,7 @@ def run(sys, store, container_id, opts, argv, log):
         raise container.RuntimeFailure("cannot exec in a paused container %s" % container_id)
     cfg = record.get("config") or {}
     proc = build_process(cfg, opts, argv)
+    container.warn_refused_ambient(proc, log)
     detach = opts.get("detach", False)
     console_fd = relay = None
     if proc.get("terminal"):

@@ -3,8 +3,11 @@
 gantry-oci is a subreaper here (process/parent.py), so the container init or
 exec process, a grandchild, is re-parented to us and waitpid() sees it.
 """
-import _signal  # the signal module imports enum (~1.5 ms); the C module is enough here
 import os
+
+from .tricks import signal_module
+
+_signal = signal_module()  # the C module spares enum (~1.5 ms); see tricks.py
 
 # every catchable signal but the ones about our own children, terminal and job control
 _NOT_FORWARDED = {_signal.SIGKILL, _signal.SIGSTOP, _signal.SIGCHLD, _signal.SIGWINCH, _signal.SIGPIPE,

@@ -25,7 +25,8 @@ def run_one(kind, hook, state_json):
     pid = os.fork()
     if pid == 0:  # child: stdin from the pipe, then the hook
         try:
-            import _signal
+            from .tricks import signal_module
+            _signal = signal_module()
             for s in (_signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGINT):
                 _signal.signal(s, _signal.SIG_DFL)
             os.dup2(r, 0)

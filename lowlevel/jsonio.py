@@ -1,64 +1,19 @@
-"""JSON through the C accelerator only: `import json` pulls in `re` (~4 ms per command).
+"""JSON for gantry-oci: compact loads/dumps (config.json, state, channel messages) and dumps_pretty.
 
-loads/dumps give the same results as json.loads/json.dumps(separators=(",", ":"))
-for the documents we handle (config.json, state, channel messages); ``dumps_pretty``
-falls back to the json module for human-facing output.
+loads/dumps give the same results as json.loads/json.dumps(separators=(",", ":")) for the
+documents we handle; they come from tricks.json_codec (the C accelerator directly, which spares
+``import json`` and its ``re``, or the json module when that is not safe).
 """
-import _json
+from .tricks import json_codec
 
-_WS = " \t\n\r"
-_CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
-
-
-class _Context:
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = _CONSTANTS.__getitem__
-    memo = {}
-
-
-_scan = _json.make_scanner(_Context())
-
-
-def loads(data):
-    if isinstance(data, (bytes, bytearray)):
-        if data[:3] == b"\xef\xbb\xbf":   # what "utf-8-sig" would strip; that codec costs an import
-            data = data[3:]
-        data = data.decode("utf-8")
-    end = len(data)
-    i = 0
-    while i < end and data[i] in _WS:
-        i += 1
-    try:
-        obj, i = _scan(data, i)
-    except StopIteration as e:
-        raise ValueError("Expecting value: char %d" % e.value) from None
-    while i < end and data[i] in _WS:
-        i += 1
-    if i != end:
-        raise ValueError("Extra data: char %d" % i)
-    return obj
-
-
-def _default(o):
-    raise TypeError("Object of type %s is not JSON serializable" % o.__class__.__name__)
-
-
-_encode = _json.make_encoder(None, _default, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
-
-
-def dumps(obj):
-    return "".join(_encode(obj, 0))
+loads, dumps, _encode_string = json_codec()
 
 
 def dumps_pretty(obj, indent="  ", _level=0):
     """Indented like json.dumps(obj, indent=2)."""
     pad = indent * (_level + 1)
     if isinstance(obj, dict) and obj:
-        items = ",\n".join("%s%s: %s" % (pad, _json.encode_basestring_ascii(str(k)),
+        items = ",\n".join("%s%s: %s" % (pad, _encode_string(str(k)),
                                           dumps_pretty(v, indent, _level + 1)) for k, v in obj.items())
         return "{\n%s\n%s}" % (items, indent * _level)
     if isinstance(obj, list) and obj:

@@ -220,7 +220,7 @@ class StatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("cpu_usage_ns", "memory_usage_bytes", "memory_limit_bytes", "memory_working_set_bytes", "pids_current", "pids_limit", "oom_kills", "cgroup_version", "timestamp_ns", "oom_events", "last_oom_at_ns")
+    __slots__ = ("cpu_usage_ns", "memory_usage_bytes", "memory_limit_bytes", "memory_working_set_bytes", "pids_current", "pids_limit", "oom_kills", "cgroup_version", "timestamp_ns", "oom_events", "last_oom_at_ns", "cpu_user_ns", "cpu_system_ns", "cpu_periods", "cpu_throttled_periods", "cpu_throttled_ns", "memory_cache_bytes", "memory_rss_bytes", "memory_mapped_file_bytes", "memory_swap_bytes", "memory_failcnt", "memory_max_usage_bytes", "memory_kernel_bytes", "memory_pgfault", "memory_pgmajfault", "memory_hierarchy_pgfault", "memory_hierarchy_pgmajfault", "cpu_shares", "cpu_period_us", "cpu_quota_us", "memory_reservation_bytes", "memory_swap_limit_bytes", "block_devices", "hugetlb", "cpu_pressure", "io_pressure", "memory_pressure")
     CPU_USAGE_NS_FIELD_NUMBER: _ClassVar[int]
     MEMORY_USAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MEMORY_LIMIT_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -232,6 +232,32 @@ class StatsResponse(_message.Message):
     TIMESTAMP_NS_FIELD_NUMBER: _ClassVar[int]
     OOM_EVENTS_FIELD_NUMBER: _ClassVar[int]
     LAST_OOM_AT_NS_FIELD_NUMBER: _ClassVar[int]
+    CPU_USER_NS_FIELD_NUMBER: _ClassVar[int]
+    CPU_SYSTEM_NS_FIELD_NUMBER: _ClassVar[int]
+    CPU_PERIODS_FIELD_NUMBER: _ClassVar[int]
+    CPU_THROTTLED_PERIODS_FIELD_NUMBER: _ClassVar[int]
+    CPU_THROTTLED_NS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_CACHE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_RSS_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MAPPED_FILE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_SWAP_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FAILCNT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MAX_USAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_KERNEL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_PGFAULT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_PGMAJFAULT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_HIERARCHY_PGFAULT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_HIERARCHY_PGMAJFAULT_FIELD_NUMBER: _ClassVar[int]
+    CPU_SHARES_FIELD_NUMBER: _ClassVar[int]
+    CPU_PERIOD_US_FIELD_NUMBER: _ClassVar[int]
+    CPU_QUOTA_US_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_RESERVATION_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_SWAP_LIMIT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_DEVICES_FIELD_NUMBER: _ClassVar[int]
+    HUGETLB_FIELD_NUMBER: _ClassVar[int]
+    CPU_PRESSURE_FIELD_NUMBER: _ClassVar[int]
+    IO_PRESSURE_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_PRESSURE_FIELD_NUMBER: _ClassVar[int]
     cpu_usage_ns: int
     memory_usage_bytes: int
     memory_limit_bytes: int
@@ -243,7 +269,73 @@ class StatsResponse(_message.Message):
     timestamp_ns: int
     oom_events: int
     last_oom_at_ns: int
-    def __init__(self, cpu_usage_ns: _Optional[int] = ..., memory_usage_bytes: _Optional[int] = ..., memory_limit_bytes: _Optional[int] = ..., memory_working_set_bytes: _Optional[int] = ..., pids_current: _Optional[int] = ..., pids_limit: _Optional[int] = ..., oom_kills: _Optional[int] = ..., cgroup_version: _Optional[str] = ..., timestamp_ns: _Optional[int] = ..., oom_events: _Optional[int] = ..., last_oom_at_ns: _Optional[int] = ...) -> None: ...
+    cpu_user_ns: int
+    cpu_system_ns: int
+    cpu_periods: int
+    cpu_throttled_periods: int
+    cpu_throttled_ns: int
+    memory_cache_bytes: int
+    memory_rss_bytes: int
+    memory_mapped_file_bytes: int
+    memory_swap_bytes: int
+    memory_failcnt: int
+    memory_max_usage_bytes: int
+    memory_kernel_bytes: int
+    memory_pgfault: int
+    memory_pgmajfault: int
+    memory_hierarchy_pgfault: int
+    memory_hierarchy_pgmajfault: int
+    cpu_shares: int
+    cpu_period_us: int
+    cpu_quota_us: int
+    memory_reservation_bytes: int
+    memory_swap_limit_bytes: int
+    block_devices: _containers.RepeatedCompositeFieldContainer[BlockDeviceStats]
+    hugetlb: _containers.RepeatedCompositeFieldContainer[HugetlbStats]
+    cpu_pressure: Pressure
+    io_pressure: Pressure
+    memory_pressure: Pressure
+    def __init__(self, cpu_usage_ns: _Optional[int] = ..., memory_usage_bytes: _Optional[int] = ..., memory_limit_bytes: _Optional[int] = ..., memory_working_set_bytes: _Optional[int] = ..., pids_current: _Optional[int] = ..., pids_limit: _Optional[int] = ..., oom_kills: _Optional[int] = ..., cgroup_version: _Optional[str] = ..., timestamp_ns: _Optional[int] = ..., oom_events: _Optional[int] = ..., last_oom_at_ns: _Optional[int] = ..., cpu_user_ns: _Optional[int] = ..., cpu_system_ns: _Optional[int] = ..., cpu_periods: _Optional[int] = ..., cpu_throttled_periods: _Optional[int] = ..., cpu_throttled_ns: _Optional[int] = ..., memory_cache_bytes: _Optional[int] = ..., memory_rss_bytes: _Optional[int] = ..., memory_mapped_file_bytes: _Optional[int] = ..., memory_swap_bytes: _Optional[int] = ..., memory_failcnt: _Optional[int] = ..., memory_max_usage_bytes: _Optional[int] = ..., memory_kernel_bytes: _Optional[int] = ..., memory_pgfault: _Optional[int] = ..., memory_pgmajfault: _Optional[int] = ..., memory_hierarchy_pgfault: _Optional[int] = ..., memory_hierarchy_pgmajfault: _Optional[int] = ..., cpu_shares: _Optional[int] = ..., cpu_period_us: _Optional[int] = ..., cpu_quota_us: _Optional[int] = ..., memory_reservation_bytes: _Optional[int] = ..., memory_swap_limit_bytes: _Optional[int] = ..., block_devices: _Optional[_Iterable[_Union[BlockDeviceStats, _Mapping]]] = ..., hugetlb: _Optional[_Iterable[_Union[HugetlbStats, _Mapping]]] = ..., cpu_pressure: _Optional[_Union[Pressure, _Mapping]] = ..., io_pressure: _Optional[_Union[Pressure, _Mapping]] = ..., memory_pressure: _Optional[_Union[Pressure, _Mapping]] = ...) -> None: ...
+
+class BlockDeviceStats(_message.Message):
+    __slots__ = ("major", "minor", "read_bytes", "write_bytes", "read_ops", "write_ops", "discard_bytes", "discard_ops")
+    MAJOR_FIELD_NUMBER: _ClassVar[int]
+    MINOR_FIELD_NUMBER: _ClassVar[int]
+    READ_BYTES_FIELD_NUMBER: _ClassVar[int]
+    WRITE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    READ_OPS_FIELD_NUMBER: _ClassVar[int]
+    WRITE_OPS_FIELD_NUMBER: _ClassVar[int]
+    DISCARD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DISCARD_OPS_FIELD_NUMBER: _ClassVar[int]
+    major: int
+    minor: int
+    read_bytes: int
+    write_bytes: int
+    read_ops: int
+    write_ops: int
+    discard_bytes: int
+    discard_ops: int
+    def __init__(self, major: _Optional[int] = ..., minor: _Optional[int] = ..., read_bytes: _Optional[int] = ..., write_bytes: _Optional[int] = ..., read_ops: _Optional[int] = ..., write_ops: _Optional[int] = ..., discard_bytes: _Optional[int] = ..., discard_ops: _Optional[int] = ...) -> None: ...
+
+class HugetlbStats(_message.Message):
+    __slots__ = ("page_size", "usage_bytes", "max_usage_bytes", "failcnt")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    USAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_USAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FAILCNT_FIELD_NUMBER: _ClassVar[int]
+    page_size: str
+    usage_bytes: int
+    max_usage_bytes: int
+    failcnt: int
+    def __init__(self, page_size: _Optional[str] = ..., usage_bytes: _Optional[int] = ..., max_usage_bytes: _Optional[int] = ..., failcnt: _Optional[int] = ...) -> None: ...
+
+class Pressure(_message.Message):
+    __slots__ = ("some_total_us", "full_total_us")
+    SOME_TOTAL_US_FIELD_NUMBER: _ClassVar[int]
+    FULL_TOTAL_US_FIELD_NUMBER: _ClassVar[int]
+    some_total_us: int
+    full_total_us: int
+    def __init__(self, some_total_us: _Optional[int] = ..., full_total_us: _Optional[int] = ...) -> None: ...
 
 class UpdateRequest(_message.Message):
     __slots__ = ("resources",)

@@ -14,6 +14,7 @@ Modules, one concept each::
     template  the warm, single-threaded process that forks shims on request
     warmup    run a shim's code paths in the template before it freezes
     heapfill  fill the template's free allocator slots before it forks
+    tricks    the one switch and guard for warmup/heapfill (GANTRY_NO_TRICKS=1: plain path)
     daemon    one shim's life: bind, serve, clean up after Delete
     server    connections and calls over the framing of gantry.api.framing
     loop      selectors (epoll) event loop with timers
@@ -24,7 +25,7 @@ Modules, one concept each::
     io        pipes / pty → CRI log + attached clients; stdin
     crilog    the CRI log format (pure)
     console   the pty master received over a console socket (SCM_RIGHTS)
-    exitfile  the exit status on disk, atomically
+    (the state dir layout and the exit file: gantry.api.shimstate, shared with gantryd)
     cgroup    where the container's cgroups are, stats (v1, v2, hybrid)
     oom       OOM kills (counter; live v1 events) → reason "OOMKilled"
     errors    the error kinds and their wire codes

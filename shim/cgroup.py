@@ -8,7 +8,7 @@ files only: the runtime creates and removes the cgroups.
 import os
 import time
 
-UNLIMITED_V1 = 1 << 62  # v1 reports "no limit" as a page-rounded LONG_MAX
+from . import cgroupstats
 
 
 def _mounts(mountinfo_text):
@@ -26,7 +26,8 @@ def _mounts(mountinfo_text):
             mounts.setdefault("unified", point)
         elif fstype == "cgroup":
             for opt in rfields[2].split(","):
-                if opt in ("cpu", "cpuacct", "memory", "pids", "freezer", "cpuset", "blkio", "devices"):
+                if opt in ("cpu", "cpuacct", "memory", "pids", "freezer", "cpuset", "blkio", "devices",
+                       "hugetlb"):
                     mounts.setdefault(opt, point)
     return mounts
 
@@ -34,16 +35,19 @@ def _mounts(mountinfo_text):
 def parse(proc_cgroup_text, mountinfo_text):
     """{controller: directory} for one process (pure)."""
     mounts = _mounts(mountinfo_text)
-    dirs = {}
+    dirs, unified = {}, None
     for line in proc_cgroup_text.splitlines():
         hid, controllers, path = line.split(":", 2)
         if hid == "0" and controllers == "":
-            if "unified" in mounts:
-                dirs["unified"] = mounts["unified"] + path
+            unified = path
             continue
         for c in controllers.split(","):
             if c in mounts:
                 dirs[c] = os.path.join(mounts[c], path.lstrip("/"))
+    # on a hybrid host a process left in the unified root has no cgroup2 directory of its own
+    # (the root's pressure files would be the whole host's)
+    if unified is not None and "unified" in mounts and not (dirs and unified == "/"):
+        dirs["unified"] = mounts["unified"] + unified
     return dirs
 
 
@@ -52,32 +56,27 @@ def _read(path):
         return f.read()
 
 
-def _int(path, default=0):
-    try:
-        text = _read(path).strip()
-    except OSError:
-        return default
-    if text == "max":
-        return 0
-    try:
-        return int(text)
-    except ValueError:
-        return default
+class CgroupFiles:
+    """The files of the controller directories ``dirs``, as cgroupstats reads them."""
 
+    def __init__(self, dirs):
+        self.dirs = dirs
 
-def _keyed(path):
-    try:
-        text = _read(path)
-    except OSError:
-        return {}
-    out = {}
-    for line in text.splitlines():
-        k, _, v = line.partition(" ")
+    def read(self, controller, name):
+        d = self.dirs.get(controller)
+        if not d:
+            return None
         try:
-            out[k] = int(v)
-        except ValueError:
-            pass
-    return out
+            return _read(os.path.join(d, name))
+        except OSError:
+            return None
+
+    def names(self, controller):
+        d = self.dirs.get(controller)
+        try:
+            return os.listdir(d) if d else []
+        except OSError:
+            return []
 
 
 class Cgroups:
@@ -97,11 +96,10 @@ class Cgroups:
         return bool(d) and os.path.isdir(d)
 
     def oom_kills(self):
+        files = CgroupFiles(self.dirs)
         if self.version == "v1":
-            return _keyed(os.path.join(self.dirs["memory"], "memory.oom_control")).get("oom_kill", 0)
-        if "unified" in self.dirs:
-            return _keyed(os.path.join(self.dirs["unified"], "memory.events")).get("oom_kill", 0)
-        return 0
+            return cgroupstats.parse_keyed(files.read("memory", "memory.oom_control")).get("oom_kill", 0)
+        return cgroupstats.parse_keyed(files.read("unified", "memory.events")).get("oom_kill", 0)
 
     def oom_control_path(self):
         """v1's memory.oom_control (it takes OOM notifications), or None."""
@@ -123,26 +121,9 @@ class Cgroups:
             return []
 
     def stats(self):
-        s = {"cgroup_version": self.version, "timestamp_ns": time.time_ns()}
-        if self.version == "v1":
-            mem, cpu, pids = self.dirs.get("memory"), self.dirs.get("cpuacct"), self.dirs.get("pids")
-            s["cpu_usage_ns"] = _int(os.path.join(cpu, "cpuacct.usage")) if cpu else 0
-            usage = _int(os.path.join(mem, "memory.usage_in_bytes"))
-            limit = _int(os.path.join(mem, "memory.limit_in_bytes"))
-            inactive = _keyed(os.path.join(mem, "memory.stat")).get("total_inactive_file", 0)
-            s["memory_usage_bytes"] = usage
-            s["memory_limit_bytes"] = 0 if limit >= UNLIMITED_V1 else limit
-            s["memory_working_set_bytes"] = max(0, usage - inactive)
-            s["pids_current"] = _int(os.path.join(pids, "pids.current")) if pids else 0
-            s["pids_limit"] = _int(os.path.join(pids, "pids.max")) if pids else 0
-        else:
-            d = self.dirs.get("unified", "")
-            s["cpu_usage_ns"] = _keyed(os.path.join(d, "cpu.stat")).get("usage_usec", 0) * 1000
-            usage = _int(os.path.join(d, "memory.current"))
-            s["memory_usage_bytes"] = usage
-            s["memory_limit_bytes"] = _int(os.path.join(d, "memory.max"))
-            s["memory_working_set_bytes"] = max(0, usage - _keyed(os.path.join(d, "memory.stat")).get("inactive_file", 0))
-            s["pids_current"] = _int(os.path.join(d, "pids.current"))
-            s["pids_limit"] = _int(os.path.join(d, "pids.max"))
-        s["oom_kills"] = self.oom_kills()
+        """Every StatsResponse field the cgroup files give (shim/cgroupstats.py)."""
+        files = CgroupFiles(self.dirs)
+        s = cgroupstats.stats_v1(files) if self.version == "v1" else cgroupstats.stats_v2(files)
+        s["cgroup_version"] = self.version
+        s["timestamp_ns"] = time.time_ns()
         return s

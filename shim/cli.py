@@ -130,7 +130,9 @@ def _umount_if_mounted(path):
 def cmd_delete(a):
     import fcntl
 
-    from . import daemon, exitfile
+    from gantry.api import shimstate
+
+    from . import daemon
     from .runtime import Runtime, RuntimeFailed
     lock = os.path.join(a.state_dir, daemon.LOCK)
     if os.path.exists(lock):
@@ -151,7 +153,7 @@ def cmd_delete(a):
         _umount_if_mounted(_bundle_rootfs(a.bundle))
     except OSError as e:
         errors.append(str(e))
-    record = exitfile.read(a.state_dir)
+    record = shimstate.read_exit(a.state_dir)
     out = {"id": a.id, "exit_status": record["status"] if record else 255,
            "exited_at_ns": record.get("exited_at_ns", 0) if record else 0,
            "reason": record.get("reason", "") if record else "exit status unknown"}

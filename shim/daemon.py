@@ -17,16 +17,13 @@ import sys
 import traceback
 
 from gantry.api import shimcalls
+from gantry.api.shimstate import ADDRESS, LOCK, PIDFILE, SOCKET  # noqa: F401  (the state dir layout)
 
 from . import reaper as reaper_mod
 from .loop import Loop
 from .server import Server, listen
 from .service import ShimService
 
-SOCKET = "shim.sock"
-ADDRESS = "address"
-PIDFILE = "shim.pid"
-LOCK = "shim.lock"
 GRACE_SECONDS = 2.0
 
 

@@ -32,9 +32,9 @@ import os
 import signal
 import time
 
-from gantry.api import framing, shim_pb2
+from gantry.api import framing, shim_pb2, shimstate
 
-from . import daemon, exitfile
+from . import daemon
 from .service import Config
 
 
@@ -71,7 +71,7 @@ def _claim(config):
         if e.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
             raise
         return None, _running_shim(config.state_dir)
-    if exitfile.read(config.state_dir) is not None:
+    if shimstate.read_exit(config.state_dir) is not None:
         os.close(lock_fd)
         raise SpawnError("%s: container %s already exited here (gantry-shim delete first)" % (
             config.state_dir, config.id))

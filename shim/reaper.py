@@ -16,6 +16,13 @@ import signal
 PR_SET_CHILD_SUBREAPER = 36
 
 
+def status_of(wait_status):
+    """The exit status a waitpid status stands for: the code, or 128 + the signal."""
+    if os.WIFSIGNALED(wait_status):
+        return 128 + os.WTERMSIG(wait_status)
+    return os.WEXITSTATUS(wait_status)
+
+
 _libc = []
 
 

@@ -12,9 +12,9 @@ import os
 import signal
 import time
 
-from gantry.api import shim_pb2, shimcalls
+from gantry.api import shim_pb2, shimcalls, shimstate
 
-from . import exitfile
+from . import reaper
 from .cgroup import Cgroups
 from .console import ConsoleSocket
 from .errors import AlreadyExists, FailedPrecondition, Internal, InvalidArgument, NotFound
@@ -112,11 +112,11 @@ class ShimService:
         p = self.by_pid.pop(pid, None)
         if p is None:
             return  # a runtime helper or an orphan: reaped, nothing to record
-        p.exit_status = exitfile.status_of(wait_status)
+        p.exit_status = reaper.status_of(wait_status)
         p.exited_at_ns = time.time_ns()
         if p.exec_id == INIT:
             p.reason = self.oom.reason_at_exit() if self.oom else ""
-            exitfile.write(self.cfg.state_dir, pid, p.exit_status, p.exited_at_ns, p.reason)
+            shimstate.write_exit(self.cfg.state_dir, pid, p.exit_status, p.exited_at_ns, p.reason)
         p.io.drain()
         p.io.end_attaches()
         if p.state != DELETED:

@@ -26,7 +26,7 @@ import time
 
 from gantry.api import framing
 
-from . import daemon, detach, heapfill, reaper, warmup
+from . import daemon, detach, heapfill, reaper, tricks, warmup
 from .server import listen
 
 PR_SET_PDEATHSIG = 1
@@ -52,12 +52,12 @@ def serve(socket_path, announce=sys.stdout):
     if os.getppid() != parent:
         raise RuntimeError("gantry-shim template: its starter exited already")
     assert daemon.Shim and detach.spawn_for_connection  # every module a shim runs is imported
-    warmup.warm_up()
+    tricks.run("bytecode warm-up", warmup.warm_up)
     listener = listen(socket_path)
     listener.setblocking(True)
     gc.collect()
     gc.freeze()
-    heapfill.fill()
+    tricks.run("heap fill", heapfill.fill)
     announce.write(socket_path + "\n")
     announce.flush()
     try:

@@ -15,9 +15,9 @@ import shutil
 import socket
 import time
 
-from gantry.api import framing, shim_pb2, shimcalls
+from gantry.api import framing, shim_pb2, shimcalls, shimstate
 
-from . import crilog, daemon, detach, exitfile
+from . import crilog, daemon, detach
 from .cgroup import Cgroups
 from .errors import ShimError
 from .io import ProcessIO
@@ -84,8 +84,8 @@ def _one_round(tmp, i):
     service.runtime.run(["/bin/true"])
     _spawn_decoding(tmp)
     _io_round_trip(loop, tmp)
-    exitfile.write(cfg.state_dir, 1, 0, 1)
-    exitfile.read(cfg.state_dir)
+    shimstate.write_exit(cfg.state_dir, 1, 0, 1)
+    shimstate.read_exit(cfg.state_dir)
     daemon.write_atomic(os.path.join(tmp, "address"), "x\n")
     cgroups = Cgroups.locate(os.getpid())
     if cgroups:

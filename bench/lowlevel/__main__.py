@@ -1,6 +1,11 @@
-"""Benchmark: gantry-oci vs runc vs crun on the same busybox bundle, in the same run, alternating.
+"""Benchmark: gantry-oci vs runc vs crun on the same busybox bundles, in the same run, alternating.
 
-    python -m bench.lowlevel [--rounds 30] [--json FILE]
+    python -m bench.lowlevel [--rounds 30] [--json FILE] [--bundles project,runc-spec]
+
+Two bundles, both reported: ``project`` (tests/fixtures/bundle.py: 14 capabilities, cgroup namespace
+off) and ``runc-spec``, the config.json ``runc spec`` writes (tests/fixtures/specs/runc.json, as
+users start from it: 3 capabilities also in ``ambient``, no ``inheritable``), with only its root
+path, its args and ``terminal: false`` changed (runc wants a terminal otherwise).
 
 Per round, for each runtime in turn (the order rotates every round):
 - ``run``: ``RUNTIME --root R run --bundle B ID`` of a process running ``true`` (create, start,
@@ -27,7 +32,14 @@ directory with clone3 CLONE_INTO_CGROUP, see process/init.place_self); pid 1 set
 for the parent (its cgroup view is predicted); no fsync of state.json (as runc); the parent no longer
 imports the init's modules.  What remains is CPython itself: ~8 ms to start an interpreter (-IS) on this
 VM plus ~3 ms of imports, against a Go binary's ~3 ms; `start` and `delete` are little else, hence
-their ratios.  Note: in an alternating run the runtimes share the kernel's grace-period state, so a
+their ratios.  2026-12-05 08:45 UTC, 25 rounds, machine busy (load ~4 on 2 cores; runc's `run` 46-48 ms, 28 ms when
+quiet), both bundles: project: run 51.2 ms vs runc 46.2 (1.11), create 1.22, start 1.88, delete 2.25;
+runc-spec: run 52.3 vs 48.2 (1.09), create 1.14, start 1.60, delete 1.58; a 3-round run just before:
+run 1.31 (project) and 1.55 (runc-spec).  08:55 UTC, 25 rounds, load 3-11 (runc's `run` 68-82 ms): project run
+1.23, create 1.51, start 2.31, delete 2.90; runc-spec run 1.53, create 1.58, start 2.38, delete 2.82.  The
+ratios grow with the load (an interpreter start is more CPU than a Go binary's), so only a quiet machine
+gives figures to quote.
+Note: in an alternating run the runtimes share the kernel's grace-period state, so a
 runtime that pays one can make the next one's cgroup write cheap (runc's `run` ranged 26.5-33.9 ms here).
 """
 import argparse
@@ -96,6 +108,20 @@ def hide_cgroup2_for(name):
     return helper
 
 
+SPECS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                     "tests", "fixtures", "specs")
+
+
+def runc_spec_config(args):
+    with open(os.path.join(SPECS, "runc.json")) as f:
+        cfg = json.load(f)
+    cfg["process"].update(args=list(args), terminal=False)
+    return cfg
+
+
+BUNDLES = {"project": bundle.default_config, "runc-spec": runc_spec_config}
+
+
 def one_round(name, binary, root, bundle_true, bundle_sleep, n, results):
     cid = "bench-%s-%d" % (name, n)
     wall, cpu, rss, code = timed([binary, "--root", root, "run", "--bundle", bundle_true, cid], name)
@@ -131,10 +157,33 @@ def summary(samples):
             "n": len(samples)}
 
 
+def print_bundle(kind, results, failed):
+    report = {name: {op: summary(s) for op, s in ops.items()} for name, ops in results.items()
+              if name not in failed}
+    print("bundle %s" % kind)
+    print("%-11s %-7s %9s %9s %8s %10s" % ("runtime", "op", "median", "p90", "cpu", "maxrss"))
+    for name, ops in report.items():
+        for op, s in ops.items():
+            print("%-11s %-7s %7.1fms %7.1fms %6.1fms %7d KiB" % (name, op, s["median_ms"], s["p90_ms"],
+                                                                 s["cpu_ms"], s["maxrss_kib"]))
+    ratios = {}
+    for peer in ("runc", "crun"):
+        if peer in report and "gantry-oci" in report:
+            ratios[peer] = {op: report["gantry-oci"][op]["median_ms"] / report[peer][op]["median_ms"]
+                            for op in report[peer]}
+            ratios[peer]["maxrss_run"] = report["gantry-oci"]["run"]["maxrss_kib"] / report[peer]["run"]["maxrss_kib"]
+            print("gantry-oci / %s (%s): %s" % (peer, kind, ", ".join("%s %.2f" % kv for kv in ratios[peer].items())))
+    for name, err in failed.items():
+        print("%s: left out: %s" % (name, err))
+    print()
+    return report, ratios
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--json", help="write the results here too")
+    ap.add_argument("--bundles", default=",".join(BUNDLES), help="comma-separated: %s" % ", ".join(BUNDLES))
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("bench.lowlevel: needs root")
@@ -143,38 +192,30 @@ def main(argv=None):
     state = tempfile.mkdtemp(prefix="gantry-bench-oci-", dir="/run")
     try:
         rootfs = busybox.build_rootfs(os.path.join(work, "rootfs"))
-        b_true = bundle.write_bundle(os.path.join(work, "true"), rootfs, bundle.default_config(["true"]))
-        b_sleep = bundle.write_bundle(os.path.join(work, "sleep"), rootfs, bundle.default_config(["sleep", "30"]))
+        bundles = {}
+        for kind in args.bundles.split(","):
+            make = BUNDLES[kind]
+            bundles[kind] = (bundle.write_bundle(os.path.join(work, kind + "-true"), rootfs, make(["true"])),
+                             bundle.write_bundle(os.path.join(work, kind + "-sleep"), rootfs, make(["sleep", "30"])))
         found = runtimes()
         helpers = [hide_cgroup2_for("crun")] if "crun" in found else []
-        results = {name: {} for name in found}
-        failed = {}
+        results = {kind: {name: {} for name in found} for kind in bundles}
+        failed = {kind: {} for kind in bundles}
         names = list(found)
         for n in range(args.rounds):
             order = names[n % len(names):] + names[:n % len(names)]
-            for name in order:
-                if name in failed:
-                    continue
-                try:
-                    one_round(name, found[name], os.path.join(state, name), b_true, b_sleep, n, results[name])
-                except RuntimeError as e:
-                    failed[name] = str(e)
-        report = {name: {op: summary(s) for op, s in ops.items()} for name, ops in results.items()
-                  if name not in failed}
-        print("%-11s %-7s %9s %9s %8s %10s" % ("runtime", "op", "median", "p90", "cpu", "maxrss"))
-        for name, ops in report.items():
-            for op, s in ops.items():
-                print("%-11s %-7s %7.1fms %7.1fms %6.1fms %7d KiB" % (name, op, s["median_ms"], s["p90_ms"],
-                                                                     s["cpu_ms"], s["maxrss_kib"]))
-        ratios = {}
-        for peer in ("runc", "crun"):
-            if peer in report and "gantry-oci" in report:
-                ratios[peer] = {op: report["gantry-oci"][op]["median_ms"] / report[peer][op]["median_ms"]
-                                for op in report[peer]}
-                ratios[peer]["maxrss_run"] = report["gantry-oci"]["run"]["maxrss_kib"] / report[peer]["run"]["maxrss_kib"]
-                print("gantry-oci / %s: %s" % (peer, ", ".join("%s %.2f" % kv for kv in ratios[peer].items())))
-        for name, err in failed.items():
-            print("%s: left out: %s" % (name, err))
+            for kind, (b_true, b_sleep) in bundles.items():
+                for name in order:
+                    if name in failed[kind]:
+                        continue
+                    try:
+                        one_round(name, found[name], os.path.join(state, name), b_true, b_sleep, n,
+                                  results[kind][name])
+                    except RuntimeError as e:
+                        failed[kind][name] = str(e)
+        report, ratios = {}, {}
+        for kind in bundles:
+            report[kind], ratios[kind] = print_bundle(kind, results[kind], failed[kind])
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"results": report, "ratios": ratios, "failed": failed, "rounds": args.rounds}, f, indent=2)

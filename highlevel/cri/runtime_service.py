@@ -6,9 +6,8 @@ Domain errors become status codes in the one interceptor (server.py).
 
 Not implemented (each answers UNIMPLEMENTED naming itself, generated below
 from the service descriptor): CheckpointContainer (gantry-oci has no
-checkpoint/restore), the CRI metrics endpoints (critest skips them then, as for
-containerd 1.6), UpdatePodSandboxResources; Exec, Attach and PortForward until
-a streaming server is configured.
+checkpoint/restore), UpdatePodSandboxResources; Exec, Attach and PortForward
+until a streaming server is configured.
 
 ``Status`` reports the truth: RuntimeReady when the shim template and the
 runtime handlers are usable, NetworkReady from the network plugin.
@@ -19,7 +18,7 @@ import time
 from gantry.api import cri_pb2, cri_pb2_grpc
 
 from ..errors import InvalidArgument, Unimplemented
-from ..runtime import execsync, stats
+from ..runtime import execsync, metrics, podmetrics, stats
 from . import convert
 from . import runtime_convert as rc
 
@@ -27,6 +26,7 @@ CGROUP_DRIVERS = {"cgroupfs": cri_pb2.CGROUPFS, "systemd": cri_pb2.SYSTEMD}
 RUNTIME_READY = "RuntimeReady"
 NETWORK_READY = "NetworkReady"
 STREAM_CHUNK = 100
+METRICS_CHUNK = 10     # pods per StreamPodSandboxMetrics message (each carries ~70 metrics a container)
 
 
 def not_ready(condition):
@@ -99,7 +99,8 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
 
     def _pods(self, flt):
         match = rc.pod_filter(flt)
-        return [rc.pod_to_cri(p) for p in self.ctx.store.pods() if match(p)]
+        # a pod still being made (or undone) is nobody's to see yet, as with containerd
+        return [rc.pod_to_cri(p) for p in self.ctx.store.pods() if p.state != "creating" and match(p)]
 
     def ListPodSandbox(self, request, context):
         return cri_pb2.ListPodSandboxResponse(items=self._pods(_opt(request, "filter")))
@@ -136,7 +137,8 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
 
     def _containers(self, flt):
         match = rc.container_filter(flt)
-        return [rc.container_to_cri(c, self._image_ref(c)) for c in self.ctx.store.containers() if match(c)]
+        return [rc.container_to_cri(c, self._image_ref(c)) for c in self.ctx.store.containers()
+                if c.state != "creating" and match(c)]
 
     def ListContainers(self, request, context):
         return cri_pb2.ListContainersResponse(containers=self._containers(_opt(request, "filter")))
@@ -241,6 +243,18 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
         items = self._list_pod_stats(_opt(request, "filter"))
         for i in range(0, len(items), STREAM_CHUNK):
             yield cri_pb2.StreamPodSandboxStatsResponse(pod_sandbox_stats=items[i:i + STREAM_CHUNK])
+
+    # -- metrics (highlevel/runtime/metrics.py, podmetrics.py) ------------------------------------------
+    def ListMetricDescriptors(self, request, context):
+        return cri_pb2.ListMetricDescriptorsResponse(descriptors=metrics.descriptors())
+
+    def ListPodSandboxMetrics(self, request, context):
+        return cri_pb2.ListPodSandboxMetricsResponse(pod_metrics=podmetrics.list_pod_metrics(self.ctx))
+
+    def StreamPodSandboxMetrics(self, request, context):
+        items = podmetrics.list_pod_metrics(self.ctx)
+        for i in range(0, len(items), METRICS_CHUNK):
+            yield cri_pb2.StreamPodSandboxMetricsResponse(pod_sandbox_metrics=items[i:i + METRICS_CHUNK])
 
     # -- events ---------------------------------------------------------------------------------------
     def GetContainerEvents(self, request, context):

@@ -13,6 +13,20 @@ directories, top first, in overlay form):
   into this layer (content, owner, mode, xattrs, mtime), then linked, as
   containerd's overlay applier does (``resolve_deferred_links``).
 
+An implicit directory where a lower layer has a symlink (``esc/file`` over
+``esc -> /srv/data``, no entry for ``esc``) stays a directory of the layer,
+which hides the symlink, and takes the attributes of what the symlink leads
+to inside the image (``inherit_dir_attrs`` through ``resolve_in_lowers``; a
+symlink loop is refused).  Why: this is what containerd 1.6 does (overlayfs
+and native snapshotters alike; compared in tests/integration/images/
+test_store_unpack.py), so the image means the same under Gantry as under
+containerd.  umoci instead writes the file through the symlink (into
+srv/data); we follow containerd, the peer a CRI runtime stands beside, and do
+not refuse, which would fail images containerd runs.  Resolution never leaves
+the image: an absolute target starts at the image root, ``..`` stops there.  A
+target that is missing or not a directory leaves the directory's defaults
+(0755, root), as containerd does.
+
 ``lookup`` finds what the merged view of the lowers shows at a path, with
 overlay's rules: a 0/0 character device hides the path, an opaque directory
 hides what lies below it, symlinks in the middle of a path are not followed.
@@ -91,10 +105,12 @@ def _copy_attrs(src, st, dst, owners, symlink=False):
 
 
 def inherit_dir_attrs(target, implicit_dirs, lowers, owners=None):
-    """Give the implicit directories of the layer in ``target`` their attributes from below."""
+    """Give the implicit directories of the layer in ``target`` their attributes from below:
+    from the directory the path names in the merged lowers, through their symlinks."""
     owners = os.geteuid() == 0 if owners is None else owners
     for parts in sorted(implicit_dirs, key=len, reverse=True):
-        found = lookup(lowers, parts)
+        what = f"layer directory {'/'.join(parts)!r}"
+        found = lookup(lowers, resolve_in_lowers(lowers, parts, what))
         if found is None or not stat.S_ISDIR(found[1].st_mode):
             continue
         src, st = found
@@ -181,3 +197,38 @@ def _dir_times(target, deferred):
                     break
                 out[path] = (st.st_atime_ns, st.st_mtime_ns)
     return out
+
+
+# -- directories a layer makes where a lower layer has a symlink ---------------
+
+MAX_SYMLINK_HOPS = 40
+
+
+def resolve_in_lowers(lowers, parts, what):
+    """The real path (parts) that ``parts`` names in the merged lowers, following symlinks; pure lookups.
+
+    As containerd resolves a path against the rootfs (securejoin): an absolute target starts
+    again at the root, ``..`` stops at the root, so the result never leaves the image.  Past
+    MAX_SYMLINK_HOPS links the layer is refused (containerd: "too many links").
+    """
+    out, todo, hops = [], list(parts), 0
+    while todo:
+        comp = todo.pop(0)
+        if comp in ("", "."):
+            continue
+        if comp == "..":
+            if out:
+                out.pop()
+            continue
+        found = lookup(lowers, tuple(out + [comp]))
+        if found is not None and stat.S_ISLNK(found[1].st_mode):
+            hops += 1
+            if hops > MAX_SYMLINK_HOPS:
+                raise errors.InvalidArgument(f"{what}: more than {MAX_SYMLINK_HOPS} symlinks below")
+            link = os.readlink(found[0])
+            if link.startswith("/"):
+                out = []
+            todo = link.split("/") + todo
+            continue
+        out.append(comp)
+    return tuple(out)

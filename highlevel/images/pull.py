@@ -350,7 +350,9 @@ class _Pull:
             snaps.remove(key)
             raise
         # commit_layer drops the extraction itself if another pull committed this chain meanwhile
+        started = time.monotonic()
         snaps.commit_layer(chain, key, parent_chain, layer_result)
+        log.debug("%s: layer %s: committed as %s in %.2fs", self.what, desc.digest, chain, time.monotonic() - started)
 
     def _download(self, desc, diff_id, compression, unpack):
         """Fetch a layer blob into the content store; unpack it on the way when ``unpack``.
@@ -394,9 +396,12 @@ class _Pull:
         if pipe is None:
             return None
         pipe.close()
+        waited = time.monotonic()
         thread.join()
         if "error" in result:
             raise result["error"]
+        log.debug("%s: layer %s: unpacked %.2fs after it was stored", self.what, desc.digest,
+                  time.monotonic() - waited)
         return result["key"], result["layer"]
 
     def _extract_from_pipe(self, pipe, diff_id, compression, result):

@@ -25,7 +25,10 @@ Refused (errors.InvalidArgument naming the entry): absolute names, ``..``,
 writing through a symlink or a non-directory in a parent path, hardlinks to
 directories or through a symlink of this layer, malformed whiteouts, overlay xattrs
 (``trusted.overlay.*`` would let a layer redirect overlayfs), unknown entry
-types.  Symlinks themselves may point anywhere: they are resolved inside the
+types.  A directory the layer uses without naming it, where a lower layer has
+a symlink, stays a directory (hiding the symlink) and takes at commit the
+attributes of what the symlink leads to inside the image, as containerd does
+(layerfixups.py says why).  Symlinks themselves may point anywhere: they are resolved inside the
 container's root at run time, and nothing here ever follows one (every
 operation uses O_NOFOLLOW / lstat / follow_symlinks=False).
 """
@@ -35,9 +38,11 @@ import ctypes
 import ctypes.util
 import errno
 import hashlib
+import logging
 import os
 import shutil
 import stat
+import time
 import zlib
 from dataclasses import dataclass
 
@@ -46,6 +51,8 @@ from .layerfixups import FORBIDDEN_XATTR_PREFIXES as _FORBIDDEN_XATTR_PREFIXES
 from .layerfixups import OPAQUE_XATTR
 from .tarstream import TarStream
 from .whiteouts import classify, clean_path
+
+log = logging.getLogger("gantry.images.unpack")
 
 BUF = 1 << 20
 OUT_MAX = 4 << 20     # largest decompressed piece held at once
@@ -254,7 +261,9 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
             os.rmdir(target)
         os.rename(tmp, target)
         if sync:
+            started = time.monotonic()
             syncfs(target)   # the files and the rename: see syncfs for why here and per layer
+            log.debug("unpack into %s: syncfs %.2fs", target, time.monotonic() - started)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if e.errno in (errno.ENOSPC, errno.EDQUOT):

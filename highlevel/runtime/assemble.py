@@ -24,10 +24,11 @@ log = logging.getLogger("gantry.runtime")
 
 
 class Runtime:
-    def __init__(self, ctx, pods, containers):
+    def __init__(self, ctx, pods, containers, streaming=None):
         self.ctx = ctx
         self.pods = pods
         self.containers = containers
+        self.streaming = streaming
 
     @classmethod
     def open(cls, cfg, images, image_store):
@@ -42,18 +43,36 @@ class Runtime:
         containers = Containers(ctx, pods)
         pods.containers = containers
         recover(ctx, pods, containers)
-        return cls(ctx, pods, containers)
+        runtime = cls(ctx, pods, containers)
+        runtime.streaming = open_streaming(cfg, runtime)
+        return runtime
+
+    # -- what the streaming server looks up ----------------------------------------------
+    def streaming_container(self, ctr_id):
+        from ..streaming.backend import ContainerRef
+
+        ctr = self.containers.get(ctr_id, "streaming")
+        process = self.containers.spec_of(ctr).get("process", {}) if ctr.state in ("created", "running") else {}
+        return ContainerRef(id=ctr.id, shim_address=ctr.shim_address, tty=ctr.tty, stdin=ctr.stdin,
+                            stdin_once=ctr.stdin_once, running=ctr.state == "running", process=process)
+
+    def streaming_pod(self, pod_id):
+        from ..streaming.backend import PodRef
+
+        pod = self.pods.get(pod_id, "PortForward")
+        return PodRef(id=pod.id, netns_path=pod.namespaces.get("network"))
 
     def readiness(self, condition):
         if condition == "RuntimeReady":
             if not any(self.ctx.handlers.values()):
                 return False, "NoRuntimeHandler", "no OCI runtime binary was found"
             return True, "", ""
-        if self.ctx.network is None:
-            return False, "NetworkPluginNotReady", "no pod network is configured: pods get loopback only"
         return self.ctx.network.status()
 
     def close(self):
+        self.ctx.hooks.close()
+        if self.streaming is not None:
+            self.streaming.stop()
         self.ctx.shims.close()
         if self.ctx.network is not None:
             self.ctx.network.close()
@@ -71,7 +90,20 @@ def spec_defaults(cfg):
                                 node_hostname=os.uname().nodename)
 
 
+def open_streaming(cfg, runtime):
+    """The exec/attach/port-forward server (highlevel/streaming/), serving from now on."""
+    from ..streaming.backend import ShimBackend
+    from ..streaming.server import StreamingServer
+
+    server = StreamingServer(ShimBackend(runtime.streaming_container, runtime.streaming_pod),
+                             address=cfg.streaming_address, port=cfg.streaming_port)
+    server.start()
+    log.info("streaming server listening", extra={"fields": {"url": server.url_base}})
+    return server
+
+
 def open_network(cfg):
-    """The pod network plugin of the configuration, or None when there is none: pods then get a
-    network namespace with loopback only, and NetworkReady says so."""
-    return None
+    """The pod network of the configuration ([network] mode: bridge, cni or none)."""
+    from .. import network
+
+    return network.from_config(cfg, cfg.root, cfg.state)

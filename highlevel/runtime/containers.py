@@ -130,6 +130,7 @@ class Containers:
         except BaseException:
             self._undo(ctr)
             raise
+        self.ctx.hooks.post_create_container(pod, ctr)
         self.publish(ctr, "created")
         return ctr
 
@@ -153,6 +154,7 @@ class Containers:
                                       devices=devices, host_devices=hostfacts.host_devices() if privileged else None,
                                       target_pid_ns=self._target_pid_ns(config, pod),
                                       read_profile=hostfacts.read_seccomp_profile)
+        spec = self.ctx.hooks.create_container(pod, ctr, spec)
         clamp_oom_score_adj(spec, ctr.id)
         _write_json(os.path.join(ctr.bundle, "config.json"), spec)
         if ctr.log_path:
@@ -228,6 +230,8 @@ class Containers:
             ctr = self.get(ctr.id, "StartContainer")
             if ctr.state != "created":
                 raise errors.FailedPrecondition("StartContainer %s: container is %s, not created" % (ctr.id, ctr.state))
+            pod = self.ctx.store.get_pod(ctr.pod_id)
+            self.ctx.hooks.start_container(pod, ctr)
             client = self.ctx.shims.client(ctr.shim_address)
             try:
                 client.start()
@@ -240,6 +244,7 @@ class Containers:
             ctr.state, ctr.started_ns = "running", time.time_ns()
             self.ctx.store.put_container(ctr)
         self.watch(ctr)
+        self.ctx.hooks.post_start_container(pod, ctr)
         self.publish(ctr, "started")
 
     def watch(self, ctr):
@@ -262,7 +267,14 @@ class Containers:
                 ctr.exit_code, ctr.finished_ns = status.exit_status, status.exited_at_ns or time.time_ns()
                 ctr.reason = status.reason or ("Completed" if ctr.exit_code == 0 else "Error")
             self.ctx.store.put_container(ctr)
+        self._hook_stopped(ctr)
         self.publish(ctr, "stopped")
+
+    def _hook_stopped(self, ctr):
+        try:
+            self.ctx.hooks.stop_container(self.ctx.store.get_pod(ctr.pod_id), ctr)
+        except Exception as exc:  # noqa: BLE001 - the exit is recorded; a plugin's error cannot undo it
+            log.warning("stop_container hook failed", extra={"fields": {"id": ctr.id, "error": str(exc)}})
 
     # -- stop ------------------------------------------------------------------------------
     def stop(self, ctr_id, timeout=0):
@@ -296,6 +308,7 @@ class Containers:
         if ctr.state == "running":
             self.stop(ctr.id, timeout=0)
             ctr = self.ctx.store.get_container(ctr.id)
+        self.ctx.hooks.remove_container(self.ctx.store.get_pod(ctr.pod_id), ctr)
         self._release(ctr)
         self.ctx.store.delete_container(ctr.id)
         self.publish(ctr, "deleted")
@@ -329,6 +342,7 @@ class Containers:
         ctr = self.get(ctr_id, "UpdateContainerResources")
         if ctr.state not in ("created", "running"):
             raise errors.FailedPrecondition("UpdateContainerResources %s: container is %s" % (ctr.id, ctr.state))
+        resources = self.ctx.hooks.update_container(self.ctx.store.get_pod(ctr.pod_id), ctr, resources)
         self.ctx.shims.client(ctr.shim_address).update(resources)
         spec = self.spec_of(ctr)
         spec.setdefault("linux", {})["resources"] = {**spec.get("linux", {}).get("resources", {}), **resources}

@@ -18,6 +18,8 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
+from .hooks import Hooks
+
 SHORT_ID = 16
 
 
@@ -33,6 +35,7 @@ class RuntimeContext:
     network: object = None           # highlevel.network Network, or None (loopback only)
     cgroup_driver: str = "cgroupfs"
     spec_defaults: object = None     # specgen.SpecDefaults
+    hooks: object = field(default_factory=Hooks)     # hooks.Hooks: where NRI plugs in
     extra: dict = field(default_factory=dict)
 
     def pod_dir(self, pod_id):

@@ -25,8 +25,9 @@ from gantry.api import cri_pb2
 
 from .. import errors
 from ..images.snapshots import is_mounted
+from ..network import PodNetwork, PortMapping, podfiles
 from . import handlers as handlermod
-from . import pause, podfiles, podns, podspec, specsecurity
+from . import pause, podns, podspec, specsecurity
 from .containers import clamp_oom_score_adj, remove_tree
 from .store import Pod
 
@@ -118,6 +119,7 @@ class Pods:
         self.ctx.store.add_pod(pod)
         try:
             self._set_up(pod, config, handler, net_mode, pid_mode, ipc_mode)
+            self.ctx.hooks.run_pod_sandbox(pod, config)
             pod.state = "ready"
             self.ctx.store.put_pod(pod)
         except BaseException:
@@ -167,8 +169,6 @@ class Pods:
         self.ctx.store.put_pod(pod)
 
     def _net_request(self, pod, config):
-        from ..network import PodNetwork, PortMapping
-
         protocols = {cri_pb2.TCP: "TCP", cri_pb2.UDP: "UDP", cri_pb2.SCTP: "SCTP"}
         ports = [PortMapping(protocols.get(p.protocol, "TCP"), p.container_port, p.host_port, p.host_ip)
                  for p in config.port_mappings]
@@ -184,9 +184,9 @@ class Pods:
             hostname = hostname or os.uname().nodename
         else:
             hosts = podfiles.hosts_file(hostname, pod.ips)
-        resolv = podfiles.resolv_conf(config.dns_config) if podfiles.has_dns(config) \
-            else _read_host("/etc/resolv.conf")
-        for name, text in (("hostname", podfiles.hostname_file(hostname)), ("hosts", hosts),
+        resolv = podfiles.resolv_conf(config.dns_config if config.HasField("dns_config") else None,
+                                      _read_host("/etc/resolv.conf"))
+        for name, text in (("hostname", hostname + "\n"), ("hosts", hosts),
                            ("resolv.conf", resolv)):
             _write_atomic(os.path.join(pod.dir, name), text)
 
@@ -231,6 +231,7 @@ class Pods:
         self._stop_pause(pod)
         self._teardown_network(pod)
         if pod.state != "notready":
+            self.ctx.hooks.stop_pod_sandbox(pod)
             pod.state = "notready"
             self.ctx.store.put_pod(pod)
             self.publish(pod, "stopped")
@@ -261,6 +262,7 @@ class Pods:
         if self.containers is not None:
             for ctr in self.ctx.store.containers(pod.id):
                 self.containers.remove(ctr.id)
+        self.ctx.hooks.remove_pod_sandbox(pod)
         self._release(pod)
         self.ctx.store.delete_pod(pod.id)
         self.publish(pod, "deleted")

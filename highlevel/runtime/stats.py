@@ -2,6 +2,7 @@
 
     container_stats(ctx, ctr) -> ContainerStats        (None fields: not measurable now)
     pod_network(pod, containers) -> {iface: (rx_bytes, rx_errors, tx_bytes, tx_errors)}
+    net_dev_counters(text) -> {iface: {"rx_bytes": n, ...}}   (pure; the CRI metrics use all eight)
 
 CPU, memory and pids come from the shim's Stats (the container's cgroup, v1,
 v2 or hybrid); the writable layer is the size of the snapshot's upper dir.  A
@@ -49,18 +50,28 @@ def container_stats(ctx, ctr):
     return stats
 
 
-def parse_net_dev(text):
-    """/proc/net/dev -> {iface: (rx_bytes, rx_errors, tx_bytes, tx_errors)} (pure)."""
+NET_DEV_FIELDS = {"rx_bytes": 0, "rx_packets": 1, "rx_errors": 2, "rx_dropped": 3,
+                  "tx_bytes": 8, "tx_packets": 9, "tx_errors": 10, "tx_dropped": 11}
+
+
+def net_dev_counters(text):
+    """/proc/net/dev -> {iface: {"rx_bytes": n, "rx_packets": n, ... "tx_dropped": n}} (pure)."""
     out = {}
     for line in text.splitlines()[2:]:
         name, sep, rest = line.partition(":")
         if not sep:
             continue
         fields = rest.split()
-        if len(fields) < 11:
+        if len(fields) < 12:
             continue
-        out[name.strip()] = (int(fields[0]), int(fields[2]), int(fields[8]), int(fields[10]))
+        out[name.strip()] = {key: int(fields[i]) for key, i in NET_DEV_FIELDS.items()}
     return out
+
+
+def parse_net_dev(text):
+    """/proc/net/dev -> {iface: (rx_bytes, rx_errors, tx_bytes, tx_errors)} (pure)."""
+    return {name: (c["rx_bytes"], c["rx_errors"], c["tx_bytes"], c["tx_errors"])
+            for name, c in net_dev_counters(text).items()}
 
 
 def pod_network(pid):

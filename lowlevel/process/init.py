@@ -43,6 +43,8 @@ def preload(linux, terminal):
     import resource  # noqa: F401  (rlimits)
 
     from .. import capabilities, hooks, rootfs  # noqa: F401
+    from ..tricks import signal_module
+    signal_module()   # _signal, or the signal module when tricks are off (reset_signals)
     from ..log import describe  # noqa: F401
     from . import rlimits, users  # noqa: F401
     if linux.get("seccomp"):
@@ -343,7 +345,8 @@ def reset_signals(sys):
     Signals 32 and 33 are glibc's own: Python's signal module cannot reach them
     (EINVAL), so they go to the kernel directly; GNU make, for one, starts its
     children with both ignored."""
-    import _signal
+    from ..tricks import signal_module
+    _signal = signal_module()
     for s in range(1, _signal.NSIG):
         if s in (_signal.SIGKILL, _signal.SIGSTOP):
             continue

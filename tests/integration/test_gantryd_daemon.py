@@ -64,11 +64,12 @@ def test_bad_image_requests(gantryd, call, request_msg, code):
     assert info.value.details()
 
 
-def test_runtime_calls_not_yet_implemented_are_unimplemented(gantryd):
+def test_runtime_calls_not_offered_are_unimplemented(gantryd):
     with pytest.raises(grpc.RpcError) as info:
-        gantryd.runtime.ListPodSandbox(cri_pb2.ListPodSandboxRequest(), timeout=5)
+        gantryd.runtime.CheckpointContainer(cri_pb2.CheckpointContainerRequest(container_id="x"), timeout=5)
     assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "ListPodSandbox" in info.value.details()
+    assert "CheckpointContainer" in info.value.details()
+    assert gantryd.runtime.ListPodSandbox(cri_pb2.ListPodSandboxRequest(), timeout=5).items == []
 
 
 def test_status_reports_conditions(gantryd):
@@ -178,14 +179,26 @@ def test_version_flag():
 
 
 def test_runtime_config_names_the_cgroup_driver(tmp_path):
-    gd = GantrydProcess(str(tmp_path), config_text='cgroup_driver = "systemd"\n')
+    gd = GantrydProcess(str(tmp_path), config_text='cgroup_driver = "cgroupfs"\n')
     try:
         gd.start()
         resp = gd.runtime.RuntimeConfig(cri_pb2.RuntimeConfigRequest(), timeout=5)
-        assert resp.linux.cgroup_driver == cri_pb2.SYSTEMD
+        assert resp.linux.cgroup_driver == cri_pb2.CGROUPFS
         assert gd.stop() == 0
     finally:
         gd.cleanup()
+
+
+def test_systemd_cgroup_driver_is_refused_at_start_up(tmp_path):
+    """gantry-oci has no systemd cgroup driver: gantryd must not tell the kubelet it has one."""
+    conf = tmp_path / "gantryd.toml"
+    conf.write_text('cgroup_driver = "systemd"\n')
+    r = subprocess.run([sys.executable, "-m", "gantry.highlevel.daemon", "--config", str(conf),
+                        "--address", str(tmp_path / "g.sock"), "--root", str(tmp_path / "r"),
+                        "--state", str(tmp_path / "s")], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "cgroup_driver: 'systemd' is not supported" in r.stderr
+    assert not os.path.exists(tmp_path / "g.sock")
 
 
 def test_a_second_daemon_on_the_same_root_is_refused(gantryd):

@@ -2,6 +2,7 @@
 import os
 import socket
 import stat
+from types import SimpleNamespace
 
 import grpc
 import pytest
@@ -36,13 +37,21 @@ class Images:
         return []
 
 
+class ClosedStore:
+    """A runtime store that refuses every read (a domain error inside a streaming handler)."""
+
+    def pods(self):
+        raise errors.FailedPrecondition("pods: store closed")
+
+
 @pytest.fixture
 def served(tmp_path):
     images = Images()
     path = str(tmp_path / "run" / "gantryd.sock")
 
     def register(server):
-        cri_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeService("9.9.9"), server)
+        runtime = RuntimeService("9.9.9", ctx=SimpleNamespace(store=ClosedStore(), handlers={"": None}))
+        cri_pb2_grpc.add_RuntimeServiceServicer_to_server(runtime, server)
         cri_pb2_grpc.add_ImageServiceServicer_to_server(ImageService(images), server)
 
     server = CriServer(path, register, max_workers=4)
@@ -95,22 +104,21 @@ def test_errors_in_streaming_calls_map_too(served):
         list(image_stub.StreamImages(cri_pb2.StreamImagesRequest(), timeout=5))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as info:
-        list(runtime.GetContainerEvents(cri_pb2.GetEventsRequest(), timeout=5))
-    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "GetContainerEvents" in info.value.details()
+        list(runtime.StreamPodSandboxes(cri_pb2.StreamPodSandboxesRequest(), timeout=5))
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "pods: store closed" in info.value.details()
 
 
 @pytest.mark.parametrize("method, request_type", [
-    ("RunPodSandbox", cri_pb2.RunPodSandboxRequest),
-    ("ListContainers", cri_pb2.ListContainersRequest),
-    ("ExecSync", cri_pb2.ExecSyncRequest),
+    ("CheckpointContainer", cri_pb2.CheckpointContainerRequest),
+    ("UpdatePodSandboxResources", cri_pb2.UpdatePodSandboxResourcesRequest),
 ])
 def test_unimplemented_runtime_methods_say_so(served, method, request_type):
     *_, runtime, _ = served
     with pytest.raises(grpc.RpcError) as info:
         getattr(runtime, method)(request_type(), timeout=5)
     assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert info.value.details() == "RuntimeService/%s: not implemented by gantryd yet" % method
+    assert info.value.details() == "RuntimeService/%s: not implemented by gantryd" % method
 
 
 def test_bad_requests(served):

@@ -19,6 +19,7 @@ from gantry.highlevel.images.service import ImageService
 from gantry.highlevel.images.store import ImageStore
 
 from tests.fixtures import ociimage as oi
+from tests.integration.fixtures.test_registry_containerd import ctr  # noqa: F401  (a private containerd)
 
 pytestmark = [pytest.mark.root]
 
@@ -208,7 +209,7 @@ def test_docker_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store)
         sn.unmount(mnt)
         store.snapshots.remove(key)
     theirs, _ = snapshot_of_tree(umoci_rootfs(src, "v1", str(tmp_path / "umoci")))
-    assert ours == theirs
+    assert ours == theirs, (sorted(ours), sorted(theirs), theirs.get("esc"))
     out = str(tmp_path / "ours.tar")
     archive.export_docker_archive(ImageService(store), ["test.local/saved:v1"], out)
     assert skopeo_diff_ids(f"docker-archive:{out}") == [layer.diff_id for layer in img.layers]
@@ -255,3 +256,84 @@ def test_oci_archive_from_skopeo_imports_and_ours_reads_back(tmp_path, store):
     out = str(tmp_path / "ours.tar")
     archive.export_oci_archive(ImageService(store), ["test.local/oa:v1"], out)
     assert skopeo_diff_ids(f"oci-archive:{out}:v1") == [layer.diff_id for layer in img.layers]
+
+
+SRV = [oi.Dir("srv"), oi.Dir("srv/data", mode=0o750, uid=5, gid=6, xattrs={"user.k": b"v"}),
+       oi.File("srv/data/old", b"old"), oi.Dir("srv/data/sub", mode=0o711, uid=7, gid=8)]
+
+# Layer 1 makes a symlink, layer 2 writes below it without an entry of its own for it.
+SYMLINK_CASES = {
+    "absolute": [SRV + [oi.Symlink("esc", "/srv/data")], [oi.File("esc/file", b"new"), oi.File("esc/new/f", b"n")]],
+    "relative": [SRV + [oi.Symlink("esc", "srv/data")], [oi.File("esc/file", b"new")]],
+    "climbing": [SRV + [oi.Symlink("esc", "../../srv/./data")], [oi.File("esc/file", b"new")]],
+    "deeper": [SRV + [oi.Symlink("esc", "/srv/data")], [oi.File("esc/sub/file", b"new")]],
+    "middle": [SRV + [oi.Dir("d"), oi.Symlink("d/esc", "../srv/data")], [oi.Dir("d", mode=0o700),
+                                                                         oi.File("d/esc/file", b"new")]],
+    "chain": [SRV + [oi.Symlink("a", "b"), oi.Symlink("b", "/srv/data")], [oi.File("a/file", b"new")]],
+    "dangling": [[oi.Symlink("esc", "/nowhere/x")], [oi.File("esc/file", b"new")]],
+    "to-a-file": [[oi.File("f", b"x"), oi.Symlink("esc", "f")], [oi.File("esc/file", b"new")]],
+    "merged-usr": [[oi.Dir("usr"), oi.Dir("usr/bin", mode=0o751), oi.File("usr/bin/sh", b"sh", mode=0o755),
+                    oi.Symlink("bin", "usr/bin")], [oi.File("bin/tool", b"tool", mode=0o755)]],
+}
+
+
+def containerd_tree(ctr, tmp_path, img, name):  # noqa: F811
+    """The rootfs containerd 1.6 makes of img (ctr images import + mount), as snapshot_of_tree facts."""
+    argv, _ = ctr
+    path = str(tmp_path / "img.tar")
+    oi.write_docker_archive(path, {name: img})
+    p = subprocess.run(argv + ["images", "import", path], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    mnt = str(tmp_path / "ctd-mnt")
+    os.makedirs(mnt)
+    p = subprocess.run(argv + ["images", "mount", name, mnt], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    try:
+        return snapshot_of_tree(mnt)[0]
+    finally:
+        subprocess.run(argv + ["images", "unmount", "--rm", mnt], capture_output=True, timeout=60)
+
+
+def our_tree(tmp_path, store, img):
+    layout = str(tmp_path / "layout")
+    oi.write_layout(layout, {"v1": img})
+    ((image_id, _),) = archive.import_oci_layout(store, layout, base_name="test.local/img")
+    mnt = str(tmp_path / "mnt")
+    key = mounted_view(store, image_id, mnt)
+    try:
+        return snapshot_of_tree(mnt)[0]
+    finally:
+        sn.unmount(mnt)
+        store.snapshots.remove(key)
+
+
+@pytest.mark.parametrize("case", sorted(SYMLINK_CASES))
+def test_layer_writing_under_a_lower_symlink_equals_containerd(tmp_path, store, ctr, case):  # noqa: F811
+    """containerd 1.6 keeps a directory where layer 2 writes (hiding layer 1's symlink) and gives it
+    the attributes of what the symlink leads to inside the image: so do we (umoci writes through the
+    symlink instead; see layerfixups.py)."""
+    img = oi.Image([oi.Layer(entries, "none") for entries in SYMLINK_CASES[case]])
+    theirs = containerd_tree(ctr, tmp_path, img, "test.local/symlink-%s:v1" % case)
+    ours = our_tree(tmp_path, store, img)
+    for tree in (ours, theirs):
+        for facts in tree.values():
+            if facts["type"] == stat.S_IFDIR:
+                facts.pop("mtime")     # directories a layer writes into: extraction time for containerd
+    assert ours == theirs
+    if case in ("absolute", "deeper"):      # the comparison saw what it was meant to see
+        assert (ours["esc"]["type"], ours["esc"]["mode"], ours["esc"]["uid"]) == (stat.S_IFDIR, 0o750, 5)
+        assert ours["esc"]["xattrs"] == {"user.k": b"v"}
+        assert "srv/data/file" not in ours and "srv/data/sub/file" not in ours
+    if case == "deeper":
+        assert (ours["esc/sub"]["mode"], ours["esc/sub"]["uid"]) == (0o711, 7)
+
+
+def test_symlink_loop_below_a_layer_directory_is_refused(tmp_path, store):
+    """containerd refuses it too ("too many links")."""
+    from gantry.highlevel import errors
+    layout = str(tmp_path / "layout")
+    img = oi.Image([oi.Layer([oi.Symlink("a", "b"), oi.Symlink("b", "a")], "none"),
+                    oi.Layer([oi.File("a/file", b"x")], "none")])
+    oi.write_layout(layout, {"v1": img})
+    with pytest.raises(errors.InvalidArgument, match="layer directory 'a': more than 40 symlinks below"):
+        archive.import_oci_layout(store, layout, base_name="test.local/img")

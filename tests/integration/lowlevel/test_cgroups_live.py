@@ -21,6 +21,24 @@ pytestmark = pytest.mark.root
 PARENT = "gantry-itest-%d" % os.getpid()
 
 
+def _machine_mounts():
+    """What this machine mounts, read from /proc (not from the layout code under test):
+    ({v1 controller: True}, whether a cgroup2 hierarchy is mounted)."""
+    v1, v2 = {}, False
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fstype, options = fields[fields.index("-") + 1], fields[-1].split(",")
+            if fstype == "cgroup2":
+                v2 = True
+            elif fstype == "cgroup":
+                v1.update({o: True for o in options})
+    return v1, v2
+
+
+MACHINE_V1, MACHINE_HAS_CGROUP2 = _machine_mounts()
+
+
 def _read(path, name):
     with open(os.path.join(path, name)) as f:
         return f.read().strip()
@@ -182,8 +200,9 @@ def test_relative_and_systemd_style_paths(layout):
 
 def _v2_manager(layout, cid):
     """A pure-v2 manager on the cgroup2 hierarchy (this machine mounts it at /sys/fs/cgroup/unified)."""
-    if layout.unified is None:
-        pytest.skip("no cgroup2 hierarchy")
+    if not MACHINE_HAS_CGROUP2:
+        pytest.skip("this machine mounts no cgroup2 hierarchy")
+    assert layout.unified is not None
     root = layout.unified.mountpoint
     return Manager(V2, {}, os.path.join(root, PARENT, cid), set(layout.unified_controllers), root)
 
@@ -239,8 +258,9 @@ def test_v2_freeze_and_stats(layout, sleeper):
 def test_blkio_weight_uses_bfq_or_names_the_missing_file(layout):
     cid = uuid.uuid4().hex[:8]
     m = manager_for({"cgroupsPath": "/%s/%s" % (PARENT, cid)}, cid, layout=layout)
-    if m.home("blkio") != "v1":
-        pytest.skip("blkio is not a v1 controller here")
+    if not MACHINE_V1.get("blkio"):
+        pytest.skip("this machine mounts no cgroup v1 blkio hierarchy")
+    assert m.home("blkio") == "v1"
     m.create()
     files = set(os.listdir(m.v1["blkio"]))
     if "blkio.weight" in files or "blkio.bfq.weight" in files:
@@ -255,8 +275,9 @@ def test_blkio_weight_uses_bfq_or_names_the_missing_file(layout):
 def test_v1_device_update_changes_only_the_difference(layout, sleeper):
     cid = uuid.uuid4().hex[:8]
     m = manager_for({"cgroupsPath": "/%s/%s" % (PARENT, cid)}, cid, layout=layout)
-    if m.home("devices") != "v1":
-        pytest.skip("devices is not a v1 controller here")
+    if not MACHINE_V1.get("devices"):
+        pytest.skip("this machine mounts no cgroup v1 devices hierarchy")
+    assert m.home("devices") == "v1"
     m.create()
     p = sleeper()
     m.add(p.pid)
@@ -295,8 +316,9 @@ def test_signal_all_kills_every_member(layout):
 def test_unified_map_writes_cgroup2_files(layout):
     cid = uuid.uuid4().hex[:8]
     m = manager_for({"cgroupsPath": "/%s/%s" % (PARENT, cid)}, cid, layout=layout)
-    if m.unified is None:
-        pytest.skip("no cgroup2 hierarchy")
+    if not MACHINE_HAS_CGROUP2:
+        pytest.skip("this machine mounts no cgroup2 hierarchy")
+    assert m.unified is not None
     m.create()
     m.apply({"unified": {"cgroup.max.descendants": "7"}})
     assert _read(m.unified, "cgroup.max.descendants") == "7"

@@ -71,7 +71,7 @@ def test_limits_seen_from_inside(tmp_path, busybox_rootfs, oci):
     script = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes "
               "/sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
               "/sys/fs/cgroup/cpuset/cpuset.cpus; "
-              "mknod /tmp/kmsg c 1 11 && (head -c 1 /tmp/kmsg >/dev/null 2>&1 && echo kmsg-open || echo kmsg-denied); "
+              "mknod /dev/kmsg2 c 1 11 && (head -c 1 /dev/kmsg2 >/dev/null 2>&1 && echo kmsg-open || echo kmsg-denied); "
               "echo ok > /dev/null && echo null-ok")
     cid, path, _ = make_bundle(tmp_path, busybox_rootfs, script, resources=resources)
     run = oci("run", "--bundle", path, cid)

@@ -21,9 +21,18 @@ def busybox_ref(registry, busybox_rootfs, tmp_path_factory):
     return "%s/runtime/busybox:1" % registry.host, img.config_digest, certs
 
 
+# the tests' pods get a bridge and addresses of their own, apart from a gantryd the machine may run
+TEST_NETWORK = """
+[network]
+mode = "bridge"
+bridge = "gantrytest0"
+pod_cidr = "10.87.250.0/24"
+"""
+
+
 @pytest.fixture
 def gantryd(busybox_ref, tmp_path):
-    gd = GantrydProcess(str(tmp_path), registry_config_dir=busybox_ref[2])
+    gd = GantrydProcess(str(tmp_path), registry_config_dir=busybox_ref[2], config_text=TEST_NETWORK)
     try:
         gd.start()
         yield gd

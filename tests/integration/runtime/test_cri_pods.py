@@ -80,7 +80,8 @@ def test_exec_sync_and_stop(cri, busybox_ref):
     started = time.monotonic()
     code, details = _code(lambda: cri.exec_sync(cid, ["sleep", "60"], timeout=1))
     assert code == grpc.StatusCode.DEADLINE_EXCEEDED and time.monotonic() - started < 15
-    assert b"sleep 60" not in subprocess.run(["ps", "-eo", "args"], capture_output=True).stdout
+    inside = cri.exec_sync(cid, ["ps", "-o", "args"]).stdout          # seen from inside: killed
+    assert b"sleep 1000" in inside and b"sleep 60" not in inside
     started = time.monotonic()
     cri.stop(cid, timeout=2)                 # TERM is ignored: killed after the timeout
     elapsed = time.monotonic() - started
@@ -222,3 +223,79 @@ def test_image_volumes(cri, busybox_ref):
     cri.remove_pod(pod)
     mounts = open("/proc/self/mountinfo").read()
     assert "imagevols" not in mounts
+
+
+def test_events_update_and_stats(gantryd, cri, busybox_ref):
+    import threading
+
+    stream = cri.rt.GetContainerEvents(cri_pb2.GetEventsRequest())
+    seen = []
+
+    def read():
+        try:
+            for e in stream:
+                seen.append((e.container_id, e.container_event_type))
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.CANCELLED
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.3)                          # subscribed before anything happens
+    pcfg = pod_config()
+    pod = cri.run_pod(pcfg)
+    cid = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "1000"]))
+    cri.wait_state(cid, cri_pb2.CONTAINER_RUNNING)
+    cri.rt.UpdateContainerResources(cri_pb2.UpdateContainerResourcesRequest(
+        container_id=cid, linux=cri_pb2.LinuxContainerResources(memory_limit_in_bytes=96 << 20, cpu_shares=256)))
+    assert cri.status(cid).resources.linux.memory_limit_in_bytes == 96 << 20
+    limit = cri.exec_sync(cid, ["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+                                            "cat /sys/fs/cgroup/memory.max"]).stdout
+    assert int(limit) == 96 << 20
+    stats = cri.rt.ContainerStats(cri_pb2.ContainerStatsRequest(container_id=cid)).stats
+    assert stats.attributes.id == cid and stats.memory.working_set_bytes.value > 0
+    assert stats.cpu.usage_core_nano_seconds.value > 0
+    listed = cri.rt.ListPodSandboxStats(cri_pb2.ListPodSandboxStatsRequest()).stats
+    assert [s.attributes.id for s in listed] == [pod]
+    cri.stop(cid)
+    cri.remove(cid)
+    cri.remove_pod(pod)
+    time.sleep(0.3)
+    stream.cancel()
+    reader.join(5)
+    E = cri_pb2
+    assert (cid, E.CONTAINER_CREATED_EVENT) in seen and (cid, E.CONTAINER_STARTED_EVENT) in seen
+    assert (cid, E.CONTAINER_STOPPED_EVENT) in seen and (cid, E.CONTAINER_DELETED_EVENT) in seen
+    assert (pod, E.CONTAINER_CREATED_EVENT) in seen and (pod, E.CONTAINER_DELETED_EVENT) in seen
+    order = [t for i, t in seen if i == cid]
+    assert order == sorted(order)
+
+
+def test_pods_reach_each_other_and_host_ports(cri, busybox_ref):
+    server_cfg = pod_config(hostname="server")
+    server_cfg.port_mappings.add(protocol=cri_pb2.TCP, container_port=8080, host_port=18080, host_ip="127.0.0.1")
+    server = cri.run_pod(server_cfg)
+    ip = cri.pod_status(server).status.network.ip
+    assert ip.startswith("10.87.250.")
+    web = cri.run(server, server_cfg, container_config(busybox_ref[0], command=["httpd", "-f", "-p", "8080", "-h", "/etc"]))
+    cri.wait_state(web, cri_pb2.CONTAINER_RUNNING)
+    client_cfg = pod_config()
+    client = cri.run_pod(client_cfg)
+    assert cri.pod_status(client).status.network.ip not in ("", ip)
+    cid = cri.run(client, client_cfg, container_config(busybox_ref[0], command=["sleep", "1000"]))
+    cri.wait_state(cid, cri_pb2.CONTAINER_RUNNING)
+    got = b""
+    for _ in range(50):                      # httpd may take a moment to listen
+        r = cri.exec_sync(cid, ["wget", "-q", "-O", "-", "http://%s:8080/hostname" % ip])
+        got = r.stdout
+        if r.exit_code == 0:
+            break
+        time.sleep(0.1)
+    assert got == b"server\n"                # pod to pod, and the server pod's /etc/hostname
+    import urllib.request
+
+    with urllib.request.urlopen("http://127.0.0.1:18080/hostname", timeout=10) as resp:
+        assert resp.read() == b"server\n"    # host port on 127.0.0.1 (hairpin)
+    cri.remove_pod(client)
+    cri.remove_pod(server)
+    with pytest.raises(OSError):
+        urllib.request.urlopen("http://127.0.0.1:18080/hostname", timeout=2)

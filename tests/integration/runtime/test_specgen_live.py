@@ -16,6 +16,7 @@ from gantry.highlevel.runtime import hostfacts, hostmounts, specgen, userinfo
 from gantry.lowlevel import capabilities
 from google.protobuf import json_format
 
+from tests.fixtures import busybox
 from tests.integration.lowlevel.oci_harness import OCI, Runtime, probe_values
 
 pytestmark = pytest.mark.root
@@ -84,9 +85,10 @@ def _remove_cgroup_parent(parent):
 
 
 @pytest.fixture
-def rootfs(tmp_path, busybox_rootfs):
+def rootfs(tmp_path):
+    # a fresh tree: the session's shared busybox rootfs may hold what other tests' containers left
     root = tmp_path / "rootfs"
-    shutil.copytree(busybox_rootfs, root, symlinks=True)
+    busybox.build_rootfs(str(root))
     with open(root / "etc" / "passwd", "a") as f:
         f.write(PASSWD_EXTRA)
     with open(root / "etc" / "group", "a") as f:

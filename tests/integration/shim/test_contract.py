@@ -193,9 +193,12 @@ def test_pause_resume_stats_pids_update(contract_env):
     wait_for(lambda: os.path.getsize(contract_env.log_path("p")) > size, what="output after resume")
     s = c.stats()
     assert s.memory_usage_bytes > 0 and s.cpu_usage_ns > 0 and s.pids_current >= 1
-    c.update({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}})
+    assert s.memory_hierarchy_pgfault > 0     # (user/system split: tick-sampled, 0 for a few ms of CPU)
+    assert s.memory_max_usage_bytes >= s.memory_usage_bytes and s.cpu_shares > 0
+    c.update({"memory": {"limit": 64 << 20}, "pids": {"limit": 50}, "cpu": {"quota": 50000, "period": 100000}})
     s = c.stats()
     assert s.memory_limit_bytes == 64 << 20 and s.pids_limit == 50
+    assert (s.cpu_quota_us, s.cpu_period_us) == (50000, 100000)
     with pytest.raises(errors.InvalidArgument):
         c.update(b"[1,")
     with pytest.raises(errors.FailedPrecondition):

@@ -106,3 +106,30 @@ def test_prctl_failure_names_the_call():
             raise PermissionError(1, "Operation not permitted")
     with pytest.raises(OSError, match="prctl.*prepare"):
         caps.prepare(Failing(), {}, cap_last=40)
+
+
+K, N = "CAP_KILL", "CAP_NET_BIND_SERVICE"
+
+
+@pytest.mark.parametrize("config, refused", [
+    # runc spec: ambient = effective = permitted, no inheritable set
+    ({"permitted": [K, N], "ambient": [K, N]}, [(K, "inheritable"), (N, "inheritable")]),
+    ({"permitted": [K, N], "inheritable": [], "ambient": [K]}, [(K, "inheritable")]),
+    ({"permitted": [K], "inheritable": [K, N], "ambient": [K, N]}, [(N, "permitted")]),
+    ({"inheritable": [K], "ambient": ["cap_kill"]}, [(K, "permitted")]),
+    ({"ambient": [K]}, [(K, "permitted and inheritable")]),
+    ({"permitted": [K], "inheritable": [K], "ambient": [K]}, []),
+    ({"ambient": ["CAP_CHECKPOINT_RESTORE"]}, []),            # above cap_last: skipped like everywhere
+    ({}, []),
+])
+def test_refused_ambient(config, refused):
+    assert caps.refused_ambient(config, cap_last=39) == refused
+
+
+def test_plan_leaves_refused_ambient_out_and_warns():
+    config = {"bounding": [K, N], "effective": [K, N], "permitted": [K, N], "inheritable": [N], "ambient": [K, N]}
+    raises = [args[2] for _, call, args in caps.plan(config, 40)
+              if call == "prctl" and args[:2] == (caps.PR_CAP_AMBIENT, caps.PR_CAP_AMBIENT_RAISE)]
+    assert raises == [caps.NUMBERS[N]]
+    [warning] = caps.ambient_warnings(config, 40)
+    assert "CAP_KILL" in warning and "inheritable" in warning

@@ -104,3 +104,46 @@ def test_corrupt_state_is_named_and_force_delete_removes_it(capsys, tmp_path):
     assert run(capsys, "--root", root, "delete", "torn")[0] == 1
     assert run(capsys, "--root", root, "delete", "--force", "torn")[0] == 0
     assert not os.path.exists(os.path.join(root, "torn"))
+
+
+@pytest.mark.parametrize("argv", [["help"], ["h"], ["--help"], ["-h"], []])
+def test_top_help_lists_every_command_and_global_option(capsys, argv):
+    from gantry.lowlevel import cliargs
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and out.startswith("NAME:\n   gantry-oci - ")
+    sections = [line for line in out.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert sections == ["NAME:", "USAGE:", "COMMANDS:", "GLOBAL OPTIONS:"]
+    for command in cliargs.COMMANDS:
+        assert "\n   %s " % command in out
+    for option in cliargs.GLOBAL:
+        assert option in out
+
+
+@pytest.mark.parametrize("command", sorted(__import__("gantry.lowlevel.cliargs", fromlist=["x"]).COMMANDS))
+def test_command_help_both_ways_names_every_option(capsys, command):
+    from gantry.lowlevel import cliargs
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0 and out.startswith("NAME:\n   gantry-oci %s - " % command)
+    assert run(capsys, "help", command)[1] == out
+    assert run(capsys, command, "-h")[1] == out
+    assert "USAGE:\n   gantry-oci %s [command options]" % command in out
+    for option, (_, kind) in cliargs.COMMANDS[command].items():
+        assert (option + " value" if kind != "flag" else option) in out, option
+
+
+def test_help_for_an_unknown_topic(capsys):
+    code, out, err = run(capsys, "help", "nope")
+    assert code == 3 and out == "" and "no help topic for 'nope'" in err
+
+
+def test_exec_help_flag_after_the_command_belongs_to_the_command(tmp_path, capsys):
+    """`exec ID sh --help`: --help is sh's, so this is an exec of a missing container, not help."""
+    code, out, err = run(capsys, "--root", str(tmp_path), "exec", "nope", "sh", "--help")
+    assert code == 1 and "container nope does not exist" in err
+
+
+@pytest.mark.parametrize("flag", [["--apparmor", "p"], ["--process-label", "l"], ["--cgroup", "x"]])
+def test_exec_options_that_are_not_supported_are_refused(flag):
+    from gantry.lowlevel import execute
+    with pytest.raises(ValueError, match="exec %s is not supported" % flag[0]):
+        execute.build_process({"process": {}}, {flag[0].lstrip("-").replace("-", "_"): flag[1]}, ["true"])

@@ -1,5 +1,6 @@
 """Locating a container's cgroups (shim/cgroup.py) from /proc texts, and the exit file."""
-from gantry.shim import cgroup, exitfile
+from gantry.api import shimstate
+from gantry.shim import cgroup
 
 MOUNTINFO = """31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
@@ -21,6 +22,11 @@ def test_hybrid():
     assert dirs == {"pids": "/sys/fs/cgroup/pids/c1", "memory": "/sys/fs/cgroup/memory/c1",
                     "cpuacct": "/sys/fs/cgroup/cpuacct/c1", "unified": "/sys/fs/cgroup/unified/c1"}
     assert cgroup.Cgroups(dirs).version == "v1"
+
+
+def test_hybrid_process_left_in_the_unified_root():
+    dirs = cgroup.parse(PROC.replace("0::/c1", "0::/"), MOUNTINFO)
+    assert "unified" not in dirs and dirs["memory"] == "/sys/fs/cgroup/memory/c1"
 
 
 def test_pure_v2():
@@ -48,12 +54,12 @@ def test_v2_stats_from_files(tmp_path):
 
 
 def test_exit_file_atomic_round_trip(tmp_path):
-    assert exitfile.read(str(tmp_path)) is None
-    exitfile.write(str(tmp_path), 42, 137, 123, "OOMKilled")
-    assert exitfile.read(str(tmp_path)) == {"pid": 42, "status": 137, "exited_at_ns": 123, "reason": "OOMKilled"}
+    assert shimstate.read_exit(str(tmp_path)) is None
+    shimstate.write_exit(str(tmp_path), 42, 137, 123, "OOMKilled")
+    assert shimstate.read_exit(str(tmp_path)) == {"pid": 42, "status": 137, "exited_at_ns": 123, "reason": "OOMKilled"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exit"]
     (tmp_path / "exit").write_text('{"pid": 1, "sta')  # a torn file is never read as valid
-    assert exitfile.read(str(tmp_path)) is None
+    assert shimstate.read_exit(str(tmp_path)) is None
 
 
 def test_heapfill_parses_the_allocator_report():

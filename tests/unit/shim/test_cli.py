@@ -28,6 +28,7 @@ def test_every_subcommand_and_flag_is_described(name):
 
 
 def test_the_state_dir_layout_names_the_files_the_shim_writes():
-    from gantry.shim import daemon, exitfile
-    for name in (daemon.LOCK, daemon.SOCKET, daemon.ADDRESS, daemon.PIDFILE, exitfile.NAME, "shim.log", "runtime.log"):
+    from gantry.api import shimstate
+    from gantry.shim import daemon
+    for name in (daemon.LOCK, daemon.SOCKET, daemon.ADDRESS, daemon.PIDFILE, shimstate.EXIT, "shim.log", "runtime.log"):
         assert "    %s " % name in cli.STATE_DIR_TEXT

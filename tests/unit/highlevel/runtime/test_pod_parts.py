@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from gantry.api import cri_pb2
 from gantry.highlevel import errors
-from gantry.highlevel.runtime import handlers, pause, podfiles, podns, pods
+from gantry.highlevel.runtime import handlers, pause, podns, pods
 
 
 def test_pin_refuses_a_malformed_sysctl_name_before_running_anything():
@@ -26,20 +26,6 @@ def test_pin_refuses_a_malformed_sysctl_name_before_running_anything():
 ])
 def test_cgroup_parent(parent, driver, want):
     assert pods.cgroup_parent(parent, driver) == want
-
-
-def test_pod_files():
-    dns = cri_pb2.DNSConfig(servers=["10.0.0.10"], searches=["ns.svc.cluster.local", "svc.cluster.local"],
-                            options=["ndots:5"])
-    assert podfiles.resolv_conf(dns) == ("nameserver 10.0.0.10\nsearch ns.svc.cluster.local svc.cluster.local\n"
-                                         "options ndots:5\n")
-    hosts = podfiles.hosts_file("web-0", ["10.88.0.5"])
-    assert "127.0.0.1\tlocalhost\n" in hosts and hosts.endswith("10.88.0.5\tweb-0\n")
-    assert podfiles.hostname_file("web-0") == "web-0\n"
-    cfg = cri_pb2.PodSandboxConfig()
-    assert not podfiles.has_dns(cfg)
-    cfg.dns_config.servers.append("1.1.1.1")
-    assert podfiles.has_dns(cfg)
 
 
 @pytest.mark.parametrize("field", ["name", "namespace", "uid"])
