@@ -165,7 +165,7 @@ class Containerd(CriPeer):
     cgroup_parent = "/bench-cri-containerd"
 
     def __init__(self, base, registry_host, pause_ref, bridge=None, subnet=None):
-        self.base, self.bridge = base, bridge or "gbcri%d" % (os.getpid() % 1000000)
+        self.base, self.bridge = base, bridge or "gbc%d" % (os.getpid() % 1000000)
         self.subnet = subnet or free_subnet()
         self.sock = os.path.join(base, "c.sock")
         os.makedirs(base, exist_ok=True)
@@ -180,12 +180,7 @@ class Containerd(CriPeer):
         with open(os.path.join(d, "certs.d", registry_host, "hosts.toml"), "w") as f:
             f.write('server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n'
                     % (registry_host, registry_host))
-        plugins = [{"type": "bridge", "bridge": self.bridge, "isGateway": True, "ipMasq": False,
-                    "ipam": {"type": "host-local", "dataDir": os.path.join(d, "ipam"),
-                             "ranges": [[{"subnet": self.subnet}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-                   {"type": "portmap", "capabilities": {"portMappings": True}}]
-        with open(os.path.join(d, "cni", "10-bench.conflist"), "w") as f:
-            json.dump({"cniVersion": "0.4.0", "name": "bench-cri", "plugins": plugins}, f, indent=1)
+        write_conflist(os.path.join(d, "cni"), self.bridge, self.subnet, os.path.join(d, "ipam"))
         with open(os.path.join(d, "config.toml"), "w") as f:
             f.write(CONTAINERD_CONFIG.format(d=d, pause=pause_ref))
 
@@ -287,6 +282,18 @@ state = "{d}/state"
 """
 
 
+def write_conflist(conf_dir, bridge, subnet, ipam_dir):
+    """The CNI network of a bench peer: bridge (its own name and /24, host-local IPAM in a dir of
+    its own, no masquerade) + portmap, as /work/shared/conformance/README.md describes."""
+    os.makedirs(conf_dir, exist_ok=True)
+    plugins = [{"type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
+                "ipam": {"type": "host-local", "dataDir": ipam_dir,
+                         "ranges": [[{"subnet": subnet}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+               {"type": "portmap", "capabilities": {"portMappings": True}}]
+    with open(os.path.join(conf_dir, "10-bench.conflist"), "w") as f:
+        json.dump({"cniVersion": "0.4.0", "name": "bench-cri", "plugins": plugins}, f, indent=1)
+
+
 def nat_chains():
     out = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True).stdout
     return [line.split()[1] for line in out.splitlines() if line.startswith("-N ")]
@@ -318,10 +325,10 @@ def _unhook_and_delete(chain):
     subprocess.run(["iptables", "-t", "nat", "-X", chain], capture_output=True)
 
 
-def free_subnet():
-    """A 10.x.y.0/24 that no route on this machine covers."""
+def free_subnet(exclude=()):
+    """A 10.231.x.0/24 that no route on this machine covers (nor one in ``exclude``)."""
     out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
-    taken = []
+    taken = [ipaddress.ip_network(x) for x in exclude]
     for line in out.splitlines():
         word = line.split()[0] if line.split() else ""
         if word.startswith("local") or word.startswith("broadcast"):
@@ -342,11 +349,23 @@ class Gantryd(CriPeer):
     name = "gantryd"
     cgroup_parent = "/bench-cri-gantryd"
 
-    def __init__(self, base, registry_host, log_level="info"):
-        self.base = base
+    def __init__(self, base, registry_host, log_level="info", net="bridge", subnet=None, bridge=None):
+        """net: gantryd's network mode: "bridge" (built in), "cni" (the same conflist as
+        containerd's, on a bridge and /24 of its own) or "none" (loopback only)."""
+        self.base, self.net = base, net
+        self.bridge = bridge or "gbg%d" % (os.getpid() % 1000000)
+        self.subnet = subnet or free_subnet()
         certs = os.path.join(base, "certs.d")
         write_hosts(certs, registry_host)
-        self.gd = GantrydProcess(base, registry_config_dir=certs, extra_args=("--log-level", log_level))
+        self._chains_before = set(nat_chains())
+        config = '[network]\nmode = "%s"\n' % net
+        if net == "bridge":
+            config += 'bridge = "%s"\npod_cidr = "%s"\n' % (self.bridge, self.subnet)
+        elif net == "cni":
+            write_conflist(os.path.join(base, "cni"), self.bridge, self.subnet, os.path.join(base, "ipam"))
+            config += 'cni_conf_dir = "%s"\ncni_bin_dirs = ["/usr/lib/cni"]\n' % os.path.join(base, "cni")
+        self.gd = GantrydProcess(base, registry_config_dir=certs, extra_args=("--log-level", log_level),
+                                 config_text=config)
 
     def start(self):
         self.gd.__enter__()
@@ -384,3 +403,17 @@ class Gantryd(CriPeer):
                 if getattr(self, "cpu", None):
                     self.cpu.close()
                 rmdir_cgroup(self.cgroup_parent)
+                self._remove_network()
+
+    def _remove_network(self):
+        """The bridge and iptables chains gantryd made (its pods are gone by now)."""
+        if self.net == "bridge":
+            from gantry.highlevel.network.bridge import BridgeNetwork
+            net = BridgeNetwork(os.path.join(self.base, "bench-cleanup.db"), bridge=self.bridge, pod_cidr=self.subnet)
+            try:
+                net.remove_host_state()
+            finally:
+                net.close()
+        elif self.net == "cni":
+            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+            remove_portmap_chains(self._chains_before)
