@@ -33,8 +33,18 @@ once more on gantryd under py-spy (pip install py-spy) and prints where each cal
 containers, CNI plugins), from a cpuacct group the bench puts it in: unlike wall time, it
 does not depend on what else runs on the machine.
 
-Figures on this machine (2 cores shared with other agents' work; load average noted), see the
-end of this docstring for the latest run.
+Figures on this machine (2 cores shared with other agents' work; load never stayed < 1 during a
+run), gantryd of main at 6b9e9e5, containerd 1.6.20 + runc 1.1.5, 20 rounds, medians:
+2026-12-05 09:21 (load 0.95 at start, 2.5 during): total of the 7 steps gantryd 263 ms,
+gantryd/runc 245, containerd 267 (ratios 0.98, 0.92; target 0.7 missed); CPU per cycle 280 /
+240 / 306 ms.  Steps (gantryd / containerd): Run 22.6/77.8, Create 47.9/7.3, Start 17.2/59.3,
+Exec 48.3/32.2, Stop 21.5/40.7, Remove 121.1/2.8, StopPod 22.3/62.7, RemovePod 12.4/16.1.
+20 pods at once all running: 1108 vs 1627 ms (0.68).  Daemon PSS/RSS idle 48.1/65.1 MiB vs
+30.4/46.9; with 10 pods 53.8/71.1 vs 35.0/51.6; runtime PSS per pod 3.68 vs 3.52 MiB.
+RemoveContainer: 93 of its 121 ms is ``gantry-shim delete`` (a fresh interpreter) that
+Shims.release runs on the normal path, because it checks the shim dir while the exiting shim
+is still removing it; waiting for the dir (A/B at 09:13, load 3, gantryd without networking
+then): total 0.89 -> 0.75 of containerd's, runc handler 0.80 -> 0.58, CPU/cycle 282 -> 150 ms.
 """
 import argparse
 import json
