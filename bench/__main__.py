@@ -3,8 +3,9 @@
     python -m bench [NAME ...]
 
 Each benchmark is a sub-package with its own ``__main__`` (bench/lowlevel,
-bench/shim, bench/pull): it measures Gantry side by side with its peers
-(runc, crun, containerd, conmon) in the same run and prints the ratios.
+bench/shim, bench/pull, bench/unpack, bench/cri): it measures Gantry side by
+side with its peers (runc, crun, containerd, conmon) in the same run and
+prints the ratios.
 With names, only those run.  Exits non-zero if any benchmark failed to run
 (a missed target is reported in its output, not as a failure).
 """
