@@ -16,6 +16,11 @@ Only the running command's module is imported (``gantryctl --help`` loads argpar
 import sys
 
 
+def one_line(text):
+    """An error as one line: a peer's multi-line message joined with ``; ``."""
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def main(argv=None):
     import importlib
 
@@ -36,7 +41,7 @@ def main(argv=None):
             client = Client(args.endpoint, args.timeout)
         return handler(client, args, sys.stdout) or 0
     except CtlError as exc:
-        sys.stderr.write("gantryctl: %s\n" % exc)
+        sys.stderr.write("gantryctl: %s\n" % one_line(str(exc)))
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("gantryctl: interrupted\n")

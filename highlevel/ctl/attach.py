@@ -1,8 +1,8 @@
 """exec and attach: the CRI call returns a streaming URL; wsclient.py speaks it (WebSocket, v5/v4).
 
 ``exec --sync`` uses ExecSync instead (no streaming server needed; output after the command
-ends).  A plain ``exec`` (no -i, no -t) falls back to ExecSync when the runtime's streaming
-server refuses WebSocket (containerd 1.6 speaks only SPDY there); -i/-t cannot.
+ends).  A plain ``exec`` (no -i, no -t) falls back to ExecSync when the runtime has no streaming
+server (Exec answers UNIMPLEMENTED) or its server refuses WebSocket; -i/-t cannot.
 The exit status of gantryctl is the command's.
 """
 import sys
@@ -25,7 +25,12 @@ def cmd_exec(client, args, out):
         return exec_sync(client, cid, args.cmd, args.exec_timeout)
     req = cri_pb2.ExecRequest(container_id=cid, cmd=args.cmd, tty=args.tty, stdin=args.interactive,
                               stdout=True, stderr=not args.tty)
-    url = client.call("exec in " + args.container, client.runtime.Exec, req).url
+    try:
+        url = client.runtime.Exec(req, timeout=client.timeout).url
+    except client.grpc.RpcError as exc:
+        if exc.code() != client.grpc.StatusCode.UNIMPLEMENTED or args.interactive or args.tty:
+            raise client.error("exec in " + args.container, exc) from None
+        return exec_sync(client, cid, args.cmd, args.exec_timeout)     # no streaming server
     from .wsclient import Rejected, Session
 
     try:
