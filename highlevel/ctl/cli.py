@@ -34,6 +34,7 @@ HANDLERS = {
     "create": "containers:cmd_create", "start": "containers:cmd_start", "stop": "containers:cmd_stop",
     "rm": "containers:cmd_rm", "ps": "containers:cmd_ps", "inspect": "containers:cmd_inspect",
     "logs": "logs:cmd_logs", "exec": "attach:cmd_exec", "attach": "attach:cmd_attach",
+    "port-forward": "portforward:cmd_port_forward",
     "stats": "stats:cmd_stats", "events": "events:cmd_events", "run": "run:cmd_run",
     "completion": "completion:cmd_completion",
 }
@@ -182,6 +183,11 @@ def _stream_commands(cmd):
     c.add_argument("-i", "--interactive", action="store_true")
     c.add_argument("-t", "--tty", action="store_true")
     c.add_argument("container", metavar="CONTAINER")
+    c = cmd("port-forward", "forward local TCP ports to a pod's ports (until Ctrl-C)",
+            "gantryctl port-forward web 8080:80 :443")
+    c.add_argument("pod", metavar="POD")
+    c.add_argument("ports", nargs="+", metavar="[LOCAL:]REMOTE", help="LOCAL 0 or empty: any free port")
+    c.add_argument("--address", default="127.0.0.1", help="local address to listen on (default 127.0.0.1)")
     c = cmd("stats", "container resource usage, live (like docker stats)", "gantryctl stats --no-stream -a")
     c.add_argument("containers", nargs="*", metavar="CONTAINER")
     c.add_argument("-a", "--all", action="store_true", help="also stopped containers")

@@ -62,10 +62,10 @@ class Containerd:
             f.write('server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n'
                     % (registry_host, registry_host))
         with open(os.path.join(base, "cni", "10-ctl.conflist"), "w") as f:
-            bridge = {"type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
-                      "ipam": {"type": "host-local", "dataDir": os.path.join(base, "ipam"),
-                               "ranges": [[{"subnet": free_subnet()}]]}}
-            json.dump({"cniVersion": "0.4.0", "name": "gantryctl-test", "plugins": [bridge]}, f)
+            net = {"type": "bridge", "bridge": self.bridge, "isGateway": True, "ipMasq": False,
+                   "ipam": {"type": "host-local", "dataDir": os.path.join(base, "ipam"),
+                            "ranges": [[{"subnet": free_subnet()}]]}}
+            json.dump({"cniVersion": "0.4.0", "name": "gantryctl-test", "plugins": [net]}, f)
         with open(os.path.join(base, "config.toml"), "w") as f:
             f.write(CONFIG.format(d=base, sock=self.address, pause=pause_ref))
         self.proc = self.channel = None

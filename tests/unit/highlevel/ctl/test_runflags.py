@@ -187,3 +187,26 @@ def test_channels():
 ])
 def test_exit_status(payload, result):
     assert channels.exit_status(payload) == result
+
+
+@pytest.mark.parametrize("text, mapping", [("8080:80", (8080, 80)), ("80", (80, 80)), (":443", (0, 443)),
+                                           ("0:22", (0, 22))])
+def test_port_forward_mapping(text, mapping):
+    from gantry.highlevel.ctl import portforward
+
+    assert portforward.parse_mapping(text) == mapping
+
+
+@pytest.mark.parametrize("text", ["http", "8080:", "1:2:3", "70000:80", "80:0"])
+def test_port_forward_mapping_refuses(text):
+    from gantry.highlevel.ctl import portforward
+
+    with pytest.raises(CtlError, match="port-forward"):
+        portforward.parse_mapping(text)
+
+
+def test_port_forward_channel_prefix():
+    from gantry.highlevel.ctl import portforward
+
+    assert portforward.port_prefix(b"\x50\x00") == 80
+    assert portforward.port_prefix(b"GET") is None
