@@ -21,12 +21,12 @@ DEFAULT_ROOT = "/var/lib/gantry/images"
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="gantry-archive", description="import/export images without a registry")
+    p = argparse.ArgumentParser(prog="python -m gantry.highlevel.images.archivecli", description="import/export images without a registry")
     p.add_argument("--root", default=DEFAULT_ROOT, help="image store (gantryd's <root>/images)")
     sub = p.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="import an OCI layout (directory or tar) or a docker save tar")
     imp.add_argument("source")
-    imp.add_argument("--base-name", help="repository for layout entries named only by a tag")
+    imp.add_argument("--base-name", help="repository for layout entries named only by a tag (ref.name \"1.0\" -> NAME:1.0); without it they are imported under their id alone")
     exp = sub.add_parser("export", help="export images")
     target = exp.add_mutually_exclusive_group(required=True)
     target.add_argument("--oci", metavar="DIR", help="write an OCI image layout directory")
@@ -60,7 +60,7 @@ def main(argv=None):
     try:
         run(args)
     except errors.GantryError as e:
-        print(f"gantry-archive: {e}", file=sys.stderr)
+        print(f"archivecli: {e}", file=sys.stderr)
         return 1
     return 0
 

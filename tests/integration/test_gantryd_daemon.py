@@ -1,4 +1,5 @@
 """gantryd as a process: start-up, Version, image RPCs without a registry, socket mode, SIGTERM, config."""
+import json
 import os
 import signal
 import stat
@@ -163,7 +164,10 @@ def test_gantryctl_against_gantryd(gantryd):
     r = gantryd.ctl("pull", "busybox", "--creds", "nocolon")
     assert r.returncode == 1 and "USER:PASS" in r.stderr
     r = gantryd.ctl("info")
-    assert r.returncode == 0 and '"RuntimeReady"' in r.stdout
+    assert r.returncode == 0 and "RuntimeReady   true" in r.stdout
+    r = gantryd.ctl("info", "-o", "json")
+    conditions = {c["type"]: c["status"] for c in json.loads(r.stdout)["status"]["conditions"]}
+    assert r.returncode == 0 and conditions["RuntimeReady"] is True and "NetworkReady" in conditions
 
 
 def test_gantryctl_without_a_daemon(tmp_path):
