@@ -83,6 +83,7 @@ class Shims:
                 address = None
             else:
                 _wait_gone(address)
+                _wait_gone(shim_dir, timeout=1.0)   # the exiting shim removes its own state dir
         if os.path.isdir(shim_dir) and not shimclient.address_in(shim_dir):
             self._delete_state(id, bundle, shim_dir)
 
