@@ -17,15 +17,6 @@ from gantry.api import cri_pb2, cri_pb2_grpc
 pytestmark = pytest.mark.root
 
 
-def needs_streaming(endpoint):
-    """gantryd serves Exec/Attach URLs once highlevel/streaming/ is part of it (the streaming branch)."""
-    if endpoint.name == "gantryd":
-        try:
-            import gantry.highlevel.streaming  # noqa: F401
-        except ImportError:
-            pytest.skip("this gantryd has no streaming server yet (highlevel/streaming/ is not in this tree)")
-
-
 def run_args(ep):
     return ("run", "--log-dir", ep.log_dir)
 
@@ -174,7 +165,6 @@ def _pty_session(endpoint, args, script, timeout=60):
 
 
 def test_run_it_gives_a_terminal(endpoint, ctl_images):
-    needs_streaming(endpoint)
     rc, shown = _pty_session(endpoint, [*run_args(endpoint), "-it", "--rm", ctl_images.busybox, "sh"],
                              b"tty; stty size; echo $((6*7)); exit 4\n")
     assert rc == 4, shown
@@ -183,7 +173,6 @@ def test_run_it_gives_a_terminal(endpoint, ctl_images):
 
 
 def test_exec_it_and_attach(endpoint, ctl_images):
-    needs_streaming(endpoint)
     endpoint.ok(*run_args(endpoint), "-d", "--name", "shell", "-i", ctl_images.busybox, "sh", "-c",
                 "echo started; while read line; do echo got $line; done")
     try:
