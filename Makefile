@@ -13,25 +13,38 @@ APT_PACKAGES := busybox docker-registry skopeo umoci runc crun containerd podman
 	libseccomp2 libseccomp-dev gcc libc6-dev python3-dev python3-venv python3-pip \
 	ca-certificates openssl apache2-utils fuse-overlayfs uidmap
 
-.PHONY: install apt venv test test-unit fuzz demo proto bench lint clean
+# where `make install` links the four programs, and gantryd's root (checked before `make demo`)
+BINDIR ?= /usr/local/bin
+GANTRY_ROOT ?= /var/lib/gantry
+PROGRAMS := gantryd gantryctl gantry-shim gantry-oci
 
-install: apt venv
+.PHONY: install deps apt venv links install-service fscheck-demo fscheck-test test test-unit fuzz demo proto \
+	bench lint clean
 
-# Install only what is missing; `apt-get update` only when something is.
+install: deps links
+
+deps: apt venv
+
+# Install only what is missing; `apt-get update` only when something is.  apt's own lines show
+# its progress (a fresh machine takes a few minutes here).
 apt:
-	@missing=$$(for p in $(APT_PACKAGES); do \
+	@set -o pipefail; missing=$$(for p in $(APT_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-		echo "apt-get install:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		echo "== apt-get install ($$(echo $$missing | wc -w) packages, a few minutes):" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			-o Dpkg::Use-Pty=0 $$missing | grep --line-buffered -E '^(Get:|Setting up|E:|W:)' || \
+			{ echo "apt-get install failed (see above)"; exit 1; }; \
+		echo "== apt-get: done"; \
 	fi
 	@# the Debian docker-registry package starts a registry on :5000 at install; tests run their own
 	@-systemctl disable --now docker-registry >/dev/null 2>&1 || true
 
 $(VENV)/.installed: pyproject.toml
+	@echo "== pip: a virtualenv in $(VENV) with gantry installed in editable mode"
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip >/dev/null
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --progress-bar off -e '.[dev]'
 	@# gantry-oci: replace pip's console script by a lean launcher (python -IS; see lowlevel/launcher.py)
 	$(PY) -m gantry.lowlevel.launcher $(VENV)/bin/gantry-oci
 	@# ... and its modules byte-compiled now, so no container operation pays for compiling them
@@ -40,7 +53,26 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-test: install
+# gantryd, gantryctl, gantry-shim, gantry-oci on PATH: symlinks into the virtualenv
+links: venv
+	@for p in $(PROGRAMS); do ln -sfn $(abspath $(VENV))/bin/$$p $(BINDIR)/$$p; done
+	@echo "== on PATH: $(foreach p,$(PROGRAMS),$(BINDIR)/$(p)) -> $(abspath $(VENV))/bin/"
+
+# gantryd as a systemd service (the unit is `gantryd --print-systemd-unit`; KillMode=process)
+install-service: install
+	@if [ -d /run/systemd/system ]; then \
+		$(BINDIR)/gantryd --print-systemd-unit > /etc/systemd/system/gantryd.service && \
+		systemctl daemon-reload && systemctl enable --now gantryd && \
+		echo "== gantryd.service enabled and started (systemctl status gantryd; journalctl -u gantryd)"; \
+	else echo "systemd is not running here: start gantryd yourself (make demo daemonises it)"; exit 1; fi
+
+# filesystems, before anything is installed: overlay upper dirs cannot live on an overlayfs
+fscheck-demo:
+	@python3 highlevel/fscheck.py root=$(GANTRY_ROOT)
+fscheck-test:
+	@python3 highlevel/fscheck.py "tmp=$${TMPDIR:-/tmp}=TMPDIR=DIR"
+
+test: fscheck-test deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-unit: venv
@@ -54,14 +86,15 @@ TARGET ?=
 fuzz: venv
 	$(PY) -m tests.fuzz --seconds $(SECONDS) --total $(TOTAL) $(TARGET)
 
-demo: install
+# the README's main job: gantryd as a service, an image, containers through CRI (tests/demo_stack.py)
+demo: fscheck-demo install
 	$(PY) -m tests.demo_stack
 
 # Regenerate the committed protobuf modules (see README: "Generated code").
 proto: venv
 	$(PY) -m tests.fixtures.protogen proto
 
-bench: install
+bench: deps
 	$(PY) -m bench
 
 lint: venv

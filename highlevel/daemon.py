@@ -1,10 +1,11 @@
 """gantryd: the composition root of the CRI daemon.
 
     gantryd [--config FILE] [--address PATH] [--root DIR] [--state DIR]
-            [--registry-config-dir DIR] [--log-level L]
+            [--registry-config-dir DIR] [--log-level L] [--print-systemd-unit]
 
 Start-up, in order: settings (defaults < TOML file < flags, see config.py);
-logfmt logs on stderr (logfmt.py); the root and state directories; the images
+logfmt logs on stderr (logfmt.py); the root's filesystem (fscheck.py: overlay upper
+dirs must be able to live there); the root and state directories; the images
 facade; the CRI services; the gRPC server on the unix socket (server.py); then a
 background garbage collection that clears what a crash left (collect_leftovers).
 SIGTERM or SIGINT stops serving (in-flight calls get a few seconds, then are
@@ -43,7 +44,21 @@ def parse_args(argv):
                    % configmod.Config.registry_config_dir)
     p.add_argument("--log-level", metavar="L", choices=configmod.LOG_LEVELS, type=str.lower,
                    help="one of %s (default: info)" % ", ".join(configmod.LOG_LEVELS))
+    p.add_argument("--print-systemd-unit", action="store_true",
+                   help="print a systemd unit that runs this gantryd with the other flags given, then exit "
+                        "(gantryd --print-systemd-unit > /etc/systemd/system/gantryd.service)")
     return p.parse_args(argv)
+
+
+def print_systemd_unit(argv, out):
+    """The unit text for this gantryd, with argv's flags minus --print-systemd-unit."""
+    import shutil
+
+    from .systemdunit import unit_text
+
+    me = os.path.realpath(shutil.which(sys.argv[0]) or sys.argv[0])
+    out.write(unit_text(me, [a for a in argv if a != "--print-systemd-unit"]))
+    return 0
 
 
 def runtime_version():
@@ -104,8 +119,12 @@ def build(cfg):
 
     from .cri.image_service import ImageService
     from .cri.runtime_service import RuntimeService
+    from .fscheck import overlay_problem
     from .server import CriServer
 
+    problem = overlay_problem(cfg.root)
+    if problem:
+        raise errors.FailedPrecondition(problem)
     for directory in (cfg.root, cfg.state):
         os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
     lock_root(cfg.root)
@@ -179,7 +198,10 @@ def wait_until_set(stop, poll=60.0):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.print_systemd_unit:
+        return print_systemd_unit(argv, sys.stdout)
     flags = {"address": args.address, "root": args.root, "state": args.state,
              "registry_config_dir": args.registry_config_dir, "log_level": args.log_level}
     try:
