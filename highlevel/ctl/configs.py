@@ -52,6 +52,9 @@ def pod_config(name, namespace="default", hostname=None, log_dir=None, labels=()
     cfg = cri_pb2.PodSandboxConfig(
         metadata=cri_pb2.PodSandboxMetadata(name=name, namespace=namespace, uid=uid, attempt=0),
         hostname=hostname or name[:63])
+    # as a kubelet does for a pod without shareProcessNamespace: each container its own PID namespace
+    # (its process is pid 1, like docker run's), so the pod needs no pause process
+    cfg.linux.security_context.namespace_options.pid = cri_pb2.CONTAINER
     if log_dir:
         cfg.log_directory = os.path.join(os.path.abspath(log_dir), "%s_%s_%s" % (namespace, name, uid))
     for text in labels:
@@ -83,6 +86,7 @@ def container_config(args, name):
             raise CtlError("-v %s: %s does not exist" % (text, v["host_path"]))
         cfg.mounts.add(host_path=v["host_path"], container_path=v["container_path"], readonly=v["readonly"])
     sc = cfg.linux.security_context
+    sc.namespace_options.pid = cri_pb2.CONTAINER
     sc.privileged = bool(args.privileged)
     if args.user:
         user = runflags.parse_user(args.user)

@@ -24,7 +24,7 @@ def test_make_demo_runs_a_container_through_cri(tmp_path):
     assert out.returncode == 0, log[-4000:] + "\ngantryd.log:\n" + (tmp_path / "gantryd.log").read_text()[-3000:]
     # every step, in order, with what the container printed (its output streams through gantryctl run)
     steps = ["== 1/5 filesystems", "== 2/5 gantryd as a background service", "== 3/5 an image without internet",
-             "import ", "== 4/5 containers through CRI", "run --rm", "image:     built by make demo",
+             "import ", "== 4/5 containers through CRI", "run --rm", "pid:       1\n", "image:     built by make demo",
              "rootfs:    overlay", "exit code 0", "run -d --name gantry-demo", "== 5/5", "ps -a", "pods",
              "tick 1", "demo OK", "gantryd stopped"]
     at = 0
