@@ -64,7 +64,8 @@ class Demo:
         self.ctl_argv = [venv_bin("gantryctl")] + (["--endpoint", args.address] if args.address else [])
         self.ctl_shown = "gantryctl" + (" --endpoint " + args.address if args.address else "")
         self.gantryd_flags = []
-        for flag, value in (("--address", args.address), ("--root", args.root), ("--state", args.state)):
+        for flag, value in (("--config", args.config), ("--address", args.address), ("--root", args.root),
+                            ("--state", args.state)):
             if value:
                 self.gantryd_flags += [flag, value]
         self.log_dir_flags = ["--log-dir", args.log_dir] if args.log_dir else []
@@ -98,7 +99,7 @@ class Demo:
         step("2/5 gantryd as a background service (embedded defaults, no config file)")
         if self.serving():
             print("gantryd already serves %s: using it" % self.address)
-            self.stop_hint = "systemctl stop gantryd   (or kill the gantryd serving %s)" % self.address
+            self.stop_hint = self._running_stop_hint()
             return
         if _systemd_is_init() and not self.args.no_systemd:
             self._start_systemd()
@@ -110,6 +111,17 @@ class Demo:
                 raise DemoError("gantryd did not serve %s within 60 s; its log: %s" % (self.address, self.log_file))
             time.sleep(0.2)
         self.ctl("version")
+
+    def _running_stop_hint(self):
+        try:
+            with open(self.pid_file) as f:
+                if "gantryd" in _cmdline(int(f.read().split()[0])):
+                    return "kill $(cat %s)" % self.pid_file
+        except (OSError, ValueError, IndexError):
+            pass
+        active = subprocess.run(["systemctl", "is-active", "--quiet", "gantryd"], check=False,
+                                stderr=subprocess.DEVNULL).returncode == 0 if shutil.which("systemctl") else False
+        return "systemctl stop gantryd" if active else "kill the gantryd serving %s" % self.address
 
     def _start_systemd(self):
         unit = "/etc/systemd/system/gantryd.service"
@@ -258,6 +270,7 @@ def _systemd_is_init():
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m tests.demo_stack", description=__doc__.splitlines()[0])
+    p.add_argument("--config", help="a gantryd TOML file (default: none, gantryd's embedded defaults)")
     p.add_argument("--address", help="gantryd's socket (default: its own default)")
     p.add_argument("--root", help="gantryd's root (default: its own default)")
     p.add_argument("--state", help="gantryd's state dir (default: its own default)")

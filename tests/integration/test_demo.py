@@ -8,8 +8,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# the host's network namespace is shared: a bridge and CIDR of the demo test's own
+NETWORK = '[network]\nbridge = "gtdemo0"\npod_cidr = "10.251.90.0/24"\n'
+
+
 def demo(tmp_path, *extra, root=None):
-    argv = [sys.executable, "-m", "tests.demo_stack", "--address", str(tmp_path / "gantryd.sock"),
+    (tmp_path / "gantryd.toml").write_text(NETWORK)
+    argv = [sys.executable, "-m", "tests.demo_stack", "--config", str(tmp_path / "gantryd.toml"),
+            "--address", str(tmp_path / "gantryd.sock"),
             "--root", root or str(tmp_path / "root"), "--state", str(tmp_path / "state"),
             "--log-dir", str(tmp_path / "logs"), "--gantryd-log", str(tmp_path / "gantryd.log"),
             "--no-systemd", "--stop", *extra]
