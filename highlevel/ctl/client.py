@@ -39,6 +39,20 @@ def socket_path(endpoint):
     return path
 
 
+# gRPC's own words when the channel, not the runtime, failed (the runtime's UNAVAILABLE, e.g. a
+# registry it cannot reach, carries its own message)
+TRANSPORT_FAILURES = ("failed to connect to all addresses", "socket closed", "connection reset",
+                      "connection refused", "broken pipe", "goaway")
+
+
+def call_error(what, endpoint, code_name, details):
+    """The CtlError for a failed call (pure): "cannot reach" only when the connection failed."""
+    details = details or ""
+    if code_name == "UNAVAILABLE" and (not details or any(t in details.lower() for t in TRANSPORT_FAILURES)):
+        return CtlError("%s: cannot reach %s: %s" % (what, endpoint, details or "connection failed"))
+    return CtlError("%s: %s: %s" % (what, code_name, details))
+
+
 class Client:
     def __init__(self, endpoint, timeout):
         import grpc
@@ -62,10 +76,7 @@ class Client:
             raise self.error(what, exc) from None
 
     def error(self, what, exc):
-        code = exc.code()
-        if code == self.grpc.StatusCode.UNAVAILABLE:
-            return CtlError("%s: cannot reach %s: %s" % (what, self.endpoint, exc.details()))
-        return CtlError("%s: %s: %s" % (what, code.name, exc.details()))
+        return call_error(what, self.endpoint, exc.code().name, exc.details())
 
     def stream(self, what, method, request):
         """Iterate a server stream; gRPC errors as CtlError (cancelled: the iteration just ends)."""
