@@ -17,7 +17,8 @@ from . import crilog, resolve
 from .client import CtlError
 
 POLL = 0.1
-STATE_EVERY = 0.5
+STATE_EVERY = 0.5          # the state is asked this often once the container has run a while,
+STATE_FIRST = 0.02         # and this soon at first, doubling: a short `run --rm` ends in tens of ms
 
 
 class Sink:
@@ -109,7 +110,7 @@ def follow(client, cid, path, sink, reader=None, offset=0, stop=None):
     """Print what is appended to ``path`` until the container is no longer running (or ``stop()``)."""
     reader = reader or crilog.Lines()
     f, ino = None, None
-    last_check = 0.0
+    next_check, every = 0.0, STATE_FIRST
     try:
         while True:
             if f is None:
@@ -129,13 +130,13 @@ def follow(client, cid, path, sink, reader=None, offset=0, stop=None):
                 f, offset = None, 0
                 continue
             now = time.monotonic()
-            if now - last_check >= STATE_EVERY:
-                last_check = now
+            if now >= next_check:
+                next_check, every = now + every, min(every * 2, STATE_EVERY)
                 if (stop is not None and stop()) or _state(client, cid) not in (cri_pb2.CONTAINER_RUNNING,
                                                                               cri_pb2.CONTAINER_CREATED):
                     _drain(f, path, sink, reader)
                     return
-            time.sleep(POLL)
+            time.sleep(max(0.0, min(POLL, next_check - time.monotonic())))
     finally:
         if f is not None:
             f.close()
