@@ -159,7 +159,7 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
 
     def UpdateContainerResources(self, request, context):
         cid = _required(request.container_id, "UpdateContainerResources container_id")
-        self.containers.update_resources(cid, rc.resources_to_oci(request.linux))
+        self.containers.update_resources(cid, request.linux)
         return cri_pb2.UpdateContainerResourcesResponse()
 
     def ReopenContainerLog(self, request, context):
