@@ -123,6 +123,10 @@ class NriHooks(Hooks):
                 self._must_update(plugin, "UpdateContainer", [u for u in resp.update if u.container_id != ctr.id])
         return resources
 
+    def post_update_container(self, pod, ctr):
+        self._tell(E.POST_UPDATE_CONTAINER, "PostUpdateContainer", E.PostUpdateContainerRequest,
+                   E.PostUpdateContainerResponse, pod, ctr)
+
     def stop_container(self, pod, ctr):
         req = E.StopContainerRequest(pod=convert.pod_message(pod), container=self._ctr_msg(ctr))
         with self.nri.lock:

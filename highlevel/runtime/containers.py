@@ -351,6 +351,7 @@ class Containers:
         spec = self.spec_of(ctr)
         spec.setdefault("linux", {})["resources"] = {**spec.get("linux", {}).get("resources", {}), **resources}
         _write_json(os.path.join(ctr.bundle, "config.json"), spec)
+        self.ctx.hooks.post_update_container(self.ctx.store.get_pod(ctr.pod_id), ctr)
 
     def reopen_log(self, ctr_id):
         ctr = self.get(ctr_id, "ReopenContainerLog")

@@ -15,6 +15,7 @@ nothing, and the call can be retried).
     start_container(pod, ctr)           before the shim's Start
     post_start_container(pod, ctr)      running
     update_container(pod, ctr, res)     -> res: the OCI linux.resources about to be applied
+    post_update_container(pod, ctr)     the resources are applied
     stop_container(pod, ctr)            it has exited (stopped, killed or ended by itself)
     remove_container(pod, ctr)          before its rootfs and shim go
     close()                             gantryd stops
@@ -45,6 +46,9 @@ class Hooks:
 
     def update_container(self, pod, ctr, resources):
         return resources
+
+    def post_update_container(self, pod, ctr):
+        pass
 
     def stop_container(self, pod, ctr):
         pass

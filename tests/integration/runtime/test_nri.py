@@ -124,3 +124,19 @@ def test_late_plugin_is_synchronized_and_a_silent_one_is_dropped(nri_gantryd, bu
     assert cri.status(cid).state == cri_pb2.CONTAINER_EXITED
     assert silent.closed.wait(10)
     late.wait_for(lambda ev: any(e[0] == "StopContainer" and e[2] == cid for e in ev))
+
+
+def test_update_is_announced_before_and_after(nri_gantryd, busybox_ref):
+    """UpdateContainerResources: plugins see UpdateContainer with the new limit, then PostUpdateContainer."""
+    cri = Cri(nri_gantryd)
+    cri.pull(busybox_ref[0])
+    pcfg = pod_config()
+    pod_id = cri.run_pod(pcfg)
+    cid = cri.run(pod_id, pcfg, container_config(busybox_ref[0], command=["sleep", "100"]))
+    plugin = nri_gantryd.plugin("updates", "20", events=["UpdateContainer", "PostUpdateContainer"])
+    plugin.connect(nri_gantryd.nri_socket)
+    cri.rt.UpdateContainerResources(cri_pb2.UpdateContainerResourcesRequest(
+        container_id=cid, linux=cri_pb2.LinuxContainerResources(memory_limit_in_bytes=64 << 20)))
+    events = plugin.wait_for(lambda ev: len(ev) >= 2)
+    assert [(e[0], e[2]) for e in events] == [("UpdateContainer", cid), ("PostUpdateContainer", cid)]
+    assert events[0][4].linux_resources.memory.limit.value == 64 << 20
