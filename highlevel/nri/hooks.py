@@ -78,6 +78,17 @@ class NriHooks(Hooks):
                          E.RemovePodSandboxRequest(pod=convert.pod_message(pod)), E.RemovePodSandboxResponse,
                          fail=False)
 
+    def update_pod_sandbox(self, pod, overhead, resources):
+        req = E.UpdatePodSandboxRequest(pod=convert.pod_message(pod),
+                                        overhead_linux_resources=convert.resources_message(overhead),
+                                        linux_resources=convert.resources_message(resources))
+        self.nri.deliver(E.UPDATE_POD_SANDBOX, "UpdatePodSandbox", req, E.UpdatePodSandboxResponse)
+
+    def post_update_pod_sandbox(self, pod):
+        self.nri.deliver(E.POST_UPDATE_POD_SANDBOX, "PostUpdatePodSandbox",
+                         E.PostUpdatePodSandboxRequest(pod=convert.pod_message(pod)), E.PostUpdatePodSandboxResponse,
+                         fail=False)
+
     # -- containers -------------------------------------------------------------------------------
     def create_container(self, pod, ctr, spec):
         req = E.CreateContainerRequest(pod=convert.pod_message(pod), container=self._ctr_msg(ctr, spec))

@@ -9,6 +9,8 @@ nothing, and the call can be retried).
     run_pod_sandbox(pod, config)        the pod is set up, not yet ready (nobody lists it)
     stop_pod_sandbox(pod)               its containers and pause process are stopped
     remove_pod_sandbox(pod)             before its namespaces and files go
+    update_pod_sandbox(pod, overhead, res)  the kubelet resized the pod (OCI linux.resources dicts)
+    post_update_pod_sandbox(pod)        after that
     create_container(pod, ctr, spec)    -> spec: the OCI spec, which it may adjust, before the
                                         runtime's create (the container is not listed yet)
     post_create_container(pod, ctr)     created
@@ -30,6 +32,12 @@ class Hooks:
         pass
 
     def remove_pod_sandbox(self, pod):
+        pass
+
+    def update_pod_sandbox(self, pod, overhead, resources):
+        pass
+
+    def post_update_pod_sandbox(self, pod):
         pass
 
     def create_container(self, pod, ctr, spec):
