@@ -32,7 +32,7 @@ def test_make_demo_runs_a_container_through_cri(tmp_path):
     steps = ["== 1/5 filesystems", "== 2/5 gantryd as a background service", "== 3/5 an image without internet",
              "import ", "== 4/5 containers through CRI", "run --rm", "pid:       1\n", "image:     built by make demo",
              "rootfs:    overlay", "exit code 0", "run -d --name gantry-demo", "== 5/5", "ps -a", "pods",
-             "tick 1", "demo OK", "gantryd stopped"]
+             "tick ", "demo OK", "gantryd stopped"]   # (which ticks --tail 2 shows depends on the load)
     at = 0
     for text in steps:
         found = out.stdout.find(text, at)
