@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 APT_PACKAGES := busybox docker-registry skopeo umoci runc crun containerd podman \
 	containernetworking-plugins iproute2 iptables procps psmisc util-linux kmod \
 	libseccomp2 libseccomp-dev gcc libc6-dev python3-dev python3-venv python3-pip \
-	ca-certificates openssl apache2-utils fuse-overlayfs uidmap
+	ca-certificates openssl apache2-utils fuse-overlayfs uidmap strace
 
 # where `make install` links the four programs, and gantryd's root (checked before `make demo`)
 BINDIR ?= /usr/local/bin
