@@ -218,6 +218,7 @@ class StreamingServer:
         if protocol:
             answer.append(("X-Stream-Protocol-Version", protocol))
         sock.sendall(http.send(h11.InformationalResponse(status_code=101, headers=answer)))
+        _log_upgrade(kind, "spdy", protocol)
         leftover = http.trailing_data[0]
         session = SpdySession(SocketTransport(sock, leftover), MAX_STREAMS[kind])
         self._run_spdy(session, kind, req, rc.version_of(protocol))
@@ -259,6 +260,7 @@ class StreamingServer:
             sock.sendall(ws.send(RejectConnection(status_code=400)))
             return
         sock.sendall(ws.send(AcceptConnection(subprotocol=protocol)))
+        _log_upgrade(kind, "websocket", protocol)
         transport = WsTransport(sock, ws)
         io, reader = execio.for_websocket(transport, protocol or "channel.k8s.io", req.stdin, req.stdout,
                                           req.stderr, req.tty)
@@ -274,6 +276,7 @@ class StreamingServer:
         """SPDY tunnelled in WebSocket when offered; else the legacy ``?port=`` channel form."""
         if wschannel.SPDY_TUNNEL in event.subprotocols:
             sock.sendall(ws.send(AcceptConnection(subprotocol=wschannel.SPDY_TUNNEL)))
+            _log_upgrade("portforward", "websocket", wschannel.SPDY_TUNNEL)
             self._run_spdy(SpdySession(WsTransport(sock, ws), MAX_STREAMS["portforward"]), "portforward", req, 0)
             return
         protocol = wschannel.choose(event.subprotocols, wsportforward.PROTOCOLS)
@@ -292,6 +295,7 @@ class StreamingServer:
             raise _HttpError(400, "port-forward to %s: ports %s were not in the PortForward request %s"
                              % (req.pod_sandbox_id, sorted(set(ports) - allowed), sorted(allowed)))
         sock.sendall(ws.send(AcceptConnection(subprotocol=offered)))
+        _log_upgrade("portforward", "websocket", protocol)
         transport = WsTransport(sock, ws)
         try:
             wsportforward.serve(transport, protocol, ports, req.pod_sandbox_id, self.backend.dial)
@@ -311,6 +315,11 @@ class StreamingServer:
             io.finish(message="%s in container %s: %s" % (kind, req.container_id, e))
         except OSError as e:  # the client went away while the backend wrote to it
             log.info("%s in container %s: client gone: %s", kind, req.container_id, e)
+
+
+def _log_upgrade(kind, transport, protocol):
+    log.debug("streaming upgrade", extra={"fields": {"kind": kind, "transport": transport,
+                                                     "protocol": protocol or "(none)"}})
 
 
 def _read_request(sock, http):

@@ -1,11 +1,15 @@
-"""kill -9 of gantryd in the middle of RunPodSandbox / CreateContainer / StopContainer, then a restart.
+"""kill -9 of gantryd in the middle of RunPodSandbox / CreateContainer / StopContainer / StopPodSandbox
+/ RemovePodSandbox, then a restart; in both network modes (built-in bridge, CNI plugins).
 
-A client thread keeps making pods and containers and stopping them; gantryd is killed
-after a random delay, many times over, so the kill lands inside every step of those
-calls. After each restart the rows and the machine must agree: every pod and container
-gantryd lists is real, nothing exists that it does not list (pod dirs, bundles, shim
-dirs, mounts, shims, snapshots), and removing everything leaves nothing at all.
+A client thread keeps making pods (some with a host port) and containers, stopping them and
+removing some pods; gantryd is killed after a random delay, many times over, so the kill lands
+inside every step of those calls. After each restart the rows and the machine must agree: every
+pod and container gantryd lists is real, nothing exists that it does not list (pod dirs and their
+netns files, bundles, shim dirs, mounts, shims, snapshots, addresses, veths, CNI cache entries),
+and removing everything leaves nothing at all (no address, veth, host-port rule, cache file).
 """
+import itertools
+import json
 import os
 import random
 import sqlite3
@@ -16,11 +20,93 @@ import time
 import grpc
 import pytest
 from gantry.api import cri_pb2
+from gantry.highlevel.network import hostports
+from gantry.highlevel.network.links import bridge_ports
 
+from ..gantryd_proc import GantrydProcess
+from .conftest import TEST_NETWORK, _remove_all
 from .criclient import Cri, container_config, pod_config
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 ROUNDS = int(os.environ.get("GANTRY_CRASH_ROUNDS", "12"))
+CNI_BRIDGE, CNI_NETWORK, CNI_SUBNET = "gtcrashcni0", "gantry-crash", "10.251.93.0/24"
+_host_ports = itertools.count(32100)
+
+
+class Mode:
+    """Where a network mode keeps what a pod holds, so a test can count it."""
+
+    def __init__(self, name, workdir):
+        self.name, self.workdir = name, workdir
+        self.bridge = "gantrytest0" if name == "bridge" else CNI_BRIDGE
+        self.marker = 'name: \\"%s\\"' % CNI_NETWORK     # in the comments of portmap's rules
+
+    def config(self):
+        if self.name == "bridge":
+            return TEST_NETWORK
+        conf_dir = os.path.join(self.workdir, "net.d")
+        os.makedirs(conf_dir, exist_ok=True)
+        with open(os.path.join(conf_dir, "10-crash.conflist"), "w") as f:
+            json.dump({"cniVersion": "1.0.0", "name": CNI_NETWORK, "plugins": [
+                {"type": "bridge", "bridge": CNI_BRIDGE, "isGateway": True, "ipMasq": False, "hairpinMode": True,
+                 "ipam": {"type": "host-local", "dataDir": self.host_local_dir(),
+                          "ranges": [[{"subnet": CNI_SUBNET}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+                {"type": "portmap", "capabilities": {"portMappings": True}},
+                {"type": "loopback"}]}, f)
+        return '[network]\nmode = "cni"\ncni_conf_dir = "%s"\ncni_bin_dirs = ["/usr/lib/cni"]\n' % conf_dir
+
+    def host_local_dir(self):
+        return os.path.join(self.workdir, "host-local")
+
+    def reserved_ips(self, gd):
+        """Addresses the mode holds for pods: host-local's files, or the bridge's IPAM rows."""
+        if self.name == "cni":
+            net_dir = os.path.join(self.host_local_dir(), CNI_NETWORK)
+            return set(n for n in os.listdir(net_dir) if n[0].isdigit()) if os.path.isdir(net_dir) else set()
+        db = sqlite3.connect(os.path.join(gd.root, "network", "ipam.db"))
+        try:
+            return {ip for (ip,) in db.execute("SELECT ip FROM addresses")}
+        finally:
+            db.close()
+
+    def cache_files(self, gd):
+        """Every file in the CNI cache (entries and stray temporaries); the bridge's pod records."""
+        if self.name == "cni":
+            cache = os.path.join(gd.root, "network", "cni")
+            return set(os.listdir(cache)) if os.path.isdir(cache) else set()
+        db = sqlite3.connect(os.path.join(gd.root, "network", "ipam.db"))
+        try:
+            return {pod for (pod,) in db.execute("SELECT pod_id FROM pods")}
+        finally:
+            db.close()
+
+    def rules(self):
+        """Host-port rules left: gantryd's per-pod chains, or portmap's rules naming the network."""
+        out = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True, check=True).stdout
+        if self.name == "bridge":
+            return hostports.owned_pod_chains(out, self.bridge)
+        return [line for line in out.splitlines() if line.startswith("-A ") and self.marker in line]
+
+
+@pytest.fixture(params=["bridge", "cni"])
+def net_gantryd(request, busybox_ref, tmp_path):
+    if request.param == "cni":
+        missing = [p for p in ("bridge", "host-local", "portmap", "loopback") if not os.access("/usr/lib/cni/" + p, os.X_OK)]
+        if missing:
+            pytest.skip("CNI plugins %s not installed in /usr/lib/cni (Debian containernetworking-plugins)" % missing)
+    mode = Mode(request.param, str(tmp_path))
+    gd = GantrydProcess(str(tmp_path / "gd"), registry_config_dir=busybox_ref[2], config_text=mode.config())
+    try:
+        gd.start()
+        yield gd, mode
+    finally:
+        try:
+            _remove_all(gd)
+        finally:
+            gd.stop()
+            gd.cleanup()
+            if mode.name == "cni":
+                subprocess.run(["ip", "link", "del", CNI_BRIDGE], capture_output=True)
 
 
 def _churn(cri, image, stop):
@@ -29,9 +115,14 @@ def _churn(cri, image, stop):
             pcfg = pod_config()
             if random.random() < 0.3:
                 pcfg.linux.security_context.namespace_options.pid = cri_pb2.POD     # with a pause process
+            if random.random() < 0.3:
+                pcfg.port_mappings.add(protocol=cri_pb2.TCP, container_port=80, host_port=next(_host_ports))
             pod = cri.run_pod(pcfg)
             cid = cri.run(pod, pcfg, container_config(image, command=["sleep", "100"]))
             cri.stop(cid, timeout=0)
+            if random.random() < 0.5:
+                cri.stop_pod(pod)
+                cri.remove_pod(pod)
         except grpc.RpcError:
             return                      # gantryd went away under us: that is the point
 
@@ -77,7 +168,21 @@ def _check_consistent(gd, cri):
         assert c.state != cri_pb2.CONTAINER_UNKNOWN
 
 
-def test_kill_9_at_any_moment(gantryd, busybox_ref):
+def _check_network(gd, cri, mode):
+    """Ready pods hold one address, veth and cache entry each; nothing else is held."""
+    ready = [p.id for p in cri.pods() if p.state == cri_pb2.SANDBOX_READY]
+    live = {p.id for p in cri.pods()}
+    ips = {cri.pod_status(p).status.network.ip for p in ready}
+    reserved = mode.reserved_ips(gd)
+    assert ips <= reserved, "ready pods without their address: %s" % (ips - reserved)
+    assert len(reserved) <= len(live), "addresses %s held for %d pods" % (sorted(reserved), len(live))
+    assert len(bridge_ports(mode.bridge)) <= len(live)
+    held = mode.cache_files(gd)
+    assert {n[:-5] if n.endswith(".json") else n for n in held} <= live, "cache entries of gone pods: %s" % held
+
+
+def test_kill_9_at_any_moment(net_gantryd, busybox_ref):
+    gantryd, mode = net_gantryd
     cri = Cri(gantryd)
     cri.pull(busybox_ref[0])
     rng = random.Random(int(os.environ.get("GANTRY_CRASH_SEED", "8")))
@@ -92,8 +197,11 @@ def test_kill_9_at_any_moment(gantryd, busybox_ref):
         gantryd.start()
         cri = Cri(gantryd)
         _check_consistent(gantryd, cri)
+        _check_network(gantryd, cri, mode)
     for pod in cri.pods():
         cri.remove_pod(pod.id)
     assert cri.pods() == [] and cri.containers() == []
     _check_consistent(gantryd, cri)
     assert _shims_of(gantryd) == []
+    assert mode.reserved_ips(gantryd) == set() and mode.cache_files(gantryd) == set()
+    assert bridge_ports(mode.bridge) == [] and mode.rules() == []
