@@ -23,9 +23,10 @@ gantryd of this branch, containerd 1.6.20 + runc 1.1.5, 10 rounds (1,000 echoes)
 gantryd / containerd (ratio): ExecSync 49.4 / 38.0 ms (1.30); exec over SPDY 43.8 / 24.8 ms
 (1.77); exec over WebSocket 43.3 / 30.0 ms (1.44); 1-byte echo SPDY 0.31 / 0.25 ms (1.22),
 WebSocket 0.42 / 0.26 ms (1.62); port-forward download SPDY 350 / 30 MB/s (11.6), WebSocket
-510 / 30 MB/s (16.8).  The round trips miss the target: every exec starts ``gantry-oci exec``, a
-fresh Python interpreter (runc is a Go binary), which is most of the 44 ms; the streaming part
-itself (exec over SPDY minus ExecSync is negative here) is not where the time goes.
+510 / 30 MB/s (16.8).  The round trips miss the target, and not in the streaming server:
+ExecSync, which streams nothing, is as slow (exec over SPDY minus ExecSync is negative here), so
+the time is in starting the process (gantryd -> shim -> ``gantry-oci exec``); an interpreter
+start of gantry-oci is 10-20 ms of it here, where the rest goes is not measured yet.
 """
 import argparse
 import json
