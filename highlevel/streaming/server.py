@@ -160,6 +160,8 @@ class StreamingServer:
             except OSError:
                 return
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):   # keystrokes and echoes go out at once
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if not self.slots.acquire(blocking=False):
                 _respond(sock, 503, "too many streaming connections")
                 sock.close()
