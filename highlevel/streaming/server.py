@@ -22,7 +22,7 @@ from wsproto.events import AcceptConnection, RejectConnection, Request
 from wsproto.utilities import RemoteProtocolError as WsProtocolError
 
 from .. import errors
-from . import execio, portforward, wschannel
+from . import execio, portforward, wschannel, wsportforward
 from . import remotecommand as rc
 from .spdysession import SpdySession
 from .tokens import TokenCache
@@ -160,6 +160,8 @@ class StreamingServer:
             except OSError:
                 return
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):   # keystrokes and echoes go out at once
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if not self.slots.acquire(blocking=False):
                 _respond(sock, 503, "too many streaming connections")
                 sock.close()
@@ -218,6 +220,7 @@ class StreamingServer:
         if protocol:
             answer.append(("X-Stream-Protocol-Version", protocol))
         sock.sendall(http.send(h11.InformationalResponse(status_code=101, headers=answer)))
+        _log_upgrade(kind, "spdy", protocol)
         leftover = http.trailing_data[0]
         session = SpdySession(SocketTransport(sock, leftover), MAX_STREAMS[kind])
         self._run_spdy(session, kind, req, rc.version_of(protocol))
@@ -251,16 +254,16 @@ class StreamingServer:
             raise _HttpError(400, "bad websocket handshake: %s" % e) from None
         if not isinstance(event, Request):
             raise _HttpError(400, "bad websocket handshake")
-        allowed = (wschannel.SPDY_TUNNEL,) if kind == "portforward" else tuple(wschannel.PROTOCOLS)
-        protocol = wschannel.choose(event.subprotocols, allowed)
-        if protocol is None and (event.subprotocols or kind == "portforward"):
+        if kind == "portforward":
+            self._websocket_port_forward(sock, ws, event, request, req)
+            return
+        protocol = wschannel.choose(event.subprotocols, tuple(wschannel.PROTOCOLS))
+        if protocol is None and event.subprotocols:
             sock.sendall(ws.send(RejectConnection(status_code=400)))
             return
         sock.sendall(ws.send(AcceptConnection(subprotocol=protocol)))
+        _log_upgrade(kind, "websocket", protocol)
         transport = WsTransport(sock, ws)
-        if kind == "portforward":
-            self._run_spdy(SpdySession(transport, MAX_STREAMS[kind]), kind, req, 0)
-            return
         io, reader = execio.for_websocket(transport, protocol or "channel.k8s.io", req.stdin, req.stdout,
                                           req.stderr, req.tty)
         try:
@@ -270,6 +273,37 @@ class StreamingServer:
             reader.join(LINGER + 1)
             transport.abort()
             reader.join()
+
+    def _websocket_port_forward(self, sock, ws, event, request, req):
+        """SPDY tunnelled in WebSocket when offered; else the legacy ``?port=`` channel form."""
+        if wschannel.SPDY_TUNNEL in event.subprotocols:
+            sock.sendall(ws.send(AcceptConnection(subprotocol=wschannel.SPDY_TUNNEL)))
+            _log_upgrade("portforward", "websocket", wschannel.SPDY_TUNNEL)
+            self._run_spdy(SpdySession(WsTransport(sock, ws), MAX_STREAMS["portforward"]), "portforward", req, 0)
+            return
+        protocol = wschannel.choose(event.subprotocols, wsportforward.PROTOCOLS)
+        if protocol is None and event.subprotocols:
+            sock.sendall(ws.send(RejectConnection(status_code=400)))
+            return
+        offered = protocol
+        protocol = protocol or wsportforward.DEFAULT_PROTOCOL
+        query = request.target.decode("latin-1").partition("?")[2]
+        try:
+            ports = wsportforward.parse_ports(query, protocol)
+        except wsportforward.PortsError as e:
+            raise _HttpError(400, "port-forward to %s: %s" % (req.pod_sandbox_id, e)) from None
+        allowed = set(req.port)
+        if allowed and not allowed.issuperset(ports):
+            raise _HttpError(400, "port-forward to %s: ports %s were not in the PortForward request %s"
+                             % (req.pod_sandbox_id, sorted(set(ports) - allowed), sorted(allowed)))
+        sock.sendall(ws.send(AcceptConnection(subprotocol=offered)))
+        _log_upgrade("portforward", "websocket", protocol)
+        transport = WsTransport(sock, ws)
+        try:
+            wsportforward.serve(transport, protocol, ports, req.pod_sandbox_id, self.backend.dial)
+        finally:
+            transport.close(1000)
+            transport.abort()
 
     def _run_command(self, kind, req, io):
         try:
@@ -283,6 +317,11 @@ class StreamingServer:
             io.finish(message="%s in container %s: %s" % (kind, req.container_id, e))
         except OSError as e:  # the client went away while the backend wrote to it
             log.info("%s in container %s: client gone: %s", kind, req.container_id, e)
+
+
+def _log_upgrade(kind, transport, protocol):
+    log.debug("streaming upgrade", extra={"fields": {"kind": kind, "transport": transport,
+                                                     "protocol": protocol or "(none)"}})
 
 
 def _read_request(sock, http):
