@@ -151,6 +151,28 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
     os._exit(1)
 
 
+def born_init(sys, chan, linux, flags, final, terminal=False, cgroup_dirs=None, self_place=None):
+    """The container init when the parent cloned it straight into its new namespaces (and its
+    cgroup2 directory): stage 1's part without stage 1, so one Python process fewer to fork.
+
+    Only for what stage 1 would have done with nothing to join, no user, cgroup or time namespace
+    and a pid namespace (parent.direct_flags decides); the messages are stage 1's with place "self"
+    (the v1 cgroups are entered here once the limits are written; born in the cgroup2 directory,
+    pid 1 runs none of its setup before that) and "pid" carries 0: the parent has our host pid
+    from clone3.
+    """
+    try:
+        sys.prctl(PR_SET_DUMPABLE, 0, what="prctl PR_SET_DUMPABLE")
+        chan.send("hello", userns=False, place="self")
+        place_self(chan, {"v1": (self_place or {}).get("v1")})
+        chan.send("pid", pid=0)
+        preload(linux, terminal)
+        final(sys, chan, False, flags, Placement(chan, True, cgroup_dirs))
+    except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
+        report(chan, e)
+    os._exit(1)
+
+
 def place_self(chan, where):
     """Put this (single-threaded) process into the container's v1 cgroups itself; returns an fd of
     its cgroup2 directory for fork_into_cgroup, or -1.

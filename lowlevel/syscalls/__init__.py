@@ -59,6 +59,7 @@ CLONE_NEWIPC = 0x8000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+CLONE_INTO_CGROUP = 0x200000000   # clone3 only
 
 # prctl(2)
 PR_SET_PDEATHSIG = 1
@@ -178,13 +179,21 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         child's pid, 0 in the child.  Only for a single-threaded process (Python's own after-fork
         bookkeeping is skipped: no lock is held across it and no thread is lost).
         """
+        return self.clone3(0, cgroup_fd, what)
+
+    def clone3(self, flags, cgroup_fd=-1, what=""):
+        """clone3(2) as a fork: the child is born in the new namespaces of flags (CLONE_NEW*) and, when
+        cgroup_fd >= 0, in that cgroup2 directory (CLONE_INTO_CGROUP).  Returns the child's pid, 0 in
+        the child.  The same caveat as fork_into_cgroup: for a single-threaded process only.
+        """
         ffi = self.ffi
         args = ffi.new("uint64_t[11]")   # struct clone_args, CLONE_ARGS_SIZE_VER2 (88 bytes)
-        args[0] = 0x200000000            # flags: CLONE_INTO_CGROUP
+        args[0] = flags | (CLONE_INTO_CGROUP if cgroup_fd >= 0 else 0)
         args[4] = 17                     # exit_signal: SIGCHLD
-        args[10] = cgroup_fd
+        args[10] = max(cgroup_fd, 0)
         rc = self.lib.syscall(ffi.cast("long", self._nr["clone3"]), args, ffi.cast("size_t", 88))
-        self._check(rc, "clone3 into cgroup %s" % what)
+        where = " into cgroup %s" % what if cgroup_fd >= 0 else ""
+        self._check(rc, "clone3 %s%s" % (namespace_names(flags) if flags else "", where))
         return rc
 
     def setns(self, fd, nstype=0, what=""):
