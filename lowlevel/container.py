@@ -64,6 +64,8 @@ def write_pid_file(path, pid):
 
 def warn_refused_ambient(proc, log):
     """Log (as runc does) each ambient capability the kernel would refuse; the init leaves them out."""
+    if not (proc.get("capabilities") or {}).get("ambient"):
+        return   # nothing to warn about: no import, no read of cap_last_cap
     from . import capabilities
     for text in capabilities.ambient_warnings(proc.get("capabilities"), capabilities.last_cap()):
         if log is not None:

@@ -40,8 +40,6 @@ def preload(linux, terminal):
     The gantry-oci parent does not import these: the child loads them after the fork, while the
     parent waits on the cgroups (see stage1).
     """
-    import resource  # noqa: F401  (rlimits)
-
     from .. import capabilities, hooks, rootfs  # noqa: F401
     from ..tricks import signal_module
     signal_module()   # _signal, or the signal module when tricks are off (reset_signals)
@@ -419,7 +417,7 @@ def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds, is
         os.setsid()   # a session of its own, as with runc: no tie to the caller's terminal or job control
     from . import rlimits, users  # (loaded by preload)
     # rlimits and oom_score_adj need root in the container's user namespace
-    rlimits.apply(proc.get("rlimits"))
+    rlimits.apply(sys, proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
         rlimits.set_oom_score_adj(proc["oomScoreAdj"])
     env = process_env(proc)

@@ -110,8 +110,11 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         self._nr = _SYSCALLS.get(os.uname().machine, _SYSCALLS["x86_64"])
 
     def _check(self, rc, operation):
+        """rc, or SyscallError naming operation (a callable gives the text only on failure: a path
+        behind /proc/self/fd costs a readlink, and most calls succeed)."""
         if rc == -1:
-            raise SyscallError(self.ffi.errno, operation)
+            err = self.ffi.errno
+            raise SyscallError(err, operation() if callable(operation) else operation)
         return rc
 
     def mount(self, source, target, fstype, flags=0, data=None):
@@ -119,16 +122,16 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         rc = self.lib.mount(_c(source) if source is not None else ffi.NULL, _c(target),
                             _c(fstype) if fstype is not None else ffi.NULL, flags,
                             _c(data) if data else ffi.NULL)
-        self._check(rc, "mount %s to %s" % (source or fstype or "none", describe_target(target)))
+        self._check(rc, lambda: "mount %s to %s" % (source or fstype or "none", describe_target(target)))
 
     def umount2(self, target, flags=0):
-        self._check(self.lib.umount2(_c(target), flags), "umount %s" % describe_target(target))
+        self._check(self.lib.umount2(_c(target), flags), lambda: "umount %s" % describe_target(target))
 
     def pivot_root(self, new_root, put_old):
         ffi = self.ffi
         rc = self.lib.syscall(ffi.cast("long", self._nr["pivot_root"]), ffi.new("char[]", _c(new_root)),
                               ffi.new("char[]", _c(put_old)))
-        self._check(rc, "pivot_root %s" % describe_target(new_root))
+        self._check(rc, lambda: "pivot_root %s" % describe_target(new_root))
 
     def mount_setattr(self, dirfd, path, flags, attr_set, attr_clr=0, propagation=0):
         ffi = self.ffi
@@ -137,7 +140,7 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         rc = self.lib.syscall(ffi.cast("long", self._nr["mount_setattr"]), ffi.cast("int", dirfd),
                               ffi.new("char[]", _c(path)), ffi.cast("unsigned int", flags), attr,
                               ffi.cast("size_t", ffi.sizeof("struct mount_attr")))
-        self._check(rc, "mount_setattr %s" % describe_target(path))
+        self._check(rc, lambda: "mount_setattr %s" % describe_target(path))
 
     def cloexec_from(self, first):
         """close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every descriptor >= first closes at execve."""
@@ -216,6 +219,11 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
 
     def mknod(self, path, mode, dev):
         self._check(self.lib.mknod(_c(path), mode, dev), "mknod %s" % path)
+
+    def setrlimit(self, resource, soft, hard, what=""):
+        """setrlimit(2) (64-bit limits; RLIM_INFINITY is 2**64-1), without the resource module's dlopen."""
+        lim = self.ffi.new("struct rlimit64_t *", {"cur": soft, "max": hard})
+        self._check(self.lib.setrlimit(resource, lim), lambda: "setrlimit %s" % (what or resource))
 
     def personality(self, persona):
         """personality(2): the execution domain (PER_LINUX, PER_LINUX32 = what `uname -m` reports)."""

@@ -62,6 +62,9 @@ class FakeSyscalls:
         self._record("clone3", flags, what)
         return 0
 
+    def setrlimit(self, resource, soft, hard, what=""):
+        self._record("setrlimit", resource, soft, hard)
+
     def setns(self, fd, nstype=0, what=""):
         self._record("setns", what, nstype)
 

@@ -1,5 +1,5 @@
-"""When gantry-oci clones the container init straight into its namespaces (process/parent.direct_flags)
-and when stage 1 still does it; the fallback when the kernel refuses clone3."""
+"""Start-up paths of the container init: when gantry-oci clones it straight into its namespaces (parent.direct_flags)
+and when stage 1 still does; the fallback when the kernel refuses clone3; rlimits through Syscalls."""
 import errno
 
 import pytest
@@ -61,3 +61,18 @@ def test_clone_other_errors_are_raised():
     with pytest.raises(OSError) as e:
         parent._clone_init(RefusingClone3(errno.ENOMEM), CLONE_NEWPID, {"unified": None})
     assert e.value.errno == errno.ENOMEM
+
+
+def test_rlimits_go_through_syscalls_and_name_the_limit():
+    from gantry.lowlevel.process import rlimits
+    sys_ = FakeSyscalls()
+    rlimits.apply(sys_, [{"type": "RLIMIT_NOFILE", "soft": 1000, "hard": 1024},
+                         {"type": "RLIMIT_CORE", "soft": 2 ** 64 - 1, "hard": 2 ** 64 - 1}])
+    assert sys_.calls == [("setrlimit", 7, 1000, 1024), ("setrlimit", 4, 2 ** 64 - 1, 2 ** 64 - 1)]
+
+    class Refusing(FakeSyscalls):
+        def setrlimit(self, resource, soft, hard, what=""):
+            raise SyscallError(errno.EPERM, "setrlimit %s" % what)
+    with pytest.raises(OSError, match="setrlimit RLIMIT_NOFILE 1:2: Operation not permitted "
+                                      r"\(raising a hard limit needs CAP_SYS_RESOURCE\)"):
+        rlimits.apply(Refusing(), [{"type": "RLIMIT_NOFILE", "soft": 1, "hard": 2}])
