@@ -162,9 +162,9 @@ def born_init(sys, chan, linux, flags, final, terminal=False, cgroup_dirs=None, 
     try:
         sys.prctl(PR_SET_DUMPABLE, 0, what="prctl PR_SET_DUMPABLE")
         chan.send("hello", userns=False, place="self")
+        preload(linux, terminal)   # while the parent writes the limits
         place_self(chan, {"v1": (self_place or {}).get("v1")})
         chan.send("pid", pid=0)
-        preload(linux, terminal)
         final(sys, chan, False, flags, Placement(chan, True, cgroup_dirs))
     except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
         report(chan, e)
