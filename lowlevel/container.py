@@ -7,7 +7,7 @@ not depend on the bundle staying unchanged.
 """
 import os
 
-from . import hooks, spec
+from . import hooks
 from . import state as st
 from .log import rfc3339_now
 
@@ -74,6 +74,7 @@ def warn_refused_ambient(proc, log):
 
 def create(sys, store, container_id, bundle, pid_file=None, console_socket=None, console_fd=None,
            no_pivot=False, preserve_fds=0, log=None, cfg=None, no_new_keyring=False):
+    from . import spec  # only create validates a config: start, kill, delete, state never load it
     from .process import parent
     bundle = os.path.abspath(bundle or ".")
     cfg = spec.validate(cfg if cfg is not None else spec.load(bundle), bundle)
