@@ -48,6 +48,9 @@ project: run 1.04 -> 0.88 and 0.97 -> 0.85, create 1.28 -> 1.16 and 1.10 -> 0.95
 1.13 -> 1.01 and 1.23 -> 1.13, start 1.83 -> 2.11 and 1.94 -> 1.69, delete 2.13 -> 2.11 and 1.75 -> 1.73;
 vs crun: run 1.16-1.44, create 1.90-2.21.  start and delete are still an interpreter start (~7.5 ms of
 CPU for `python -IS -c pass` here, against ~3 ms for all of `runc --version`).
+The same tree at 14:01 UTC, 30 rounds, load 5.5-6.2 (runc's `run` 64 ms): project run 1.19, create 1.14,
+start 2.30, delete 1.77; runc-spec run 1.15, create 1.29, start 2.64, delete 2.26.  `run` costs more CPU than
+runc's (33 vs 28-29 ms, medians), so the ratio is at or below 1.0 only on a quiet machine.
 Note: in an alternating run the runtimes share the kernel's grace-period state, so a
 runtime that pays one can make the next one's cgroup write cheap (runc's `run` ranged 26.5-33.9 ms here).
 """
