@@ -32,8 +32,7 @@ from ..images import reference
 from . import executor_instr
 from .cache import LayerCache
 from .context import BuildContext
-from .executor_config import MANIFEST_MEDIA_TYPE, ImageConfig, manifest
-from .executor_stage import StageState
+from .executor_config import MANIFEST_MEDIA_TYPE, manifest
 
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
 
@@ -63,6 +62,7 @@ class Executor:
         self.source_date_epoch = None
         self.network = "none"
         self.work_dir = None
+        self.platform = host_platform()
         self.step_no = 0
         self.total = 0
 
@@ -73,6 +73,7 @@ class Executor:
         self.no_cache = req.no_cache
         self.compression = req.compression or "gzip"
         self.network = req.network or "none"
+        self.platform = host_platform()
         if self.network not in ("none", "host"):
             raise errors.InvalidArgument("build network %r: none or host" % req.network)
         if parse_platform(req.platform)[:2] != host_platform()[:2]:

@@ -36,7 +36,7 @@ HANDLERS = {
     "logs": "logs:cmd_logs", "exec": "attach:cmd_exec", "attach": "attach:cmd_attach",
     "port-forward": "portforward:cmd_port_forward",
     "stats": "stats:cmd_stats", "events": "events:cmd_events", "run": "run:cmd_run",
-    "completion": "completion:cmd_completion",
+    "completion": "completion:cmd_completion", "build": "build:cmd_build",
 }
 NO_CLIENT = {"completion", "import", "export"}
 
@@ -65,6 +65,7 @@ def build_parser():
     _container_commands(cmd)
     _stream_commands(cmd)
     _run_command(cmd)
+    _build_command(cmd)
     c = cmd("completion", "print a shell completion script", "source <(gantryctl completion bash)")
     c.add_argument("shell", choices=("bash",))
     return p
@@ -221,6 +222,23 @@ def _run_command(cmd):
     c.add_argument("--pull", choices=("missing", "always", "never"), default="missing")
     c.add_argument("image", metavar="IMAGE")
     c.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD")
+
+
+def _build_command(cmd):
+    c = cmd("build", "build an image from a Dockerfile (gantryd runs the steps; CONTEXT is read by gantryd)",
+            "gantryctl build -t app:1 --build-arg V=2 .\n  gantryctl build -f ci/Dockerfile --target test --no-cache .")
+    c.add_argument("-t", "--tag", action="append", default=[], metavar="NAME[:TAG]", help="name the image (repeatable)")
+    c.add_argument("-f", "--file", metavar="DOCKERFILE", help="the Dockerfile (default: CONTEXT/Dockerfile; '-': stdin)")
+    c.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="set a build argument (repeatable)")
+    c.add_argument("--target", metavar="STAGE", help="build up to this stage")
+    c.add_argument("--platform", metavar="OS/ARCH", help="only this machine's platform can run steps")
+    c.add_argument("--no-cache", action="store_true", help="run every step again")
+    c.add_argument("--progress", choices=("auto", "plain", "tty"), default="auto", help="progress output on stderr")
+    c.add_argument("--network", choices=("none", "host"), default="none",
+                   help="RUN steps' network (default none: loopback only)")
+    c.add_argument("--compression", choices=("gzip", "zstd"), default="gzip", help="layer compression")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress, only the image id")
+    c.add_argument("context", metavar="CONTEXT", help="the build context directory (on gantryd's machine)")
 
 
 def parse_args(argv):
