@@ -96,16 +96,17 @@ class Executor:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def _build(self, dockerfile, context, req, tags):
-        target = executor_instr.pick_target(dockerfile, req.target)
-        needed = executor_instr.needed_stages(dockerfile, target)
-        self.total = sum(len(dockerfile.stages[i].instructions) + 1 for i in needed)
-        global_args = executor_instr.global_args(dockerfile, dict(req.build_args))
+        from . import scope, stages
+
+        plat = "/".join(p for p in self.platform if p)
+        global_scope = scope.GlobalScope(dockerfile, dict(req.build_args), scope.builtin_args(plat))
+        order = stages.select(dockerfile, req.target, global_scope)
+        self.total = sum(len(dockerfile.stages[r.index].instructions) + 1 for r in order)
         results = {}
-        for i in needed:
-            stage = dockerfile.stages[i]
-            results[i] = executor_instr.StageBuilder(self, dockerfile, stage, context, global_args,
-                                                     dict(req.build_args), results).run()
-        return self._commit(results[target.index], tags)
+        for refs in order:
+            results[refs.index] = executor_instr.StageBuilder(self, dockerfile, refs, context, global_scope,
+                                                              results).run()
+        return self._commit(results[order[-1].index], tags)
 
     # -- helpers the instructions use ----------------------------------------------------------
     def step(self, st, text, line, cached=False, seconds=0.0, done=False):

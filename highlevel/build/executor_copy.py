@@ -20,6 +20,7 @@ a source are refused.
 """
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import shutil
@@ -120,13 +121,18 @@ def _copy_file(src, dest):
         try:
             size = os.fstat(fin).st_size
             copied = 0
-            while copied < size:
-                n = os.copy_file_range(fin, fout, size - copied) if hasattr(os, "copy_file_range") else 0
-                if n == 0:
-                    break
-                copied += n
-            if copied < size:
+            try:
+                while copied < size:
+                    n = os.copy_file_range(fin, fout, size - copied)
+                    if n == 0:
+                        break
+                    copied += n
+            except OSError as e:
+                if e.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                    raise
+            if copied < size:           # across filesystems on older kernels: plain reads and writes
                 os.lseek(fin, copied, os.SEEK_SET)
+                os.lseek(fout, copied, os.SEEK_SET)
                 while chunk := os.read(fin, 1 << 20):
                     os.write(fout, chunk)
         finally:

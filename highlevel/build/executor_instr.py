@@ -1,14 +1,13 @@
 """Each Dockerfile instruction applied to a stage: metadata into the config, RUN/COPY/ADD into layers.
 
-    target = pick_target(dockerfile, "build")           # the Stage to build (--target)
-    needed = needed_stages(dockerfile, target)          # indices, in order (FROM stage, COPY --from)
-    st = StageBuilder(executor, dockerfile, stage, context, global_args, build_args, results).run()
+    st = StageBuilder(executor, dockerfile, refs, context, global_scope, results).run()
 
-Variables: ``$VAR`` in the instructions Docker expands (FROM, ADD, COPY, ENV,
-EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR, ONBUILD, ARG defaults) is
-expanded from the stage's ARGs and ENV (ENV wins), through the parser's
-``scope``/``expand`` helpers; RUN, CMD and ENTRYPOINT are left to the shell.
-ARGs reach RUN as environment variables (ENV wins), never the image config.
+``refs`` is the stage's stages.StageRefs (its base: scratch, an image or an
+earlier stage; where each COPY --from reads).  Variables are the parser's:
+scope.StageScope expands each instruction before it is applied (ADD, COPY,
+ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR) and gives RUN its
+environment (ENV plus the stage's ARG values); RUN, CMD and ENTRYPOINT are
+left to the shell.  Only ENV reaches the image config.
 """
 from __future__ import annotations
 
@@ -23,132 +22,68 @@ from .executor_config import ImageConfig
 from .executor_run import run_container
 from .executor_spec import RunSpec
 from .executor_stage import StageState, layer_step, view_of
-from .expand import expand_word
-
-METADATA = {"ENV", "LABEL", "USER", "WORKDIR", "CMD", "ENTRYPOINT", "EXPOSE", "VOLUME", "STOPSIGNAL",
-            "HEALTHCHECK", "ONBUILD", "SHELL", "ARG", "MAINTAINER"}
-
-
-def _stage_by_ref(dockerfile, ref, before=None):
-    """The stage a name or an index names (only stages before ``before``), or None."""
-    limit = len(dockerfile.stages) if before is None else before
-    low = ref.lower()
-    for s in dockerfile.stages[:limit]:
-        if s.name == low:
-            return s
-    if ref.isdigit() and int(ref) < limit:
-        return dockerfile.stages[int(ref)]
-    return None
-
-
-def pick_target(dockerfile, target):
-    if not target:
-        return dockerfile.stages[-1]
-    stage = _stage_by_ref(dockerfile, target)
-    if stage is None:
-        raise errors.InvalidArgument("build target %r: no such stage in the Dockerfile" % target)
-    return stage
-
-
-def needed_stages(dockerfile, target):
-    """The indices of the stages ``target`` depends on, and its own, in Dockerfile order."""
-    need, todo = set(), [target]
-    while todo:
-        stage = todo.pop()
-        if stage.index in need:
-            continue
-        need.add(stage.index)
-        refs = [stage.base] + [i.args.from_ for i in stage.instructions if i.kind == "COPY" and i.args.from_]
-        for ref in refs:
-            dep = _stage_by_ref(dockerfile, ref, before=stage.index)
-            if dep is not None:
-                todo.append(dep)
-    return sorted(need)
-
-
-def global_args(dockerfile, build_args):
-    """The ARGs before the first FROM: their defaults (expanded in order) overridden by --build-arg."""
-    values = {}
-    for instr in dockerfile.args_before_from:
-        for name, default in instr.args.pairs:
-            if name in build_args:
-                values[name] = build_args[name]
-            elif default is not None:
-                values[name] = expand_word(default, values, dockerfile.escape)
-            else:
-                values.setdefault(name, None)
-    return values
+from .scope import StageScope
 
 
 class StageBuilder:
-    def __init__(self, ex, dockerfile, stage, context, global_args, build_args, results):
+    def __init__(self, ex, dockerfile, refs, context, global_scope, results):
         self.ex = ex
         self.df = dockerfile
-        self.stage = stage
+        self.refs = refs
+        self.stage = dockerfile.stages[refs.index]
         self.context = context
-        self.global_args = global_args
-        self.build_args = build_args
+        self.global_scope = global_scope
         self.results = results
         self.st = None
-
-    # -- variables ---------------------------------------------------------------------
-    def vars(self):
-        out = {k: v for k, v in self.st.args.items() if v is not None}
-        for entry in self.st.cfg.env:
-            k, _, v = entry.partition("=")
-            out[k] = v
-        return out
-
-    def expand(self, word):
-        return expand_word(word, self.vars(), self.df.escape)
+        self.scope = None
 
     # -- the stage -----------------------------------------------------------------------
     def run(self):
+        from .dockerfile import parse_trigger
+
         where = "Dockerfile:%d: FROM" % self.stage.line
         started = time.monotonic()
         self.ex.step_no += 1
-        base = expand_word(self.stage.base, {k: v for k, v in self.global_args.items() if v is not None},
-                           self.df.escape)
-        self.st = self._from(base, where)
+        base, _platform = self.global_scope.from_line(self.stage)
         text = "FROM %s%s" % (base, " AS " + self.stage.name if self.stage.name else "")
+        self.ex.step(StageState(self.stage.name, self.stage.index, None), text, self.stage.line)
+        self.st = self._from(where)
+        self.scope = StageScope(self.global_scope, self.st.cfg.env)
         self.ex.step(self.st, text, self.stage.line, seconds=time.monotonic() - started, done=True)
         for trigger in self.st.cfg.take_onbuild():
-            from .dockerfile import parse_trigger
-
             self._instruction(parse_trigger(trigger, self.df.escape), onbuild=True)
         for instr in self.stage.instructions:
             self.ex.step_no += 1
             self._instruction(instr)
         return self.st
 
-    def _from(self, base, where):
+    def _from(self, where):
         plat = self.ex.platform
-        if base == "scratch":
-            return StageState(self.stage.name, self.stage.index, ImageConfig.from_base(None, plat))
-        dep = _stage_by_ref(self.df, base, before=self.stage.index)
-        if dep is not None and dep.index in self.results:
-            prev = self.results[dep.index]
+        if self.refs.base_stage is not None:
+            prev = self.results[self.refs.base_stage]
             cfg = ImageConfig.from_base(prev.cfg.doc, plat)
             return StageState(self.stage.name, self.stage.index, cfg, list(prev.layers), prev.chain,
                               shell=list(prev.shell))
-        _image_id, config, layers = self.ex.base_image(base, where)
-        st = StageState(self.stage.name, self.stage.index, ImageConfig.from_base(config, plat),
-                        [(lr.digest, lr.media_type, lr.size) for lr in layers],
-                        layers[-1].chain_id if layers else None)
-        return st
+        if self.refs.base_image == "scratch":
+            return StageState(self.stage.name, self.stage.index, ImageConfig.from_base(None, plat))
+        _image_id, config, layers = self.ex.base_image(self.refs.base_image, where)
+        return StageState(self.stage.name, self.stage.index, ImageConfig.from_base(config, plat),
+                          [(lr.digest, lr.media_type, lr.size) for lr in layers],
+                          layers[-1].chain_id if layers else None)
 
     def _instruction(self, instr, onbuild=False):
         started = time.monotonic()
         label = ("ONBUILD " if onbuild else "") + instr.original
         self.ex.step(self.st, label, instr.line)
         try:
+            instr = self.scope.step(instr)
             cached = getattr(self, "_do_" + instr.kind.lower())(instr)
         except errors.GantryError as exc:
             message = str(exc)
             if not message.startswith("Dockerfile"):
                 message = "Dockerfile:%d: %s: %s" % (instr.line, instr.kind, message)
             raise type(exc)(message) from None
-        except ValueError as exc:                  # expand.ExpandError and bad numbers
+        except ValueError as exc:                  # bad numbers and the like
             raise errors.InvalidArgument("Dockerfile:%d: %s: %s" % (instr.line, instr.kind, exc)) from None
         self.ex.step(self.st, label, instr.line, cached=bool(cached), seconds=time.monotonic() - started,
                      done=True)
@@ -158,24 +93,14 @@ class StageBuilder:
 
     # -- metadata ------------------------------------------------------------------------
     def _do_arg(self, instr):
-        for name, default in instr.args.pairs:
-            if name in self.build_args:
-                value = self.build_args[name]
-            elif default is not None:
-                value = self.expand(default)
-            else:
-                value = self.global_args.get(name)
-            self.st.args[name] = value
+        self.st.args.update(dict(instr.args.pairs))     # the scope has them; kept for the record
 
     def _do_env(self, instr):
-        pairs = []
-        for name, value in instr.args.pairs:
-            pairs.append("%s=%s" % (self.expand(name), self.expand(value)))
-            self.st.cfg.set_env(pairs[-1:])        # later pairs of one ENV see the earlier ones
-        self._history("ENV " + " ".join(pairs))
+        self.st.cfg.set_env(self.scope.config_env())
+        self._history("ENV " + " ".join("%s=%s" % kv for kv in instr.args.pairs))
 
     def _do_label(self, instr):
-        labels = {self.expand(k): self.expand(v) for k, v in instr.args.pairs}
+        labels = dict(instr.args.pairs)
         self.st.cfg.add_labels(labels)
         self._history("LABEL " + " ".join("%s=%s" % kv for kv in labels.items()))
 
@@ -184,12 +109,12 @@ class StageBuilder:
         self._history("MAINTAINER " + instr.args.name)
 
     def _do_user(self, instr):
-        user = self.expand(instr.args.user)
+        user = instr.args.user
         self.st.cfg.set("User", user)
         self._history("USER " + user)
 
     def _do_workdir(self, instr):
-        path = self.expand(instr.args.path)
+        path = instr.args.path
         current = self.st.cfg.config.get("WorkingDir") or "/"
         full = posixpath.normpath(posixpath.join(current, path))
         self.st.cfg.set("WorkingDir", full)
@@ -213,23 +138,17 @@ class StageBuilder:
         self._history("SHELL %s" % _json(self.st.shell))
 
     def _do_expose(self, instr):
-        ports = []
-        for word in instr.args.ports:
-            for p in self.expand(word).split():
-                num, _, proto = p.partition("/")
-                if not num.replace("-", "").isdigit() or proto not in ("", "tcp", "udp", "sctp"):
-                    raise errors.InvalidArgument("invalid port %r" % p)
-                ports.append(p if proto else num + "/tcp")
+        ports = [p.lower() if "/" in p else p + "/tcp" for p in instr.args.ports]
         self.st.cfg.add_ports(ports)
         self._history("EXPOSE " + " ".join(ports))
 
     def _do_volume(self, instr):
-        paths = [self.expand(p) for p in instr.args.paths]
+        paths = list(instr.args.paths)
         self.st.cfg.add_volumes(paths)
         self._history("VOLUME %s" % _json(paths))
 
     def _do_stopsignal(self, instr):
-        sig = self.expand(instr.args.signal)
+        sig = instr.args.signal
         self.st.cfg.set("StopSignal", sig)
         self._history("STOPSIGNAL " + sig)
 
@@ -244,7 +163,7 @@ class StageBuilder:
         self._history("HEALTHCHECK " + " ".join(h.test))
 
     def _do_onbuild(self, instr):
-        expression = self.expand(instr.args.expression)
+        expression = instr.args.expression
         self.st.cfg.add_onbuild(expression)
         self._history("ONBUILD " + expression)
 
@@ -260,9 +179,7 @@ class StageBuilder:
                                            "run the interpreter explicitly")
             argv = self.st.shell + [script]
         cfg = self.st.cfg.config
-        env = self.st.cfg.env
-        names = {e.partition("=")[0] for e in env}
-        env += ["%s=%s" % (k, v) for k, v in sorted(self.st.args.items()) if v is not None and k not in names]
+        env = self.scope.run_env()
         network = self.ex.network if run.network == "default" else run.network
         user, workdir = cfg.get("User") or "", cfg.get("WorkingDir") or "/"
         text = "RUN " + " ".join(argv)
@@ -293,17 +210,15 @@ class StageBuilder:
             if value:
                 raise errors.Unimplemented("%s is not supported" % flag)
         where = "Dockerfile:%d: %s" % (instr.line, instr.kind)
-        sources = [self.expand(s) for s in c.sources]
-        dest = self.expand(c.dest)
-        chown = self.expand(c.chown) if c.chown else None
-        chmod = int(self.expand(c.chmod), 8) if c.chmod else None
+        sources, dest, chown = list(c.sources), c.dest, c.chown or None
+        chmod = int(c.chmod, 8) if c.chmod else None
         workdir = self.st.cfg.config.get("WorkingDir") or "/"
         target = cp.container_dest(dest, workdir)
         several = len(sources) + len(c.heredocs) > 1 or any(has_glob(s) for s in sources)
         if several and not target.endswith("/"):
             raise errors.InvalidArgument("%s with more than one source file: the destination %s must be a "
                                          "directory and end with a /" % (instr.kind, dest))
-        src_root, release, digests, keep_owner = self._sources(c, sources, where)
+        src_root, release, digests, keep_owner = self._sources(instr, sources, where)
         try:
             if src_root is None:
                 matched = self.context.match(sources, where)
@@ -322,7 +237,7 @@ class StageBuilder:
                                  keep_owner=keep_owner)
                 _copy_into(rootfs, host, target, attrs, is_add and src_root is None, self.ex.work_dir)
                 for h in c.heredocs:
-                    _write_heredoc(rootfs, target, h, attrs, self.expand if h.expand else None)
+                    _write_heredoc(rootfs, target, h, attrs)
 
             cached = layer_step(self.ex, self.st, text, digests, state, apply)
         finally:
@@ -330,16 +245,13 @@ class StageBuilder:
         self._history(text + " # buildkit", empty_layer=False)
         return cached
 
-    def _sources(self, c, sources, where):
+    def _sources(self, instr, sources, where):
         """(source root or None for the context, release, digests, keep owners) of a COPY."""
-        if not c.from_:
+        if instr.kind != "COPY" or not instr.args.from_:
             return None, lambda: None, [], False
-        ref = self.expand(c.from_)
-        dep = _stage_by_ref(self.df, ref, before=self.stage.index)
-        if dep is not None:
-            if dep.index not in self.results:
-                raise errors.InvalidArgument("--from=%s: stage not built" % ref)
-            chain = self.results[dep.index].chain
+        kind, ref = self.refs.copy_from[instr.line]
+        if kind == "stage":
+            chain = self.results[ref].chain
             identity = "stage:" + (chain or "scratch")
         else:
             image_id, _config, layers = self.ex.base_image(ref, where)
@@ -416,10 +328,10 @@ def _chown_top(path, attrs):
         os.chown(path, *attrs.chown)
 
 
-def _write_heredoc(rootfs, target, heredoc, attrs, expand):
+def _write_heredoc(rootfs, target, heredoc, attrs):
     import os
 
-    content = expand(heredoc.content) if expand else heredoc.content
+    content = heredoc.content
     if target.endswith("/"):
         dest = os.path.join(cp.secure_join(rootfs, target, create_dirs=True), heredoc.name)
     else:
