@@ -41,3 +41,95 @@ def test_multi_stage_build_runs(gantryd, build_base, tmp_path):
     run = ctl(gantryd, "run", "--rm", "app:1")
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "hi built from gantry as 1000"
+
+
+def test_rebuild_takes_every_layer_from_the_cache(gantryd, build_base, tmp_path):
+    ctx = write_context(str(tmp_path / "ctx"), {
+        "Dockerfile": "FROM %s\nCOPY a.txt /a.txt\nRUN echo ran-$((10+1)) && date +%%s%%N > /stamp\n"
+                      "RUN echo ran-$((20+2))\n" % build_base.ref,
+        "a.txt": "one\n"})
+    epoch = ("--build-arg", "SOURCE_DATE_EPOCH=1700000000")
+    first = _build(gantryd, ctx, "-t", "cached:1", *epoch)
+    assert first.returncode == 0, first.stderr
+    assert "ran-11" in first.stderr and "ran-22" in first.stderr
+    second = _build(gantryd, ctx, "-t", "cached:2", *epoch)
+    assert second.returncode == 0, second.stderr
+    assert "ran-11" not in second.stderr and "ran-22" not in second.stderr, second.stderr
+    assert second.stderr.count("CACHED") == 3, second.stderr
+    assert second.stdout.strip() == first.stdout.strip()          # same layers, same config (same epoch)
+    # a changed file re-runs the steps after its COPY, and only those
+    write_context(ctx, {"a.txt": "two\n"})
+    third = _build(gantryd, ctx, "-t", "cached:3")
+    assert third.returncode == 0, third.stderr
+    assert "ran-11" in third.stderr and "ran-22" in third.stderr
+    assert ctl(gantryd, "run", "--rm", "cached:3", "cat", "/a.txt").stdout == "two\n"
+    # --no-cache runs everything again
+    fourth = _build(gantryd, ctx, "--no-cache", "-t", "cached:4")
+    assert fourth.returncode == 0 and "ran-11" in fourth.stderr and "CACHED" not in fourth.stderr
+
+
+def test_failing_run_shows_output_and_exit_code_and_keeps_the_cache(gantryd, build_base, tmp_path):
+    dockerfile = ("FROM %s\nRUN echo before > /before && echo first-$((1+1))\nRUN echo doomed-$((3+4)); exit 7\n"
+                  % build_base.ref)
+    ctx = write_context(str(tmp_path / "ctx"), {"Dockerfile": dockerfile})
+    proc = _build(gantryd, ctx)
+    assert proc.returncode == 1
+    assert "doomed-7" in proc.stderr
+    assert "Dockerfile:3" in proc.stderr and "exit code 7" in proc.stderr, proc.stderr
+    write_context(ctx, {"Dockerfile": dockerfile.replace("exit 7", "true")})
+    again = _build(gantryd, ctx, "-t", "fixed:1")
+    assert again.returncode == 0, again.stderr
+    assert "first-2" not in again.stderr and "CACHED" in again.stderr, again.stderr
+    assert ctl(gantryd, "run", "--rm", "fixed:1", "cat", "/before").stdout == "before\n"
+
+
+@pytest.mark.parametrize("source", ["../outside.txt", "a/../../outside.txt"])
+def test_copy_from_outside_the_context_is_refused(gantryd, build_base, tmp_path, source):
+    (tmp_path / "outside.txt").write_text("secret\n")
+    ctx = write_context(str(tmp_path / "ctx"), {"Dockerfile": "FROM %s\nCOPY %s /x\n" % (build_base.ref, source),
+                                                "a/keep": ""})
+    proc = _build(gantryd, ctx)
+    assert proc.returncode == 1
+    assert "INVALID_ARGUMENT" in proc.stderr and "Dockerfile:2" in proc.stderr, proc.stderr
+    assert "outside the build context" in proc.stderr
+
+
+def test_add_tar_with_escaping_entry_is_refused(gantryd, build_base, tmp_path):
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo("../../escape.txt")
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"bad"))
+    ctx = write_context(str(tmp_path / "ctx"), {"Dockerfile": "FROM %s\nADD evil.tar /x/\n" % build_base.ref,
+                                                "evil.tar": buf.getvalue()})
+    proc = _build(gantryd, ctx)
+    assert proc.returncode == 1
+    assert "INVALID_ARGUMENT" in proc.stderr and "Dockerfile:2" in proc.stderr, proc.stderr
+
+
+def test_add_extracts_a_local_tar_and_run_has_no_network(gantryd, build_base, tmp_path):
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo("pkg/file.txt")
+        info.size = 6
+        tf.addfile(info, io.BytesIO(b"inside"))
+    ctx = write_context(str(tmp_path / "ctx"), {
+        "Dockerfile": "FROM %s\nADD pkg.tgz /opt/\nRUN ls /sys/class/net > /netdevs\n" % build_base.ref,
+        "pkg.tgz": buf.getvalue()})
+    proc = _build(gantryd, ctx, "-t", "added:1")
+    assert proc.returncode == 0, proc.stderr
+    assert ctl(gantryd, "run", "--rm", "added:1", "cat", "/opt/pkg/file.txt").stdout == "inside"
+    assert ctl(gantryd, "run", "--rm", "added:1", "cat", "/netdevs").stdout.split() == ["lo"]
+
+
+def test_dockerfile_error_names_the_line(gantryd, build_base, tmp_path):
+    ctx = write_context(str(tmp_path / "ctx"), {"Dockerfile": "FROM %s\nRUN true\nFRUM x\n" % build_base.ref})
+    proc = _build(gantryd, ctx)
+    assert proc.returncode == 1
+    assert "INVALID_ARGUMENT" in proc.stderr and "Dockerfile:3" in proc.stderr, proc.stderr
