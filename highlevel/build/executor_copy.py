@@ -10,7 +10,7 @@ means "into this directory"; a source directory's *contents* are copied.
 The destination is resolved inside the rootfs: its symlinks are followed as
 the container would see them (an absolute target restarts at the rootfs, ``..``
 stops at it), so no base image can make COPY write outside its own tree.
-Missing parent directories are made 0755 root:root.
+Missing parent directories are made 0755, root's or ``--chown``'s.
 
 Attributes: files keep their mode and mtime; owners are 0:0 for context
 files and kept for ``--from`` files, unless ``--chown`` gives them (names are
@@ -42,10 +42,11 @@ def _components(path):
     return [p for p in path.split("/") if p and p != "."]
 
 
-def secure_join(rootfs, path, create_dirs=False):
+def secure_join(rootfs, path, create_dirs=False, owner=None):
     """The host path ``path`` names inside ``rootfs``, symlinks resolved inside it.
 
-    With ``create_dirs`` the missing directories are made (0755); without, a
+    With ``create_dirs`` the missing directories are made (0755, owned by ``owner``
+    when given: ``COPY --chown`` owns the directories it creates, as BuildKit and buildah do); without, a
     missing component ends the walk and the rest is appended as it is."""
     resolved = []
     pending = _components(path)
@@ -64,6 +65,8 @@ def secure_join(rootfs, path, create_dirs=False):
                 return os.path.join(rootfs, *resolved, name, *pending)
             os.mkdir(host, 0o755)
             os.chmod(host, 0o755)
+            if owner is not None:
+                os.chown(host, *owner)
             resolved.append(name)
             continue
         if stat.S_ISLNK(st.st_mode):

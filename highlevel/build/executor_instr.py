@@ -191,7 +191,7 @@ class StageBuilder:
                            user=userinfo.resolve(rootfs, None, user), network=network)
             code = run_container(self.ex.ctx, rootfs, spec, self.ex.output)
             if code != 0:
-                raise errors.FailedPrecondition("%s: exit code %d" % (text, code))
+                raise errors.FailedPrecondition("%s: exit code %d" % (" ".join(argv), code))
 
         cached = layer_step(self.ex, self.st, text, [], state, apply)
         self._history(text + " # buildkit", empty_layer=False)
@@ -303,21 +303,21 @@ def _copy_into(rootfs, host_sources, target, attrs, add, scratch):
     for src in host_sources:
         st = os.lstat(src)
         if stat.S_ISDIR(st.st_mode):
-            dest = cp.secure_join(rootfs, target, create_dirs=True)
+            dest = cp.secure_join(rootfs, target, create_dirs=True, owner=attrs.chown)
             _chown_top(dest, attrs)
             for name in sorted(os.listdir(src)):
                 cp.copy_entry(os.path.join(src, name), os.path.join(dest, name), attrs)
             continue
         if add and stat.S_ISREG(st.st_mode) and cp.is_archive(src):
-            dest = cp.secure_join(rootfs, target, create_dirs=True)
+            dest = cp.secure_join(rootfs, target, create_dirs=True, owner=attrs.chown)
             cp.add_archive(src, dest, attrs, scratch)
             continue
         existing = cp.secure_join(rootfs, target)
         if into_dir or os.path.isdir(existing):
-            dest_dir = cp.secure_join(rootfs, target, create_dirs=True)
+            dest_dir = cp.secure_join(rootfs, target, create_dirs=True, owner=attrs.chown)
             cp.copy_entry(src, os.path.join(dest_dir, os.path.basename(src)), attrs)
         else:
-            parent = cp.secure_join(rootfs, posixpath.dirname(target), create_dirs=True)
+            parent = cp.secure_join(rootfs, posixpath.dirname(target), create_dirs=True, owner=attrs.chown)
             cp.copy_entry(src, os.path.join(parent, posixpath.basename(target)), attrs)
 
 
@@ -333,9 +333,9 @@ def _write_heredoc(rootfs, target, heredoc, attrs):
 
     content = heredoc.content
     if target.endswith("/"):
-        dest = os.path.join(cp.secure_join(rootfs, target, create_dirs=True), heredoc.name)
+        dest = os.path.join(cp.secure_join(rootfs, target, create_dirs=True, owner=attrs.chown), heredoc.name)
     else:
-        dest = os.path.join(cp.secure_join(rootfs, posixpath.dirname(target), create_dirs=True),
+        dest = os.path.join(cp.secure_join(rootfs, posixpath.dirname(target), create_dirs=True, owner=attrs.chown),
                             posixpath.basename(target))
     cp._clear(dest)
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
