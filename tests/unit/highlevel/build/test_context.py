@@ -2,7 +2,6 @@
 import os
 
 import pytest
-
 from gantry.highlevel import errors
 from gantry.highlevel.build.context import BuildContext, clean_source
 

@@ -4,7 +4,6 @@ import os
 import tarfile
 
 import pytest
-
 from gantry.highlevel import errors
 from gantry.highlevel.build import executor_copy as cp
 

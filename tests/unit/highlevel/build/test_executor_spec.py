@@ -1,6 +1,5 @@
 """The RUN container's OCI spec (pure)."""
 import pytest
-
 from gantry.highlevel import errors
 from gantry.highlevel.build.executor_spec import RunSpec, run_spec
 from gantry.highlevel.runtime.specgen import SpecDefaults, User

@@ -1,6 +1,5 @@
 """gantryctl build: flags into a BuildRequest."""
 import pytest
-
 from gantry.highlevel.ctl.build import build_args, request_for
 from gantry.highlevel.ctl.cli import parse_args
 from gantry.highlevel.ctl.client import CtlError
