@@ -146,11 +146,13 @@ class _Lexer:
         c = self.next()
         if c == "}":
             return self.env.get(name, "")
+        if c == "":
+            raise ExpandError("syntax error: missing '}' in ${%s" % name)
         colon = c == ":"
         if colon:
             c = self.next()
         if c not in ("-", "+", "?"):
-            raise ExpandError("unsupported modifier (%s) in substitution ${%s...}" % (c or "end of word", name))
+            raise ExpandError("unsupported modifier (%s) in substitution ${%s...}" % (c if c.isprintable() else repr(c), name))
         word = _Lexer(self.s, self.env, self.esc, self.raw)
         word.i = self.i
         text = word.process(stop="}")

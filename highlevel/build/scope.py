@@ -140,14 +140,12 @@ class StageScope:
         return Arg(tuple(pairs))
 
     def _env(self, instr):
-        pairs = []
-        for name, value in instr.args.pairs:
-            name, value = self._word(instr, name), self._word(instr, value)
-            if not name:
-                raise DockerfileError(instr.line, "ENV names can not be blank")
-            self.env[name] = value
-            pairs.append((name, value))
-        return Env(tuple(pairs))
+        # the whole line expands with the values before it (``ENV a=b c=$a``: c sees the old a)
+        pairs = tuple((self._word(instr, k), self._word(instr, v)) for k, v in instr.args.pairs)
+        if any(not k for k, _ in pairs):
+            raise DockerfileError(instr.line, "ENV names can not be blank")
+        self.env.update(pairs)
+        return Env(pairs)
 
     def _label(self, instr):
         pairs = tuple((self._word(instr, k), self._word(instr, v)) for k, v in instr.args.pairs)

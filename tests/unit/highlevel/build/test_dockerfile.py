@@ -1,6 +1,5 @@
 """parse(): every instruction's payload, directives, continuations, heredocs (tables)."""
 import pytest
-
 from gantry.highlevel.build import dockerfile as d
 from gantry.highlevel.build.dockerfile import parse
 

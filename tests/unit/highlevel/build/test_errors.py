@@ -1,6 +1,5 @@
 """Every error parse() raises, with the line it names (a table)."""
 import pytest
-
 from gantry.highlevel.build.dockerfile import DockerfileError, parse
 from gantry.highlevel.errors import InvalidArgument
 
