@@ -89,6 +89,7 @@ class StageScope:
         self.escape = global_scope.df.escape
         self.env = dict(_pairs(env))       # the image config's Env, in order
         self.args = {}                     # ARGs declared in this stage: name -> value or None
+        self._now = {}                     # lookup() as the current step began
 
     def lookup(self):
         """What ``$NAME`` sees now: the stage's ARG values, then ENV over them."""
@@ -117,11 +118,12 @@ class StageScope:
         handler = _STEPS.get(type(instr.args))
         if handler is None:
             return instr
+        self._now = self.lookup()
         return replace(instr, args=handler(self, instr))
 
     # -- per payload --------------------------------------------------------------------
     def _word(self, instr, text):
-        return _expand(instr, text, self.lookup(), self.escape)
+        return _expand(instr, text, self._now, self.escape)
 
     def _arg(self, instr):
         g = self.global_scope
@@ -136,6 +138,11 @@ class StageScope:
             else:
                 value = None
             self.args[name] = value
+            if name not in self.env:
+                if value is None:
+                    self._now.pop(name, None)
+                else:
+                    self._now[name] = value
             pairs.append((name, value))
         return Arg(tuple(pairs))
 
@@ -169,7 +176,7 @@ class StageScope:
         for doc in c.heredocs:
             if doc.expand:
                 try:
-                    doc = replace(doc, content=expand.expand_raw(doc.content, self.lookup()))
+                    doc = replace(doc, content=expand.expand_raw(doc.content, self._now))
                 except expand.ExpandError as e:
                     raise DockerfileError(instr.line, "%s <<%s: %s" % (instr.kind, doc.name, e)) from None
             docs.append(doc)
@@ -181,7 +188,7 @@ class StageScope:
 
     def _expose(self, instr):
         ports = []
-        env = self.lookup()
+        env = self._now
         for text in instr.args.ports:
             try:
                 ports.extend(expand.expand_words(text, env, self.escape))
