@@ -237,3 +237,14 @@ _STEPS = {
     StopSignal: StageScope._single("signal", StopSignal),
     Volume: StageScope._volume,
 }
+
+
+def unused_build_args(df, build_args):
+    """The build args no ARG of the file declares (BuildKit warns: "were not consumed"),
+    sorted; the proxy args never count as unused."""
+    declared = {name for instr in df.args_before_from for name, _ in instr.args.pairs}
+    for stage in df.stages:
+        for instr in stage.instructions:
+            if instr.kind == "ARG":
+                declared.update(name for name, _ in instr.args.pairs)
+    return sorted(set(build_args) - declared - set(PROXY_ARGS))

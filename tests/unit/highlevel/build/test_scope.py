@@ -153,3 +153,11 @@ def test_global_arg_default_error_names_its_line():
         GlobalScope(df, {}, BUILTIN)
     assert info.value.line == 2 and "C: C is required" in str(info.value)
     assert GlobalScope(df, {"C": "1"}, BUILTIN).values["B"] == "1"
+
+
+def test_unused_build_args():
+    from gantry.highlevel.build.scope import unused_build_args
+
+    df = parse("ARG A\nFROM x\nARG B=1 C\nFROM y\nONBUILD ARG D")
+    assert unused_build_args(df, {"A": "", "B": "", "C": "", "D": "", "E": "", "HTTP_PROXY": "p"}) == ["D", "E"]
+    assert unused_build_args(df, {}) == []
