@@ -20,12 +20,15 @@ class ExpandError(ValueError):
 
 
 _SPECIAL = "*#@$?!-"
+MAX_NESTING = 64
 _SPACE = " \t\r\n\v\f"
 
 
 class _Lexer:
-    def __init__(self, text, env, escape, raw_quotes):
-        self.s, self.i, self.env, self.esc, self.raw = text, 0, env, escape, raw_quotes
+    def __init__(self, text, env, escape, raw_quotes, depth=0):
+        if depth > MAX_NESTING:
+            raise ExpandError("substitutions nested deeper than %d" % MAX_NESTING)
+        self.s, self.i, self.env, self.esc, self.raw, self.depth = text, 0, env, escape, raw_quotes, depth
         self.words, self.cur, self.in_word = [], [], False
 
     def peek(self):
@@ -146,12 +149,14 @@ class _Lexer:
         c = self.next()
         if c == "}":
             return self.env.get(name, "")
+        if c == "":
+            raise ExpandError("syntax error: missing '}' in ${%s" % name)
         colon = c == ":"
         if colon:
             c = self.next()
         if c not in ("-", "+", "?"):
-            raise ExpandError("unsupported modifier (%s) in substitution ${%s...}" % (c or "end of word", name))
-        word = _Lexer(self.s, self.env, self.esc, self.raw)
+            raise ExpandError("unsupported modifier (%s) in substitution ${%s...}" % (c if c.isprintable() else repr(c), name))
+        word = _Lexer(self.s, self.env, self.esc, self.raw, self.depth + 1)
         word.i = self.i
         text = word.process(stop="}")
         self.i = word.i

@@ -7,7 +7,7 @@ a here-document; its body is the raw lines that follow, up to a line equal to ``
 """
 import re
 
-_HEREDOC = re.compile(r"^(\d*)<<(-?)([^<].*)$", re.S)
+_HEREDOC = re.compile(r"^(\d*)<<(-?)(.*)$", re.S)
 _NAME_END = re.compile(r"[\s<>|&;()]")
 
 
@@ -48,6 +48,8 @@ def parse_heredoc_word(word):
         return None
     fd = int(m.group(1)) if m.group(1) else None
     rest = m.group(3)
+    if not rest or rest.startswith("<"):
+        return None
     name, quoted, quote, i = [], False, None, 0
     while i < len(rest):
         c = rest[i]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from . import heredoc
 from .model import DockerfileError, Heredoc
 
-_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
+_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.*)$")
 KNOWN_DIRECTIVES = ("escape", "syntax", "check")
 HEREDOC_KINDS = ("RUN", "COPY", "ADD")
 _WS = " \t\v\f\r"
@@ -53,12 +53,13 @@ def _directives(lines):
     i = 0
     for i, line in enumerate(lines):  # noqa: B007 - i is the first non-directive line
         m = _DIRECTIVE.match(line)
-        if m is None or m.group(1).lower() not in KNOWN_DIRECTIVES:
+        value = m.group(2).rstrip(" \t") if m else ""
+        if not value or m.group(1).lower() not in KNOWN_DIRECTIVES:
             break
         key = m.group(1).lower()
         if key in found:
             raise DockerfileError(i + 1, "only one %s parser directive can be used" % key)
-        found[key] = m.group(2)
+        found[key] = value
     else:
         i = len(lines)
     escape = found.get("escape", "\\")

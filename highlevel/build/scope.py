@@ -89,6 +89,7 @@ class StageScope:
         self.escape = global_scope.df.escape
         self.env = dict(_pairs(env))       # the image config's Env, in order
         self.args = {}                     # ARGs declared in this stage: name -> value or None
+        self._now = {}                     # lookup() as the current step began
 
     def lookup(self):
         """What ``$NAME`` sees now: the stage's ARG values, then ENV over them."""
@@ -117,11 +118,12 @@ class StageScope:
         handler = _STEPS.get(type(instr.args))
         if handler is None:
             return instr
+        self._now = self.lookup()
         return replace(instr, args=handler(self, instr))
 
     # -- per payload --------------------------------------------------------------------
     def _word(self, instr, text):
-        return _expand(instr, text, self.lookup(), self.escape)
+        return _expand(instr, text, self._now, self.escape)
 
     def _arg(self, instr):
         g = self.global_scope
@@ -136,18 +138,21 @@ class StageScope:
             else:
                 value = None
             self.args[name] = value
+            if name not in self.env:
+                if value is None:
+                    self._now.pop(name, None)
+                else:
+                    self._now[name] = value
             pairs.append((name, value))
         return Arg(tuple(pairs))
 
     def _env(self, instr):
-        pairs = []
-        for name, value in instr.args.pairs:
-            name, value = self._word(instr, name), self._word(instr, value)
-            if not name:
-                raise DockerfileError(instr.line, "ENV names can not be blank")
-            self.env[name] = value
-            pairs.append((name, value))
-        return Env(tuple(pairs))
+        # the whole line expands with the values before it (``ENV a=b c=$a``: c sees the old a)
+        pairs = tuple((self._word(instr, k), self._word(instr, v)) for k, v in instr.args.pairs)
+        if any(not k for k, _ in pairs):
+            raise DockerfileError(instr.line, "ENV names can not be blank")
+        self.env.update(pairs)
+        return Env(pairs)
 
     def _label(self, instr):
         pairs = tuple((self._word(instr, k), self._word(instr, v)) for k, v in instr.args.pairs)
@@ -171,7 +176,7 @@ class StageScope:
         for doc in c.heredocs:
             if doc.expand:
                 try:
-                    doc = replace(doc, content=expand.expand_raw(doc.content, self.lookup()))
+                    doc = replace(doc, content=expand.expand_raw(doc.content, self._now))
                 except expand.ExpandError as e:
                     raise DockerfileError(instr.line, "%s <<%s: %s" % (instr.kind, doc.name, e)) from None
             docs.append(doc)
@@ -183,7 +188,7 @@ class StageScope:
 
     def _expose(self, instr):
         ports = []
-        env = self.lookup()
+        env = self._now
         for text in instr.args.ports:
             try:
                 ports.extend(expand.expand_words(text, env, self.escape))
@@ -232,3 +237,14 @@ _STEPS = {
     StopSignal: StageScope._single("signal", StopSignal),
     Volume: StageScope._volume,
 }
+
+
+def unused_build_args(df, build_args):
+    """The build args no ARG of the file declares (BuildKit warns: "were not consumed"),
+    sorted; the proxy args never count as unused."""
+    declared = {name for instr in df.args_before_from for name, _ in instr.args.pairs}
+    for stage in df.stages:
+        for instr in stage.instructions:
+            if instr.kind == "ARG":
+                declared.update(name for name, _ in instr.args.pairs)
+    return sorted(set(build_args) - declared - set(PROXY_ARGS))

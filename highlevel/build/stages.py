@@ -92,7 +92,10 @@ def select(df, target, global_scope):
         if state.get(index) == "visiting":
             cycle = chain[chain.index(index):] + [index]
             names = " -> ".join(df.stages[i].name or str(i) for i in cycle)
-            raise DockerfileError(df.stages[chain[-1]].line, "circular dependency between stages: %s" % names)
+            closing = refs[chain[-1]]
+            lines = [line for line, ref in closing.copy_from.items() if ref == ("stage", index)]
+            line = lines[0] if lines else df.stages[chain[-1]].line
+            raise DockerfileError(line, "circular dependency between stages: %s" % names)
         state[index] = "visiting"
         for dep in refs[index].needs():
             visit(dep, chain + [index])
