@@ -1,6 +1,6 @@
 """The build context: the sources COPY and ADD may read, and their content digests for the cache.
 
-    ctx = BuildContext("/src/app", ignored=lambda rel: False)
+    ctx = BuildContext("/src/app", ignore.load("/src/app"))  # the .dockerignore's Matcher (or None)
     ctx.match(["src/*.py", "README"], "COPY", line)  -> ["src/a.py", "src/b.py", "README"] (context-relative)
     ctx.path("src/a.py")                              -> "/src/app/src/a.py"
     ctx.digest(["src/a.py", ...])                     -> "sha256:..." over names, types, modes, contents
@@ -44,7 +44,7 @@ def has_glob(path):
 
 
 class BuildContext:
-    def __init__(self, root, ignored=None):
+    def __init__(self, root, matcher=None):
         if not os.path.isabs(root):
             raise errors.InvalidArgument("build context %s: must be an absolute path" % root)
         try:
@@ -54,13 +54,22 @@ class BuildContext:
         if not stat.S_ISDIR(st.st_mode):
             raise errors.InvalidArgument("build context %s: not a directory" % root)
         self.root = os.path.realpath(root)
-        self._ignored = ignored or (lambda rel: False)
+        self._ignored = matcher.ignored if matcher is not None else (lambda rel: False)
+        # an ignored directory is still entered when a ``!`` exception may bring something in it back
+        self.may_reinclude = bool(getattr(matcher, "has_exceptions", False))
 
     def path(self, rel):
         return os.path.join(self.root, rel) if rel else self.root
 
     def ignored(self, rel):
         return bool(rel) and self._ignored(rel)
+
+    def skip(self, host_path):
+        """For copies: True when ``host_path`` (inside the context) is not to be copied at all."""
+        rel = os.path.relpath(host_path, self.root)
+        if not self.ignored(rel):
+            return False
+        return not (self.may_reinclude and os.path.isdir(host_path) and not os.path.islink(host_path))
 
     def _lstat(self, rel):
         """lstat of a context-relative path, walking without following symlinks in parents."""
@@ -114,11 +123,12 @@ class BuildContext:
         st = self._lstat(rel)
         if st is None:
             return
-        yield rel, st
+        if not self.ignored(rel):
+            yield rel, st
         if stat.S_ISDIR(st.st_mode):
             for name in sorted(os.listdir(self.path(rel))):
                 child = posixpath.join(rel, name) if rel else name
-                if not self.ignored(child):
+                if not self.ignored(child) or self.may_reinclude:
                     yield from self.walk(child)
 
     def digest(self, rels):

@@ -85,7 +85,7 @@ class Executor:
                 raise errors.InvalidArgument("build arg SOURCE_DATE_EPOCH=%r: not a number of seconds" % epoch)
             self.source_date_epoch = int(epoch)
         tags = [self._tag_name(t) for t in req.tags]
-        context = BuildContext(req.context_path, ignored=self._dockerignore(req.context_path))
+        context = self._context(req.context_path)
         text = req.dockerfile_text or self._read_dockerfile(context, req.dockerfile_path or "Dockerfile")
         dockerfile = parse(text)
         self.work_dir = os.path.join(self.ctx.state, "builds", "b-" + uuid.uuid4().hex[:16])
@@ -167,15 +167,11 @@ class Executor:
             raise errors.InvalidArgument("Dockerfile %s: not UTF-8 text" % path) from None
 
     @staticmethod
-    def _dockerignore(root):
-        path = os.path.join(root, ".dockerignore")
-        if not os.path.isfile(path):
-            return None
-        from .dockerignore import parse_dockerignore
+    def _context(root):
+        from .ignore import load
 
-        with open(path, encoding="utf-8") as f:
-            matcher = parse_dockerignore(f.read())
-        return matcher
+        context = BuildContext(root)           # checks the path first
+        return BuildContext(root, load(context.root))
 
 
 def _put(store, lease, data):

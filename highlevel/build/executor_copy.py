@@ -93,16 +93,19 @@ def container_dest(dest, workdir):
     return full + "/" if slash and full != "/" else full
 
 
-def copy_entry(src, dest, attrs):
+def copy_entry(src, dest, attrs, skip=None):
     """Copy ``src`` (host path; never followed if a symlink) to ``dest`` (host path in the rootfs);
-    a directory's contents go into ``dest``, which is made if needed."""
+    a directory's contents go into ``dest``, which is made if needed.  ``skip(host_path)`` leaves
+    entries out (the .dockerignore)."""
+    if skip is not None and skip(src):
+        return
     st = os.lstat(src)
     if stat.S_ISDIR(st.st_mode):
         if not os.path.isdir(dest) or os.path.islink(dest):
             _clear(dest)
             os.mkdir(dest, 0o700)
         for name in sorted(os.listdir(src)):
-            copy_entry(os.path.join(src, name), os.path.join(dest, name), attrs)
+            copy_entry(os.path.join(src, name), os.path.join(dest, name), attrs, skip)
         _attrs(dest, st, attrs)
         return
     _clear(dest)

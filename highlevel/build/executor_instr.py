@@ -235,7 +235,8 @@ class StageBuilder:
             def apply(rootfs):
                 attrs = cp.Attrs(chown=self._owner(rootfs, chown) if chown else None, chmod=chmod,
                                  keep_owner=keep_owner)
-                _copy_into(rootfs, host, target, attrs, is_add and src_root is None, self.ex.work_dir)
+                skip = self.context.skip if src_root is None else None
+                _copy_into(rootfs, host, target, attrs, is_add and src_root is None, self.ex.work_dir, skip)
                 for h in c.heredocs:
                     _write_heredoc(rootfs, target, h, attrs)
 
@@ -295,7 +296,7 @@ def _match_in(root, sources, where):
     return out
 
 
-def _copy_into(rootfs, host_sources, target, attrs, add, scratch):
+def _copy_into(rootfs, host_sources, target, attrs, add, scratch, skip=None):
     import os
     import stat
 
@@ -306,7 +307,7 @@ def _copy_into(rootfs, host_sources, target, attrs, add, scratch):
             dest = cp.secure_join(rootfs, target, create_dirs=True, owner=attrs.chown)
             _chown_top(dest, attrs)
             for name in sorted(os.listdir(src)):
-                cp.copy_entry(os.path.join(src, name), os.path.join(dest, name), attrs)
+                cp.copy_entry(os.path.join(src, name), os.path.join(dest, name), attrs, skip)
             continue
         if add and stat.S_ISREG(st.st_mode) and cp.is_archive(src):
             dest = cp.secure_join(rootfs, target, create_dirs=True, owner=attrs.chown)

@@ -133,3 +133,18 @@ def test_dockerfile_error_names_the_line(gantryd, build_base, tmp_path):
     proc = _build(gantryd, ctx)
     assert proc.returncode == 1
     assert "INVALID_ARGUMENT" in proc.stderr and "Dockerfile:3" in proc.stderr, proc.stderr
+
+
+def test_dockerignore_leaves_files_out_and_out_of_the_cache_key(gantryd, build_base, tmp_path):
+    ctx = write_context(str(tmp_path / "ctx"), {
+        "Dockerfile": "FROM %s\nCOPY . /ctx/\nRUN find /ctx | sort > /listing\n" % build_base.ref,
+        ".dockerignore": "*.log\nsecret/\n!secret/public.txt\n",
+        "keep.txt": "k", "debug.log": "noise", "secret/key": "s", "secret/public.txt": "p"})
+    proc = _build(gantryd, ctx, "-t", "ignored:1")
+    assert proc.returncode == 0, proc.stderr
+    listing = ctl(gantryd, "run", "--rm", "ignored:1", "cat", "/listing").stdout.split()
+    assert listing == ["/ctx", "/ctx/.dockerignore", "/ctx/Dockerfile", "/ctx/keep.txt", "/ctx/secret",
+                       "/ctx/secret/public.txt"]
+    write_context(ctx, {"debug.log": "more noise", "secret/key": "rotated"})
+    again = _build(gantryd, ctx, "-t", "ignored:2")
+    assert again.returncode == 0 and again.stderr.count("CACHED") == 2, again.stderr

@@ -4,6 +4,7 @@ import os
 import pytest
 from gantry.highlevel import errors
 from gantry.highlevel.build.context import BuildContext, clean_source
+from gantry.highlevel.build.ignore import Matcher
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_symlinks_are_not_followed_in_paths(ctx):
 
 
 def test_ignored_entries_do_not_exist(tmp_path, ctx):
-    ig = BuildContext(str(tmp_path), ignored=lambda rel: rel.endswith(".py"))
+    ig = BuildContext(str(tmp_path), Matcher("**/*.py\n"))
     assert ig.match(["*"], "COPY") == [".hidden", "a.txt", "link", "src"]
     assert [r for r, _ in ig.walk("src")] == ["src", "src/deep", "src/y.txt"]
     with pytest.raises(errors.InvalidArgument):
@@ -76,3 +77,10 @@ def test_context_must_be_an_absolute_directory(tmp_path):
         BuildContext("relative/dir")
     with pytest.raises(errors.NotFound):
         BuildContext(str(tmp_path / "missing"))
+
+
+def test_exceptions_bring_entries_back_inside_ignored_directories(tmp_path, ctx):
+    ig = BuildContext(str(tmp_path), Matcher("src\n!src/deep/z.py\n"))
+    assert [r for r, _ in ig.walk("")] == ["", ".hidden", "a.txt", "b.py", "link", "src/deep/z.py"]
+    assert ig.skip(str(tmp_path / "src" / "x.py")) and not ig.skip(str(tmp_path / "src" / "deep"))
+    assert not ig.skip(str(tmp_path / "src" / "deep" / "z.py"))
