@@ -44,7 +44,10 @@ class StageBuilder:
         where = "Dockerfile:%d: FROM" % self.stage.line
         started = time.monotonic()
         self.ex.step_no += 1
-        base, _platform = self.global_scope.from_line(self.stage)
+        base, platform = self.global_scope.from_line(self.stage)
+        if platform and tuple(platform.split("/"))[:2] != tuple(self.ex.platform[:2]):
+            raise errors.InvalidArgument("%s --platform=%s: only this machine's platform (%s) can run build steps"
+                                         % (where, platform, "/".join(self.ex.platform[:2])))
         text = "FROM %s%s" % (base, " AS " + self.stage.name if self.stage.name else "")
         self.ex.step(StageState(self.stage.name, self.stage.index, None), text, self.stage.line)
         self.st = self._from(where)

@@ -34,6 +34,10 @@ class Podman:
     def export(self, tag, layout, layout_tag):
         _run(self.base + ["push", "--quiet", tag, "oci:%s:%s" % (layout, layout_tag)])
 
+    def run(self, image, *cmd):
+        """`podman run --rm` (network none; nofile and nproc 1024: podman's defaults are above this host's hard limits); its stdout."""
+        return _run(self.base + ["run", "--rm", "--network=none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image, *cmd]).stdout
+
     def remove_all(self):
         subprocess.run(self.base + ["system", "reset", "--force"], capture_output=True, timeout=120)
         subprocess.run(["umount", "-R", self.root], capture_output=True)     # in case reset left one

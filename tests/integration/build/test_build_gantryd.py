@@ -148,3 +148,35 @@ def test_dockerignore_leaves_files_out_and_out_of_the_cache_key(gantryd, build_b
     write_context(ctx, {"debug.log": "more noise", "secret/key": "rotated"})
     again = _build(gantryd, ctx, "-t", "ignored:2")
     assert again.returncode == 0 and again.stderr.count("CACHED") == 2, again.stderr
+
+
+def test_heredocs_shell_and_onbuild(gantryd, build_base, tmp_path):
+    parent = write_context(str(tmp_path / "parent"), {"Dockerfile": (
+        "FROM %s\n"
+        "SHELL [\"/bin/sh\", \"-ec\"]\n"
+        "RUN <<EOF\n"
+        "echo from-heredoc > /h1\n"
+        "echo second-line >> /h1\n"
+        "EOF\n"
+        "COPY <<CONF /etc/app.conf\n"
+        "name=${NAME:-default}\n"
+        "CONF\n"
+        "ONBUILD RUN echo triggered > /onbuild\n"
+        "ONBUILD COPY child.txt /child.txt\n") % build_base.ref})
+    proc = _build(gantryd, parent, "-t", "parent:1")
+    assert proc.returncode == 0, proc.stderr
+    assert ctl(gantryd, "run", "--rm", "parent:1", "cat", "/h1", "/etc/app.conf").stdout == \
+        "from-heredoc\nsecond-line\nname=default\n"
+    child = write_context(str(tmp_path / "child"), {"Dockerfile": "FROM parent:1\nRUN cat /onbuild /child.txt\n",
+                                                    "child.txt": "child-file\n"})
+    proc = _build(gantryd, child, "-t", "child:1")
+    assert proc.returncode == 0, proc.stderr
+    assert "ONBUILD RUN echo triggered" in proc.stderr and "triggered\nchild-file\n" in proc.stderr
+    assert ctl(gantryd, "inspecti", "-o", "json", "child:1").returncode == 0
+
+
+def test_foreign_platform_is_refused_with_the_line(gantryd, build_base, tmp_path):
+    ctx = write_context(str(tmp_path / "ctx"), {"Dockerfile": "FROM --platform=linux/s390x %s\nRUN true\n"
+                                                % build_base.ref})
+    proc = _build(gantryd, ctx)
+    assert proc.returncode == 1 and "Dockerfile:1" in proc.stderr and "s390x" in proc.stderr, proc.stderr

@@ -21,7 +21,7 @@ RUN mkdir -p /out && cat a.txt b.txt > /out/ab.txt && chmod 0640 /out/ab.txt
 FROM localhost/busybox:1
 ENV APP_HOME=/app LANG=C.UTF-8
 COPY --from=builder /out/ab.txt /app/
-COPY --chown=1:1 --chmod=0750 bin/tool.sh /usr/local/bin/tool
+COPY --chown=1:1 --chmod=0755 bin/tool.sh /usr/local/bin/tool
 ADD vendor.tar /opt/vendor/
 RUN echo 'app:x:1000:1000::/home/app:/bin/sh' >> /etc/passwd && \\
     mkdir -p /var/lib/app /srv && chown 1000:1000 /var/lib/app && rm -rf /home && ln -s /app /srv/app
@@ -48,6 +48,11 @@ def _vendor_tar():
             info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
             tf.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def _ref_name(layout):
+    with open(os.path.join(layout, "index.json")) as f:
+        return json.load(f)["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
 
 
 def _config(layout):
@@ -82,11 +87,18 @@ def test_same_tree_and_config_as_podman_build(gantryd, build_base, tmp_path):
         podman.build(ctx, "localhost/demo:1")
         theirs = str(tmp_path / "theirs")
         podman.export("localhost/demo:1", theirs, "demo")
+        # and ours runs under podman as theirs does
+        podman.load(ours, _ref_name(ours), "localhost/ours:1")
+        assert podman.run("localhost/ours:1") == podman.run("localhost/demo:1") == "tool serve\n"
     finally:
         podman.remove_all()
-    with open(os.path.join(ours, "index.json")) as f:
-        our_tag = json.load(f)["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
-    a = treecmp.umoci_unpack(ours, our_tag, str(tmp_path / "a"))
+    # ... and podman's runs under gantryd as ours does
+    imp = ctl(gantryd, "import", "--base-name", "localhost/theirs", theirs)
+    assert imp.returncode == 0, imp.stderr
+    for image in ("localhost/theirs:demo", "localhost/demo:1"):
+        run = ctl(gantryd, "run", "--rm", image)
+        assert (run.returncode, run.stdout) == (0, "tool serve\n"), run.stderr
+    a = treecmp.umoci_unpack(ours, _ref_name(ours), str(tmp_path / "a"))
     b = treecmp.umoci_unpack(theirs, "demo", str(tmp_path / "b"))
     differences = treecmp.diff(a, b)
     assert differences == [], "\n".join(differences)
