@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import platform as platmod
 import shutil
+import threading
 import time
 import uuid
 
@@ -65,6 +66,9 @@ class Executor:
         self.platform = host_platform()
         self.step_no = 0
         self.total = 0
+        self._running = None            # the shim client of the RUN step in progress
+        self._lock = threading.Lock()
+        self.cancelled = False
 
     # -- the build -----------------------------------------------------------------------
     def build(self, req):
@@ -132,6 +136,31 @@ class Executor:
         if rec is None:
             raise errors.NotFound("%s: image %s vanished" % (where, ref))
         return image_id, self.store.config(image_id), list(rec.layers)
+
+    def running(self, client):
+        """executor_run's report of the RUN in progress (None: it ended)."""
+        with self._lock:
+            self._running = client
+            cancelled = self.cancelled
+        if client is not None and cancelled:
+            self._kill(client)
+
+    def cancel(self):
+        """The client went away: kill the RUN in progress (the build stops at its next step)."""
+        with self._lock:
+            self.cancelled = True
+            client = self._running
+        if client is not None:
+            self._kill(client)
+
+    @staticmethod
+    def _kill(client):
+        import signal
+
+        try:
+            client.kill(signal.SIGKILL, all=True)
+        except errors.GantryError:
+            pass                           # already gone
 
     # -- the result -------------------------------------------------------------------------
     def _commit(self, st, tags):

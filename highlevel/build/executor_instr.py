@@ -18,7 +18,7 @@ from .. import errors
 from ..runtime import userinfo
 from . import executor_copy as cp
 from .context import has_glob
-from .executor_config import ImageConfig
+from .executor_config import DEFAULT_PATH, ImageConfig
 from .executor_run import run_container
 from .executor_spec import RunSpec
 from .executor_stage import StageState, layer_step, view_of
@@ -183,6 +183,8 @@ class StageBuilder:
             argv = self.st.shell + [script]
         cfg = self.st.cfg.config
         env = self.scope.run_env()
+        if not any(e.startswith("PATH=") for e in env):
+            env.insert(0, DEFAULT_PATH)             # as BuildKit: a RUN always has a PATH
         network = self.ex.network if run.network == "default" else run.network
         user, workdir = cfg.get("User") or "", cfg.get("WorkingDir") or "/"
         text = "RUN " + " ".join(argv)
@@ -192,7 +194,7 @@ class StageBuilder:
             cp.secure_join(rootfs, workdir, create_dirs=True)
             spec = RunSpec(id="", rootfs=rootfs, args=argv, env=env, cwd=workdir,
                            user=userinfo.resolve(rootfs, None, user), network=network)
-            code = run_container(self.ex.ctx, rootfs, spec, self.ex.output)
+            code = run_container(self.ex.ctx, rootfs, spec, self.ex.output, self.ex.running)
             if code != 0:
                 raise errors.FailedPrecondition("%s: exit code %d" % (" ".join(argv), code))
 

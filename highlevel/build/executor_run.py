@@ -30,8 +30,11 @@ log = logging.getLogger("gantry.build.run")
 WAIT_GRACE_SECONDS = 30.0
 
 
-def run_container(ctx, rootfs, req, on_output):
-    """Run ``req`` (executor_spec.RunSpec, its id/rootfs filled here) on ``rootfs``; returns the exit status."""
+def run_container(ctx, rootfs, req, on_output, on_started=None):
+    """Run ``req`` (executor_spec.RunSpec, its id/rootfs filled here) on ``rootfs``; returns the exit status.
+
+    ``on_started(client)`` gets the shim client once the process runs (the build keeps it to
+    kill the step when its client goes away)."""
     run_id = ctx.new_id()
     req.id, req.rootfs = run_id, rootfs
     bundle = os.path.join(ctx.state, "builds", run_id)
@@ -47,11 +50,15 @@ def run_container(ctx, rootfs, req, on_output):
         client.create()
         with client.attach(stdout=True, stderr=True) as stream:
             client.start()
+            if on_started is not None:
+                on_started(client)
             for which, data in stream:
                 on_output(which, data)
         status = client.wait(timeout=WAIT_GRACE_SECONDS)
         return status.exit_status
     finally:
+        if on_started is not None:
+            on_started(None)
         try:
             ctx.shims.release(run_id, bundle, shim_dir, address)
         except errors.GantryError as exc:
@@ -62,3 +69,31 @@ def run_container(ctx, rootfs, req, on_output):
 def _write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f)
+
+
+def clean_leftovers(ctx, store):
+    """After a crash: RUN containers, mounts and step snapshots a killed gantryd left behind.
+
+    Only one gantryd serves a root (daemon.lock_root), so at start-up every ``build-*``
+    snapshot and every entry of ``<state>/builds`` is a leftover: shims are told to delete
+    their container, mounts are undone, snapshots and directories removed."""
+    from ..images import snapshots as snapmod
+
+    builds = os.path.join(ctx.state, "builds")
+    for name in sorted(os.listdir(builds)) if os.path.isdir(builds) else []:
+        path = os.path.join(builds, name)
+        try:
+            if os.path.exists(os.path.join(path, "config.json")):
+                ctx.shims.release(name, path, ctx.shim_dir(name))
+            for mounted in sorted(snapmod.mounts_below(path), key=len, reverse=True):
+                snapmod.unmount(mounted)
+            if not snapmod.mounts_below(path):
+                shutil.rmtree(path, ignore_errors=True)
+        except Exception as exc:  # noqa: BLE001 - one leftover must not stop the others
+            log.warning("build leftover not removed", extra={"fields": {"path": path, "error": str(exc)}})
+    for rec in store.meta.snapshots():
+        if rec.key.startswith("build-") and rec.kind != "committed":
+            try:
+                store.snapshots.remove(rec.key)
+            except errors.GantryError as exc:
+                log.warning("build snapshot not removed", extra={"fields": {"key": rec.key, "error": str(exc)}})

@@ -6,8 +6,9 @@
 emits (steps, RUN output, the result) as it comes; a domain error raised by
 the executor ends the stream through gantryd's one error interceptor
 (server.py), with the message naming the Dockerfile line.  A client that
-goes away stops the stream; the build itself runs to the end of its current
-step (a RUN is not killed half-way), then stops.
+goes away stops the build: the RUN in progress is killed (SIGKILL to its
+container), and the next progress event the executor emits ends it; the steps
+finished before stay in the cache.
 """
 import logging
 import queue
@@ -43,9 +44,18 @@ class BuilderService(build_pb2_grpc.BuilderServicer):
                 raise _Cancelled()
             events.put(progress)
 
+        executor = Executor(self.ctx, self.images, self.store, emit)
+
+        def on_rpc_end():                     # grpc calls it when the call ends, also on a client gone
+            if not outcome:
+                cancelled.set()
+                executor.cancel()
+
+        context.add_callback(on_rpc_end)
+
         def work():
             try:
-                outcome["result"] = Executor(self.ctx, self.images, self.store, emit).build(request)
+                outcome["result"] = executor.build(request)
             except _Cancelled:
                 log.info("build cancelled by the client")
             except BaseException as exc:  # noqa: BLE001 - handed to the stream below
@@ -63,6 +73,8 @@ class BuilderService(build_pb2_grpc.BuilderServicer):
                 yield item
         finally:
             cancelled.set()
+            if worker.is_alive():
+                executor.cancel()
             while worker.is_alive():          # unblock a worker waiting on a full queue
                 try:
                     events.get(timeout=0.1)
@@ -76,5 +88,9 @@ class BuilderService(build_pb2_grpc.BuilderServicer):
 
 
 def register(server, runtime, images, store):
-    """Serve the Builder service on gantryd's gRPC server (call from daemon.build's register)."""
+    """Serve the Builder service on gantryd's gRPC server (call from daemon.build's register);
+    first clears what builds of a killed gantryd left (executor_run.clean_leftovers)."""
+    from .executor_run import clean_leftovers
+
+    clean_leftovers(runtime.ctx, store)
     build_pb2_grpc.add_BuilderServicer_to_server(BuilderService(runtime.ctx, images, store), server)

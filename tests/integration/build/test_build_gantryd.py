@@ -180,3 +180,76 @@ def test_foreign_platform_is_refused_with_the_line(gantryd, build_base, tmp_path
                                                 % build_base.ref})
     proc = _build(gantryd, ctx)
     assert proc.returncode == 1 and "Dockerfile:1" in proc.stderr and "s390x" in proc.stderr, proc.stderr
+
+
+def test_a_client_that_goes_away_stops_the_run_step(gantryd, build_base, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ctx = write_context(str(tmp_path / "ctx"), {"Dockerfile": "FROM %s\nRUN echo started-$((1+1)); sleep 47\n"
+                                                % build_base.ref})
+    proc = subprocess.Popen([sys.executable, "-m", "gantry.highlevel.ctl", "--address", gantryd.address, "build",
+                             "--progress", "plain", ctx], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    try:
+        for line in proc.stderr:
+            if "started-2" in line:
+                break
+        assert _sleepers() == 1
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while _sleepers() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _sleepers() == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    builds = os.path.join(gantryd.state, "builds")
+    deadline = time.monotonic() + 15
+    while os.listdir(builds) and time.monotonic() < deadline:      # the build ended and cleaned up
+        time.sleep(0.2)
+    assert os.listdir(builds) == []
+    write_context(ctx, {"Dockerfile": "FROM %s\nRUN echo next-$((2+2))\n" % build_base.ref})
+    after = _build(gantryd, ctx)
+    assert after.returncode == 0 and "next-4" in after.stderr, after.stderr
+
+
+def _sleepers():
+    import subprocess
+
+    out = subprocess.run(["pgrep", "-f", "^sleep 47$"], capture_output=True, text=True).stdout
+    return len(out.split())
+
+
+def test_restart_after_kill_clears_what_a_build_left(gantryd, build_base, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    ctx = write_context(str(tmp_path / "ctx"), {"Dockerfile": "FROM %s\nRUN echo started-$((1+1)); sleep 47\n"
+                                                % build_base.ref})
+    proc = subprocess.Popen([sys.executable, "-m", "gantry.highlevel.ctl", "--address", gantryd.address, "build",
+                             "--progress", "plain", ctx], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    try:
+        for line in proc.stderr:
+            if "started-2" in line:
+                break
+        gantryd.stop(sig=signal.SIGKILL)
+        assert _sleepers() == 1                       # the RUN container outlives gantryd (its shim holds it)
+    finally:
+        proc.kill()
+        proc.wait()
+    gantryd.start()
+    assert _sleepers() == 0
+    assert os.listdir(os.path.join(gantryd.state, "builds")) == []
+    out = subprocess.run(["grep", "-c", gantryd.root, "/proc/mounts"], capture_output=True, text=True).stdout
+    assert out.strip() == "0"
+    write_context(ctx, {"Dockerfile": "FROM %s\nRUN echo again-$((3+3))\n" % build_base.ref})
+    after = _build(gantryd, ctx)
+    assert after.returncode == 0 and "again-6" in after.stderr, after.stderr
