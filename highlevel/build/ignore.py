@@ -11,7 +11,6 @@
 """
 import os
 import posixpath
-import re
 from dataclasses import dataclass
 
 from gantry.highlevel.errors import InvalidArgument
@@ -21,7 +20,7 @@ from gantry.highlevel.errors import InvalidArgument
 class Pattern:
     text: str
     exclusion: bool
-    regex: re.Pattern
+    tokens: tuple
 
 
 def clean_pattern(line):
@@ -44,34 +43,44 @@ def clean_pattern(line):
 
 
 def _class(pattern, i):
-    """The regex text of a ``[...]`` class starting at pattern[i]; returns (text, next index)."""
+    """A ``[...]`` class at pattern[i]: ``(("class", negated, items), next index)``; items are
+    ``(low, high)`` character ranges (``\\x`` is x; a leading ``]`` is a member)."""
     j = i + 1
-    if j < len(pattern) and pattern[j] == "^":
+    negated = j < len(pattern) and pattern[j] == "^"
+    if negated:
         j += 1
-    if j < len(pattern) and pattern[j] == "]":
+    items, first = [], True
+    while True:
+        if j >= len(pattern):
+            raise ValueError("syntax error in pattern: unterminated [")
+        c = pattern[j]
+        if c == "]" and not first:
+            break
+        first = False
+        if c == "\\" and j + 1 < len(pattern):
+            j += 1
+            c = pattern[j]
+        low = c
         j += 1
-    end = pattern.find("]", j)
-    if end < 0:
-        raise ValueError("syntax error in pattern: unterminated [")
-    body = pattern[i + 1:end]
-    out = []
-    k = 0
-    while k < len(body):
-        c = body[k]
-        if c == "\\" and k + 1 < len(body):
-            out.append(re.escape(body[k + 1]))
-            k += 2
-            continue
-        if c in "[&~|":
-            out.append("\\" + c)
+        if j + 1 < len(pattern) and pattern[j] == "-" and pattern[j + 1] != "]":
+            high = pattern[j + 1]
+            if high == "\\" and j + 2 < len(pattern):
+                high = pattern[j + 2]
+                j += 1
+            j += 2
+            if high < low:
+                raise ValueError("syntax error in pattern: invalid range %s-%s" % (low, high))
+            items.append((low, high))
         else:
-            out.append(c)
-        k += 1
-    return "[" + "".join(out) + "]", end + 1
+            items.append((low, low))
+    return ("class", negated, tuple(items)), j + 1
 
 
 def compile_pattern(pattern):
-    out, i = ["^"], 0
+    """The pattern as tokens for ``match``: ("lit", c), ("one",) for ?, ("star",) for * (within
+    an element), ("any",) for a final ** (anything), ("dirs",) for **/ (nothing, or anything
+    ending with /), ("class", negated, ranges)."""
+    out, i = [], 0
     while i < len(pattern):
         c = pattern[i]
         if c == "*":
@@ -79,29 +88,75 @@ def compile_pattern(pattern):
                 i += 2
                 if i < len(pattern) and pattern[i] == "/":
                     i += 1
-                out.append(".*" if i >= len(pattern) else "(.*/)?")
+                out.append(("any",) if i >= len(pattern) else ("dirs",))
                 continue
-            out.append("[^/]*")
+            out.append(("star",))
         elif c == "?":
-            out.append("[^/]")
+            out.append(("one",))
         elif c == "\\":
-            if i + 1 < len(pattern):
-                i += 1
-                out.append(re.escape(pattern[i]))
-            else:
-                out.append("\\\\")
+            i += 1
+            out.append(("lit", pattern[i] if i < len(pattern) else "\\"))
         elif c == "[":
-            text, i = _class(pattern, i)
-            out.append(text)
+            token, i = _class(pattern, i)
+            out.append(token)
             continue
         else:
-            out.append(re.escape(c))
+            out.append(("lit", c))
         i += 1
-    out.append("$")
-    try:
-        return re.compile("".join(out), re.S)
-    except re.error as e:
-        raise ValueError("syntax error in pattern: %s" % e) from None
+    return tuple(out)
+
+
+def _step(token, c):
+    kind = token[0]
+    if kind == "lit":
+        return c == token[1]
+    if kind == "one":
+        return c != "/"
+    inside = any(low <= c <= high for low, high in token[2])
+    return inside != token[1]
+
+
+def match(tokens, path):
+    """Whether the path, or one of its parent directories, matches the whole pattern.
+
+    One set-of-states simulation over the path (a parent matches when the pattern accepts
+    just before one of the path's slashes): linear in the path's length, so a hostile pattern
+    cannot make a build hang the way a backtracking regex can."""
+    n = len(tokens)
+
+    def closure(states):
+        todo, seen = list(states), set(states)
+        while todo:
+            k, inside = todo.pop()
+            if not inside and k < n and tokens[k][0] in ("star", "any", "dirs") and (k + 1, False) not in seen:
+                seen.add((k + 1, False))
+                todo.append((k + 1, False))
+        return seen
+
+    states = closure({(0, False)})
+    for i, c in enumerate(path):
+        if c == "/" and i > 0 and (n, False) in states:
+            return True
+        nxt = set()
+        for k, _inside in states:
+            if k >= n:
+                continue
+            kind = tokens[k][0]
+            if kind == "star":
+                if c != "/":
+                    nxt.add((k, False))
+            elif kind == "any":
+                nxt.add((k, False))
+            elif kind == "dirs":
+                nxt.add((k, True))
+                if c == "/":
+                    nxt.add((k + 1, False))
+            elif _step(tokens[k], c):
+                nxt.add((k + 1, False))
+        if not nxt:
+            return False
+        states = closure(nxt)
+    return (n, False) in states
 
 
 class Matcher:
@@ -114,25 +169,19 @@ class Matcher:
             if cleaned is None or not cleaned[0]:
                 continue
             try:
-                regex = compile_pattern(cleaned[0])
+                tokens = compile_pattern(cleaned[0])
             except ValueError as e:
                 raise InvalidArgument("%s:%d: %s: %s" % (filename, number, line.strip(), e)) from None
-            self.patterns.append(Pattern(cleaned[0], cleaned[1], regex))
+            self.patterns.append(Pattern(cleaned[0], cleaned[1], tokens))
         self.has_exceptions = any(p.exclusion for p in self.patterns)
 
     def ignored(self, path):
         path = posixpath.normpath(path.lstrip("/")) if path else "."
-        parent = posixpath.dirname(path)
-        parents = []
-        if parent:
-            elements = parent.split("/")
-            parents = ["/".join(elements[:i + 1]) for i in range(len(elements))]
         matched = False
         for p in self.patterns:
             if p.exclusion != matched:
                 continue
-            hit = p.regex.match(path) is not None or any(p.regex.match(d) for d in parents)
-            if hit:
+            if match(p.tokens, path):
                 matched = not p.exclusion
         return matched
 

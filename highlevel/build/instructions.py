@@ -89,6 +89,8 @@ def parse_line(text, lineno, escape="\\", heredocs=(), end_line=0):
     """One logical line to an Instruction (FROM included, as a ``From`` payload)."""
     stripped = text.strip(_SPACE)
     parts = stripped.split(None, 1)
+    if not parts:
+        raise DockerfileError(lineno, "empty instruction")
     kind = parts[0].upper()
     rest = parts[1].strip(_SPACE) if len(parts) > 1 else ""
     parser = PARSERS.get(kind)

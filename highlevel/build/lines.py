@@ -85,16 +85,16 @@ def logical_lines(text):
         if first.startswith("#"):
             continue
         text_, continued = _trim(continuation, first)
-        if not continued and not text_.strip(_WS):
+        if not continued and not text_.strip():
             continue
         while continued and i < len(lines):
             raw = lines[i]
             i += 1
-            if _is_comment(raw) or not raw.strip(_WS):
+            if _is_comment(raw) or not raw.strip():
                 continue
             part, continued = _trim(continuation, raw)
             text_ += part
-        if not text_.strip(_WS):
+        if not text_.strip():
             continue
         docs, i = _heredoc_bodies(lines, i, start, text_, directives.escape)
         out.append(LogicalLine(text_, start, i, tuple(docs)))

@@ -133,6 +133,8 @@ LINES = [
     ("FROM x\r\nRUN a \\\r\nb\r\n", [("RUN", 2, 3, "RUN a b")]),
     ("\ufeffFROM x\nRUN a", [("RUN", 2, 2, "RUN a")]),
     ("FROM x\nRUN a \\", [("RUN", 2, 2, "RUN a")]),
+    # a line of Unicode whitespace only is blank (regress-unicode-space-line)
+    ("FROM x\n  \x1c\n\u00a0\nRUN a", [("RUN", 4, 4, "RUN a")]),
     ("FROM x\nRUN a \\\\\nb", [("RUN", 2, 3, "RUN a \\b")]),
     ("# escape=`\nFROM x\nRUN a `\nb\nRUN c:\\dir\\", [("RUN", 3, 4, "RUN a b"), ("RUN", 5, 5, "RUN c:\\dir\\")]),
     ("#escape = ` \nFROM x\nRUN a `\n b", [("RUN", 3, 4, "RUN a  b")]),

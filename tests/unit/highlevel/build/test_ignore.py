@@ -59,12 +59,40 @@ MATCH = [
     ("/abs", "abs", True),
     ("./dot/x", "dot/x", True),
     ("", "x", False),
+    ("[]a]", "]", True),
+    ("[a\\-z]", "-", True),
+    ("[a\\-z]", "b", False),
+    ("[0-9][0-9]", "42", True),
+    ("[0-9][0-9]", "4x", False),
+    ("a[/]b", "a/b", True),
+    ("**/", "x/y", True),
+    ("a/**/b/**/c", "a/b/c", True),
+    ("a/**/b/**/c", "a/x/b/y/z/c", True),
+    ("a/**/b/**/c", "a/x/c", False),
+    ("**a", "xa", False),
+    ("**a", "d/a", True),
+    ("*", "a/b", True),
+    ("a/*", "a", False),
 ]
 
 
 @pytest.mark.parametrize("patterns,path,want", MATCH)
 def test_ignored(patterns, path, want):
     assert ignore.Matcher(patterns).ignored(path) is want
+
+
+def test_hostile_pattern_is_linear():
+    import time
+
+    m = ignore.Matcher("**/a**/a**/a**/a**/a**/a**/a**/a**/a**/a*b\n" + "*a" * 50 + "b\n")
+    start = time.monotonic()
+    assert not m.ignored("a/" * 1000 + "a" * 2000)
+    assert time.monotonic() - start < 5
+
+
+def test_bad_range():
+    with pytest.raises(InvalidArgument, match="invalid range z-a"):
+        ignore.Matcher("[z-a]")
 
 
 def test_bad_pattern_names_its_line():
