@@ -49,7 +49,7 @@ def check(data):
             status = int(fields[0][:4])
         except ValueError:
             status = 202
-        headers = Headers({k: v for k, v in zip(("Location", "Range", "Docker-Content-Digest"), fields[1:4]) if v})
+        headers = Headers({k: v for k, v in zip(("Location", "Range", "Docker-Content-Digest"), fields[1:4], strict=True) if v})
         b.answer(status, headers, url=req.url)
         assert 0 <= b.offset <= size
     if b.done and not (b.skipped or b.mounted):
