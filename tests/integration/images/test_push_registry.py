@@ -163,3 +163,14 @@ def test_push_errors(registry, tmp_path):
     local_image(tmp_path, store, "%s/push/e:v1" % registry.host, tag="err")
     with pytest.raises(errors.InvalidArgument, match="not a digest"):
         p.push(store, "%s/push/e:v1" % registry.host, target="%s/push/e@sha256:%s" % (registry.host, "a" * 64))
+
+
+def test_tls_verify_false(tls_registry, tmp_path):
+    """No hosts.toml and no CA: the certificate is refused, unless tls_verify=False (podman's flag)."""
+    store = new_store(tmp_path)
+    name = "%s/push/insecure:v1" % tls_registry.host
+    img = local_image(tmp_path, store, name, tag="insecure")
+    p = Pusher(registry_config_dir=str(tmp_path / "empty-certs"), retry=FAST_RETRY)
+    with pytest.raises(errors.GantryError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+        p.push(store, name)
+    assert p.push(store, name, tls_verify=False).digest == img.manifest_digest
