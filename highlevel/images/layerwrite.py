@@ -89,15 +89,18 @@ class _Sink:
             self.out.write(data)
 
 
-def write_layer(upper, out, *, compression=layerdiff.GZIP, epoch=None, level=None):
-    """Write the layer of ``upper`` to ``out`` (a binary file); returns a LayerBlob."""
+def write_layer(upper, out, *, compression=layerdiff.GZIP, epoch=None, level=None, exclude=()):
+    """Write the layer of ``upper`` to ``out`` (a binary file); returns a LayerBlob.
+
+    ``exclude``: relative paths (``etc/hosts``) left out when they are an empty file or an empty
+    directory in ``upper``: the mount points a runtime creates in a container's root (commit)."""
     media_type = layerdiff.media_type(compression)
     if not os.path.isdir(upper) or os.path.islink(upper):
         raise errors.NotFound(f"write layer from {upper}: not a directory")
     sink = _Sink(out, compression, level)
     tar = tarfile.TarFile(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8",
                           errors="surrogateescape", copybufsize=_CHUNK)
-    walker = _Walker(upper, tar, epoch)
+    walker = _Walker(upper, tar, epoch, {p.strip("/") for p in exclude})
     try:
         walker.walk_dir(upper, "")
     except OSError as e:
@@ -108,11 +111,11 @@ def write_layer(upper, out, *, compression=layerdiff.GZIP, epoch=None, level=Non
                      media_type, walker.entries)
 
 
-def store_layer(store, upper, lease, *, compression=layerdiff.GZIP, epoch=None, level=None):
+def store_layer(store, upper, lease, *, compression=layerdiff.GZIP, epoch=None, level=None, exclude=()):
     """Write the layer of ``upper`` into ``store.content`` (an ImageStore); returns a LayerBlob."""
     writer = store.content.writer(f"layerwrite-{uuid.uuid4().hex}")
     try:
-        blob = write_layer(upper, writer, compression=compression, epoch=epoch, level=level)
+        blob = write_layer(upper, writer, compression=compression, epoch=epoch, level=level, exclude=exclude)
         lease.add_content(blob.digest)       # lease first, then the blob appears
         writer.commit()
     except BaseException:
@@ -122,8 +125,9 @@ def store_layer(store, upper, lease, *, compression=layerdiff.GZIP, epoch=None, 
 
 
 class _Walker:
-    def __init__(self, upper, tar, epoch):
+    def __init__(self, upper, tar, epoch, exclude=frozenset()):
         self.upper = upper
+        self.exclude = exclude
         self.tar = tar
         self.epoch = epoch
         self.links = {}       # (dev, ino) -> first name written
@@ -156,7 +160,7 @@ class _Walker:
         if kind == layerdiff.WHITEOUT:
             self.add(layerdiff.whiteout_header(parent_rel, name, st.st_mtime, self.epoch))
             return
-        if kind == layerdiff.SOCKET:
+        if kind == layerdiff.SOCKET or (rel in self.exclude and _empty(path, kind, st)):
             return
         layerdiff.check_name(rel, name)
         if kind in (layerdiff.DIR, layerdiff.OPAQUE_DIR):
@@ -199,6 +203,15 @@ class _Exactly:
             n -= len(data)
             self.left -= len(data)
         return b"".join(parts)
+
+
+def _empty(path, kind, st):
+    if kind == layerdiff.FILE:
+        return st.st_size == 0
+    if kind in (layerdiff.DIR, layerdiff.OPAQUE_DIR):
+        with os.scandir(path) as it:
+            return next(it, None) is None
+    return False
 
 
 def _xattrs(path):

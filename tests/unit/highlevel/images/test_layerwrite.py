@@ -179,3 +179,17 @@ def test_store_layer_failure_leaves_no_ingest(tmp_path):
     with store.lease() as lease, pytest.raises(errors.NotFound):
         layerwrite.store_layer(store, str(tmp_path / "absent"), lease)
     assert store.content.ingests() == []
+
+
+def test_exclude_only_empty_mount_points(tmp_path):
+    up = tmp_path / "u"
+    (up / "etc").mkdir(parents=True)
+    (up / "etc" / "hosts").write_bytes(b"")             # a bind-mount target the runtime made: left out
+    (up / "etc" / "resolv.conf").write_bytes(b"x")      # written by the container: kept
+    (up / "proc").mkdir()                               # an empty mount point dir: left out
+    (up / "data").mkdir()
+    (up / "data" / "f").write_bytes(b"")
+    out = io.BytesIO()
+    layerwrite.write_layer(str(up), out, exclude=["/etc/hosts", "/etc/resolv.conf", "/proc", "/data"])
+    _raw, ms = members(out.getvalue())
+    assert [m.name for m in ms] == ["data", "data/f", "etc", "etc/resolv.conf"]
