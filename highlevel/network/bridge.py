@@ -1,4 +1,4 @@
-"""The built-in bridge network (mode = "bridge"): pyroute2 links, sqlite IPAM, iptables host ports.
+"""The built-in bridge network (mode = "bridge"): rtnetlink links, sqlite IPAM, iptables host ports.
 
 IPv4 always (the pod's primary IP); IPv6 too when pod_cidr_v6 is set (dual
 stack: pod to pod and host to pod; host ports and outbound NAT are IPv4 only).

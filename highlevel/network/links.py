@@ -1,4 +1,4 @@
-"""Links of the built-in bridge, through pyroute2 netlink sockets (no fork, no `ip` subprocess).
+"""Links of the built-in bridge, through rtnetlink sockets (netlink.py; no fork, no `ip` subprocess).
 
 Host side: the bridge with the gateway address (one per family), one veth
 per pod whose host end is a bridge port (hairpin on, so a pod reaches itself
@@ -8,15 +8,14 @@ its addresses and a default route via the gateway of each family.
 """
 import errno
 import hashlib
+import ipaddress
 import os
-import socket
-
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_NODAD
 
 from ..errors import FailedPrecondition, Internal
+from . import rtnl
+from .netlink import Rtnl
 from .netns import run_in_netns
+from .rtnl import NetlinkError
 
 POD_IFNAME = "eth0"
 VETH_PREFIX = "gv"
@@ -33,45 +32,38 @@ def _fail(what, exc):
     return Internal("%s: %s" % (what, detail))
 
 
-def _index(ipr, name):
+def _index(nl, name):
     """The link's index, or None; one RTM_GETLINK by name (no dump of every link)."""
-    try:
-        return ipr.link("get", ifname=name)[0]["index"]
-    except NetlinkError as exc:
-        if exc.code in (errno.ENODEV, errno.ENOENT):
-            return None
-        raise
+    return nl.link_index(name)
 
 
 def ensure_bridge(name, gateways, mtu):
     """Create or complete the bridge: up, MTU, each (gateway, prefixlen) address, route_localnet."""
-    with IPRoute() as ipr:
+    with Rtnl() as nl:
         try:
-            idx = _index(ipr, name)
+            idx = _index(nl, name)
             if idx is None:
                 try:
-                    ipr.link("add", ifname=name, kind="bridge")
+                    nl.request(rtnl.add_bridge, name, what="add bridge %s" % name)
                 except NetlinkError as exc:
                     if exc.code != errno.EEXIST:
                         raise
-                idx = _index(ipr, name)
-            have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx)}
+                idx = _index(nl, name)
+            have = {(ipaddress.ip_address(a["address"]), a["prefixlen"]) for a in nl.addresses(idx) if a["address"]}
             for gw, prefixlen in gateways:
-                if (str(gw), prefixlen) not in have:
-                    _add_address(ipr, idx, gw, prefixlen)
-            ipr.link("set", index=idx, state="up", mtu=mtu)
+                if (ipaddress.ip_address(gw), prefixlen) not in have:
+                    _add_address(nl, idx, gw, prefixlen)
+            nl.request(rtnl.set_link, idx, True, mtu, what="set %s up" % name)
         except NetlinkError as exc:
             raise _fail("set up bridge %s (%s)" % (name, ", ".join("%s/%d" % g for g in gateways)), exc) from exc
     _sysctl("net/ipv4/conf/%s/route_localnet" % name, "1")
     _sysctl("net/ipv4/ip_forward", "1")
 
 
-def _add_address(ipr, idx, ip, prefixlen):
+def _add_address(nl, idx, ip, prefixlen):
     """Add an address; IPv6 ones without duplicate address detection (usable at once, as CNI's bridge does)."""
-    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-    flags = IFA_F_NODAD if ip.version == 6 else 0
     try:
-        ipr.addr("add", index=idx, address=str(ip), prefixlen=prefixlen, family=family, flags=flags)
+        nl.request(rtnl.add_address, idx, ipaddress.ip_address(ip), prefixlen, what="add address %s/%d" % (ip, prefixlen))
     except NetlinkError as exc:
         if exc.code != errno.EEXIST:
             raise
@@ -108,15 +100,14 @@ def add_pod_link(bridge, veth, netns_path, mtu):
     except OSError as exc:
         raise Internal("open netns %s: %s" % (netns_path, exc.strerror)) from exc
     try:
-        with IPRoute() as ipr:
-            bidx = _index(ipr, bridge)
+        with Rtnl() as nl:
+            bidx = _index(nl, bridge)
             if bidx is None:
                 raise FailedPrecondition("add veth %s: bridge %s does not exist" % (veth, bridge))
-            ipr.link("add", ifname=veth, kind="veth", mtu=mtu,
-                     peer={"ifname": POD_IFNAME, "net_ns_fd": nsfd, "mtu": mtu})
-            vidx = _index(ipr, veth)
-            ipr.link("set", index=vidx, master=bidx, state="up")
-            ipr.brport("set", index=vidx, mode=1)          # IFLA_BRPORT_MODE: hairpin
+            nl.request(rtnl.add_veth, veth, mtu, POD_IFNAME, nsfd, what="add veth %s" % veth)
+            vidx = _index(nl, veth)
+            nl.request(rtnl.set_link, vidx, True, None, bidx, what="set %s up on %s" % (veth, bridge))
+            nl.request(rtnl.set_hairpin, vidx, what="hairpin on %s" % veth)
     except NetlinkError as exc:
         raise _fail("add veth %s (peer %s in %s) to bridge %s" % (veth, POD_IFNAME, netns_path, bridge),
                     exc) from exc
@@ -127,16 +118,15 @@ def add_pod_link(bridge, veth, netns_path, mtu):
 def configure_pod_side(netns_path, addresses):
     """Inside the pod: eth0 up with each (ip, prefixlen, gateway) and a default route per family."""
     def inside():
-        with IPRoute() as ipr:
-            idx = _index(ipr, POD_IFNAME)
+        with Rtnl() as nl:
+            idx = _index(nl, POD_IFNAME)
+            if idx is None:
+                raise NetlinkError(errno.ENODEV, "get link %s" % POD_IFNAME)
             for ip, prefixlen, _ in addresses:
-                _add_address(ipr, idx, ip, prefixlen)
-            ipr.link("set", index=idx, state="up")
-            for ip, _, gw in addresses:
-                if ip.version == 6:
-                    ipr.route("add", dst="::/0", gateway=str(gw), oif=idx, family=socket.AF_INET6)
-                else:
-                    ipr.route("add", dst="0.0.0.0/0", gateway=str(gw), oif=idx)
+                _add_address(nl, idx, ip, prefixlen)
+            nl.request(rtnl.set_link, idx, True, what="set %s up" % POD_IFNAME)
+            for _ip, _, gw in addresses:
+                nl.request(rtnl.add_default_route, ipaddress.ip_address(gw), idx, what="default route via %s" % gw)
     what = ", ".join("%s/%d via %s" % a for a in addresses)
     try:
         run_in_netns(netns_path, inside)
@@ -148,11 +138,11 @@ def configure_pod_side(netns_path, addresses):
 
 def delete_link(name):
     """Delete a link by name (both ends of a veth go); a missing link is fine."""
-    with IPRoute() as ipr:
+    with Rtnl() as nl:
         try:
-            idx = _index(ipr, name)
+            idx = _index(nl, name)
             if idx is not None:
-                ipr.link("del", index=idx)
+                nl.request(rtnl.delete_link, idx, what="delete link %s" % name)
         except NetlinkError as exc:
             if exc.code not in (errno.ENODEV, errno.ENOENT):
                 raise _fail("delete link %s" % name, exc) from exc
@@ -160,13 +150,13 @@ def delete_link(name):
 
 def bridge_ports(bridge):
     """Names of the links enslaved to ``bridge`` (empty when it does not exist)."""
-    with IPRoute() as ipr:
-        bidx = _index(ipr, bridge)
+    with Rtnl() as nl:
+        bidx = _index(nl, bridge)
         if bidx is None:
             return []
-        return [link.get_attr("IFLA_IFNAME") for link in ipr.get_links() if link.get_attr("IFLA_MASTER") == bidx]
+        return [link["name"] for link in nl.links() if link["master"] == bidx]
 
 
 def link_exists(name):
-    with IPRoute() as ipr:
-        return _index(ipr, name) is not None
+    with Rtnl() as nl:
+        return _index(nl, name) is not None

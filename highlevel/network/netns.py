@@ -1,6 +1,6 @@
 """Run a function inside a pod's network namespace, from a dedicated thread.
 
-gantryd is threaded, so it never forks (pyroute2's NetNS helpers would).
+gantryd is threaded, so it never forks (netlink libraries' NetNS helpers often do).
 setns(2) changes the namespace of the calling *thread* only, so each call
 starts one short-lived thread that enters the namespace bound at ``path``,
 runs ``fn``, and goes back to the namespace it came from before it ends.
@@ -8,7 +8,7 @@ If going back fails the thread ends anyway, and with it the only task that
 was in the pod's namespace; no other thread is ever affected.
 
 Sockets keep the namespace they were created in: ``fn`` opens its own
-netlink socket (``IPRoute()``) and closes it before returning; the streaming
+netlink socket (``netlink.Rtnl()``) and closes it before returning; the streaming
 server creates its port-forward sockets this way (streaming/netns.py), then
 uses them from any thread.
 """
