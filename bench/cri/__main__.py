@@ -22,7 +22,7 @@ gRPC channel per daemon, the same requests for both:
    per pod: containerd's shim + pause; gantryd's shims + its shim template (counted once, spread
    over the pods) + pause where a pod has one (only pods sharing a PID namespace do).
 
-Pod network: containerd's CNI bridge + portmap; gantryd's built-in bridge (pyroute2, sqlite IPAM,
+Pod network: containerd's CNI bridge + portmap; gantryd's built-in bridge (rtnetlink, sqlite IPAM,
 iptables host-port chains), each on a bridge and a free 10.231.x.0/24 of its own.
 ``--gantryd-net cni`` gives gantryd the same conflist as containerd (plugins run the same way),
 ``--gantryd-net none`` loopback only; ``--host-network`` runs hostNetwork pods on both sides (no
