@@ -117,6 +117,8 @@ def build(cfg):
 
     from gantry.api import cri_pb2_grpc
 
+    from . import imagetools
+    from .build import service as build_service
     from .cri.image_service import ImageService
     from .cri.runtime_service import RuntimeService
     from .fscheck import overlay_problem
@@ -138,6 +140,8 @@ def build(cfg):
     def register(server):
         cri_pb2_grpc.add_RuntimeServiceServicer_to_server(service, server)
         cri_pb2_grpc.add_ImageServiceServicer_to_server(image_service, server)
+        imagetools.register(server, runtime, cfg)    # tag, commit, push (proto/imagetools.proto)
+        build_service.register(server, runtime, images, store)
 
     return CriServer(cfg.address, register), store, runtime
 

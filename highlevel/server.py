@@ -30,7 +30,7 @@ from concurrent import futures
 
 import grpc
 
-from . import errors
+from . import errors, malloctune
 
 log = logging.getLogger("gantry.server")
 SOCKET_MODE = 0o600
@@ -166,6 +166,7 @@ class CriServer:
 
     def start(self):
         _prepare_path(self.path)
+        malloctune.limit_arenas()        # before the worker threads exist (malloctune.py says why)
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="cri"),
             interceptors=[self._interceptor],

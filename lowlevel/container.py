@@ -7,7 +7,7 @@ not depend on the bundle staying unchanged.
 """
 import os
 
-from . import hooks, spec
+from . import hooks
 from . import state as st
 from .log import rfc3339_now
 
@@ -64,6 +64,8 @@ def write_pid_file(path, pid):
 
 def warn_refused_ambient(proc, log):
     """Log (as runc does) each ambient capability the kernel would refuse; the init leaves them out."""
+    if not (proc.get("capabilities") or {}).get("ambient"):
+        return   # nothing to warn about: no import, no read of cap_last_cap
     from . import capabilities
     for text in capabilities.ambient_warnings(proc.get("capabilities"), capabilities.last_cap()):
         if log is not None:
@@ -72,6 +74,7 @@ def warn_refused_ambient(proc, log):
 
 def create(sys, store, container_id, bundle, pid_file=None, console_socket=None, console_fd=None,
            no_pivot=False, preserve_fds=0, log=None, cfg=None, no_new_keyring=False):
+    from . import spec  # only create validates a config: start, kill, delete, state never load it
     from .process import parent
     bundle = os.path.abspath(bundle or ".")
     cfg = spec.validate(cfg if cfg is not None else spec.load(bundle), bundle)
@@ -114,7 +117,7 @@ def create(sys, store, container_id, bundle, pid_file=None, console_socket=None,
 
         pid = parent.spawn_init(sys, cfg, opts, manager, on_pid, lambda p, s: hook_state(record, p, s))
         record["status"] = "created"
-        record["pid_start"] = st.pid_start_time(pid)
+        record["pid_start"] = record.get("pid_start") or st.pid_start_time(pid)   # read once in on_pid
         store.write(record)
         if pid_file:
             write_pid_file(pid_file, pid)
@@ -150,9 +153,13 @@ def _destroy_cgroups(manager, kill=False, log=None, container_id=""):
 
 # ------------------------------------------------------------------- start
 
-def start(store, container_id, log=None):
+def start(store, container_id, log=None, record=None):
+    """record: the one create just returned (run), instead of reading state.json again."""
     import time
-    record, _ = load(store, container_id, "start")
+    if record is None:
+        record, _ = load(store, container_id, "start")
+    else:
+        st.transition(current_status(store, record), "start", container_id)
     cfg = record.get("config") or {}
     fifo = store.fifo(container_id)
     if not cfg.get("process"):
@@ -243,9 +250,11 @@ def _wait_gone(record, timeout=10.0):
         delay = min(delay * 2, 0.02)
 
 
-def delete(store, container_id, force=False, log=None):
+def delete(store, container_id, force=False, log=None, record=None):
+    """record: the state as the caller last wrote it (run), instead of reading state.json again."""
     try:
-        record = store.read(container_id)
+        if record is None or not os.path.exists(os.path.join(store.dir(container_id), "state.json")):
+            record = store.read(container_id)   # (also when someone deleted it meanwhile: then it fails)
     except st.StateError:
         if force:   # like runc: nothing to delete is success with --force (containerd's cleanup relies on it)
             if os.path.isdir(store.dir(container_id)):

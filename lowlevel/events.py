@@ -35,6 +35,8 @@ def run(store, container_id, once, interval):
     if once:
         sys.stdout.write(json.dumps(stats_event(record)) + "\n")
         return 0
+    import gc
+    gc.enable()   # off for the start-up (cli.main); the stream lasts as long as the container
     period = _parse_interval(interval)
     manager = container.manager_from(record)
     seen = _oom_kills(manager)

@@ -68,6 +68,8 @@ class Forwarder:
 
 def wait(pid, master=None, forwarder=None):
     """Exit status of pid (128+N when killed by signal N), forwarding our signals to it."""
+    import gc
+    gc.enable()   # off for the start-up (cli.main); the wait may last as long as the container
     (forwarder or Forwarder()).attach(pid)
     if master is not None:
         return _relay(pid, master)

@@ -156,6 +156,10 @@ def check_rlimits(cfg, bundle):
         if kind in seen:
             raise SpecError("rlimit %s is given twice" % kind)
         seen.add(kind)
+        for key in ("soft", "hard"):
+            value = rl.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 64:
+                raise SpecError("rlimit %s: %s must be an unsigned 64-bit integer, not %r" % (kind, key, value))
         if rl.get("soft", 0) > rl.get("hard", 0):
             raise SpecError("rlimit %s: soft limit %s exceeds hard limit %s" % (kind, rl.get("soft"), rl.get("hard")))
 

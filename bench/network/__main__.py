@@ -5,7 +5,7 @@
 Each pod: a fresh netns file (not timed), then ``setup`` (with one TCP and one
 UDP host port) and ``teardown``, timed in this process:
 
-- bridge: gantryd's built-in bridge (pyroute2 netlink, sqlite IPAM, one
+- bridge: gantryd's built-in bridge (rtnetlink by hand, network/rtnl.py, sqlite IPAM, one
   iptables-restore per setup and per teardown);
 - cni: gantryd's CNI mode running Debian's bridge + host-local + portmap +
   loopback plugins (the chain containerd runs for its pods; its own overhead

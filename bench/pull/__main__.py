@@ -36,6 +36,15 @@ the open() that creates each file as the largest single cost, not Python's tar p
 file creation on a shared disk.  Setting owner, mode and mtime through the file descriptor instead of
 the path was tried and measured no different (medians 1.93 vs 2.09 s over 6 alternating rounds).
 
+Then (13:25-13:29 UTC, load 7-8, 4 rounds per run, runs alternating without/with the T attribute
+on gantryd's snapshots directory, images/dirspread.py): without, median ratios 0.91 (0.76-1.02) and
+0.88 (0.80-0.96; gantryd 1.33-1.65 s); with, 0.52 (0.28-1.06) and 0.34 (0.27-0.37; gantryd 1.11-1.24 s); a third pair at 13:58, load ~8:
+without 0.63 (0.44-0.86), with 0.68 (0.46-1.14).  With the attribute, "pull done" comes 0.3-0.9 s
+after the last blob is stored (it was 1.2 s and more); under load the download is now the longer part.
+The file creation above was ext4's: this disk has no journal, and ext4 then skips, for every new
+inode, each inode of the group freed in the last 30 s, one by one; other work on the machine
+deletes files all the time.  Spreading the snapshot directories over block groups avoids them.
+
 Stores of finished rounds are deleted after the last round: ext4 skips inodes freed in the last
 30 s when it allocates new ones (recently_deleted()), so creating files right after deleting ~6,000
 costs several times more; a pull on a real node does not follow such a delete.

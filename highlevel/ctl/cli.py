@@ -36,7 +36,8 @@ HANDLERS = {
     "logs": "logs:cmd_logs", "exec": "attach:cmd_exec", "attach": "attach:cmd_attach",
     "port-forward": "portforward:cmd_port_forward",
     "stats": "stats:cmd_stats", "events": "events:cmd_events", "run": "run:cmd_run",
-    "completion": "completion:cmd_completion",
+    "completion": "completion:cmd_completion", "build": "build:cmd_build",
+    "tag": "imagetools:cmd_tag", "commit": "imagetools:cmd_commit", "push": "imagetools:cmd_push",
 }
 NO_CLIENT = {"completion", "import", "export"}
 
@@ -65,6 +66,7 @@ def build_parser():
     _container_commands(cmd)
     _stream_commands(cmd)
     _run_command(cmd)
+    _build_command(cmd)
     c = cmd("completion", "print a shell completion script", "source <(gantryctl completion bash)")
     c.add_argument("shell", choices=("bash",))
     return p
@@ -100,6 +102,36 @@ def _image_commands(cmd):
     target.add_argument("--docker", metavar="FILE", help="a docker save tar")
     c.add_argument("refs", nargs="+", metavar="IMAGE")
     c.add_argument("--root", metavar="DIR", help=root_help)
+    _image_tool_commands(cmd)
+
+
+def _image_tool_commands(cmd):
+    """gantryd's ImageTools service (not CRI): tag, commit, push."""
+    c = cmd("tag", "give an image more names (gantryd only)", "gantryctl tag busybox 127.0.0.1:5000/me/box:1")
+    c.add_argument("source", metavar="IMAGE")
+    c.add_argument("targets", nargs="+", metavar="NAME")
+    c = cmd("commit", "a container's changes as a new image (gantryd only)",
+            "gantryctl commit --change 'CMD [\"sh\"]' web 127.0.0.1:5000/me/web:2")
+    c.add_argument("container", metavar="CONTAINER")
+    c.add_argument("name", nargs="?", metavar="NAME", help="name of the new image (default: its id only)")
+    c.add_argument("-c", "--change", action="append", metavar="INSTRUCTION",
+                   help="Dockerfile-style config edit: CMD, ENTRYPOINT, ENV, LABEL, EXPOSE, VOLUME, USER, "
+                        "WORKDIR, STOPSIGNAL, ONBUILD (repeatable)")
+    c.add_argument("-m", "--message", help="commit message (the history entry's comment)")
+    c.add_argument("-a", "--author", help="author of the new layer")
+    c.add_argument("--compression", choices=("gzip", "zstd", "none"), default="gzip")
+    c.add_argument("--source-date-epoch", type=int, metavar="SECONDS",
+                   help="clamp mtimes to it and date the image at it (reproducible commits)")
+    c = cmd("push", "push an image to a registry (gantryd only)",
+            "gantryctl push --tls-verify=false 127.0.0.1:5000/me/web:2")
+    c.add_argument("image", metavar="IMAGE")
+    c.add_argument("target", nargs="?", metavar="DESTINATION", help="push under another name")
+    c.add_argument("--creds", metavar="USER:PASS", help="registry credentials")
+    c.add_argument("--tls-verify", default="true", metavar="true|false",
+                   help="false: skip certificate checks and allow plain HTTP (default true)")
+    c.add_argument("--chunk-size", type=int, metavar="BYTES",
+                   help="upload blobs larger than this in chunks of this size (default: one request per blob)")
+    c.add_argument("--progress", action="store_true", help="progress lines on stderr even when it is not a terminal")
 
 
 def _pod_commands(cmd):
@@ -221,6 +253,23 @@ def _run_command(cmd):
     c.add_argument("--pull", choices=("missing", "always", "never"), default="missing")
     c.add_argument("image", metavar="IMAGE")
     c.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD")
+
+
+def _build_command(cmd):
+    c = cmd("build", "build an image from a Dockerfile (gantryd runs the steps; CONTEXT is read by gantryd)",
+            "gantryctl build -t app:1 --build-arg V=2 .\n  gantryctl build -f ci/Dockerfile --target test --no-cache .")
+    c.add_argument("-t", "--tag", action="append", default=[], metavar="NAME[:TAG]", help="name the image (repeatable)")
+    c.add_argument("-f", "--file", metavar="DOCKERFILE", help="the Dockerfile (default: CONTEXT/Dockerfile; '-': stdin)")
+    c.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="set a build argument (repeatable)")
+    c.add_argument("--target", metavar="STAGE", help="build up to this stage")
+    c.add_argument("--platform", metavar="OS/ARCH", help="only this machine's platform can run steps")
+    c.add_argument("--no-cache", action="store_true", help="run every step again")
+    c.add_argument("--progress", choices=("auto", "plain", "tty"), default="auto", help="progress output on stderr")
+    c.add_argument("--network", choices=("none", "host"), default="none",
+                   help="RUN steps' network (default none: loopback only)")
+    c.add_argument("--compression", choices=("gzip", "zstd"), default="gzip", help="layer compression")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress, only the image id")
+    c.add_argument("context", metavar="CONTEXT", help="the build context directory (on gantryd's machine)")
 
 
 def parse_args(argv):

@@ -45,7 +45,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .. import errors
-from . import owner
+from . import dirspread, owner
 from .layerfixups import inherit_dir_attrs, resolve_deferred_links
 from .unpack import apply_layer
 
@@ -79,6 +79,7 @@ class Snapshotter:
         self.root = os.path.join(root, "snapshots")
         self.meta = meta
         os.makedirs(self.root, mode=0o700, exist_ok=True)
+        dirspread.spread_subdirs(self.root)   # each snapshot in a block group of its own (dirspread.py)
 
     # -- paths -------------------------------------------------------------
     def _dir(self, sid):

@@ -127,6 +127,8 @@ class CNINetwork(Network):
             self._invoke("CHECK", pod_id, entry, plugin, entry["result"])
 
     def recover(self, live_pod_ids):
+        for name in self.cache.remove_temporaries():   # written before ADD ran: nothing to undo
+            log.info("removed half-written cni cache file %s", name)
         for pod_id in sorted(self.cache.pod_ids() - set(live_pod_ids)):
             try:
                 self.teardown(pod_id)

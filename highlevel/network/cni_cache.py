@@ -66,6 +66,19 @@ class CNICache:
         except FileNotFoundError:
             pass
 
+    def remove_temporaries(self):
+        """Delete half-written entries (``<id>.json.tmp.<pid>``) a killed writer left; their names."""
+        try:
+            names = [n for n in os.listdir(self.directory) if ".json.tmp." in n]
+        except FileNotFoundError:
+            return []
+        for name in names:
+            try:
+                os.unlink(os.path.join(self.directory, name))
+            except FileNotFoundError:
+                pass
+        return names
+
     def pod_ids(self):
         try:
             names = os.listdir(self.directory)

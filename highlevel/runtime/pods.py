@@ -237,6 +237,9 @@ class Pods:
         pod = self.find(pod_id)
         if pod is None:
             return None
+        if pod.state == "ready" and not pod.stopping:
+            pod.stopping = True         # before anything is released: a kill -9 from here on leaves a
+            self.ctx.store.put_pod(pod)  # pod that recovery stops, never a ready pod without its network
         if self.containers is not None:
             for ctr in self.ctx.store.containers(pod.id):
                 self.containers.stop(ctr.id, timeout=0)

@@ -8,7 +8,9 @@ Runs before gantryd serves, in this order:
    is asked for the process state (running: a watcher waits for its exit again;
    stopped meanwhile: the exit status and time it kept are recorded); a shim that
    is gone leaves its exit file (recorded), or nothing (exit 255, reason Unknown);
-3. a pod whose pause process died is marked not ready;
+3. a pod whose StopPodSandbox was cut short is stopped (what it still held is released:
+   a ready pod never reports an address it gave back); a pod whose pause process died
+   is marked not ready;
 4. the network releases what belongs to pods that no longer exist.
 
 Containers never wait for any of this: their shims kept running, writing logs
@@ -50,6 +52,13 @@ def recover(ctx, pods, containers):
             containers.record_exit(ctr.id, shimclient.exit_record(ctr.shim_dir))
             exited += 1
     for pod in store.pods():
+        if pod.state == "ready" and pod.stopping:
+            try:
+                pods.stop(pod.id)
+                log.info("finished the interrupted stop of pod %s", pod.id)
+            except errors.GantryError as exc:
+                log.warning("finish the interrupted stop of pod %s: %s", pod.id, exc)
+            continue
         address = pod.infra.get("address")
         if pod.state == "ready" and address and not _alive(ctx, address):
             pod.state = "notready"

@@ -16,17 +16,8 @@ import logging
 import socket
 import threading
 
-import h11
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, RejectConnection, Request
-from wsproto.utilities import RemoteProtocolError as WsProtocolError
-
 from .. import errors
-from . import execio, portforward, wschannel
-from . import remotecommand as rc
-from .spdysession import SpdySession
 from .tokens import TokenCache
-from .transport import LINGER, SocketTransport, WsTransport
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +25,9 @@ MAX_CONNECTIONS = 64
 REQUEST_TIMEOUT = 30.0
 MAX_REQUEST_HEAD = 16 << 10
 KINDS = ("exec", "attach", "portforward")
-# streams a SPDY client may hold open at once (each has a bounded buffer): exec/attach use five
-MAX_STREAMS = {"exec": 8, "attach": 8, "portforward": 2 * portforward.MAX_PAIRS + 16}
 
 
-class _HttpError(Exception):
+class HttpError(Exception):
     def __init__(self, status, message):
         super().__init__(message)
         self.status = status
@@ -160,8 +149,10 @@ class StreamingServer:
             except OSError:
                 return
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):   # keystrokes and echoes go out at once
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if not self.slots.acquire(blocking=False):
-                _respond(sock, 503, "too many streaming connections")
+                respond(sock, 503, "too many streaming connections")
                 sock.close()
                 continue
             thread = threading.Thread(target=self._connection, args=(sock,), name="streaming-conn", daemon=True)
@@ -172,9 +163,13 @@ class StreamingServer:
     def _connection(self, sock):
         try:
             try:
-                self._serve(sock)
-            except _HttpError as e:
-                _respond(sock, e.status, str(e))
+                # the HTTP/SPDY/WebSocket machinery (h11, wsproto, zlib dictionaries) is imported
+                # with the first connection: a gantryd nobody execs into never pays its memory
+                from .connection import Connection
+
+                Connection(self.backend, self.tokens).serve(sock, REQUEST_TIMEOUT)
+            except HttpError as e:
+                respond(sock, e.status, str(e))
             except Exception:  # one connection's bug must not take the server down
                 log.exception("streaming connection failed")
         finally:
@@ -183,142 +178,7 @@ class StreamingServer:
                 self.connections.pop(threading.current_thread(), None)
             self.slots.release()
 
-    def _serve(self, sock):
-        sock.settimeout(REQUEST_TIMEOUT)
-        http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_HEAD)
-        request = _read_request(sock, http)
-        parts = request.target.decode("latin-1").split("?", 1)[0].strip("/").split("/")
-        if len(parts) != 2 or parts[0] not in KINDS:
-            raise _HttpError(404, "not found")
-        kind, token = parts
-        req = self.tokens.consume(kind, token)
-        if req is None:
-            raise _HttpError(404, "unknown or expired token")
-        headers = _headers(request)
-        upgrade = headers.get(b"upgrade", [b""])[0].decode("latin-1").lower()
-        connection = rc.header_values(v.decode("latin-1").lower() for v in headers.get(b"connection", []))
-        if "upgrade" not in connection:
-            upgrade = ""
-        sock.settimeout(None)
-        if upgrade == "websocket":
-            self._websocket(sock, request, http.trailing_data[0], kind, req)
-        elif upgrade == "spdy/3.1":
-            self._spdy(sock, http, headers, kind, req)
-        else:
-            raise _HttpError(400, "unable to upgrade: missing upgrade headers in request")
-
-    def _spdy(self, sock, http, headers, kind, req):
-        offered = rc.header_values(v.decode("latin-1") for v in headers.get(b"x-stream-protocol-version", []))
-        supported = (rc.PORTFORWARD_PROTOCOL,) if kind == "portforward" else rc.SPDY_PROTOCOLS
-        protocol = rc.negotiate(offered, supported)
-        if protocol is None:
-            raise _HttpError(403, "unable to upgrade: unable to negotiate protocol: client supports %s, server "
-                                  "supports %s" % (offered, list(supported)))
-        answer = [("Connection", "Upgrade"), ("Upgrade", "SPDY/3.1")]
-        if protocol:
-            answer.append(("X-Stream-Protocol-Version", protocol))
-        sock.sendall(http.send(h11.InformationalResponse(status_code=101, headers=answer)))
-        leftover = http.trailing_data[0]
-        session = SpdySession(SocketTransport(sock, leftover), MAX_STREAMS[kind])
-        self._run_spdy(session, kind, req, rc.version_of(protocol))
-
-    def _run_spdy(self, session, kind, req, version):
-        session.start()
-        try:
-            if kind == "portforward":
-                portforward.serve(session, req.pod_sandbox_id, self.backend.dial)
-                return
-            try:
-                io = execio.for_spdy(session, version, req.stdin, req.stdout, req.stderr, req.tty)
-            except execio.StreamSetupError as e:
-                log.info("%s %s: %s", kind, req.container_id, e)
-                return
-            self._run_command(kind, req, io)
-        finally:
-            session.close()
-            session.join(LINGER + 1)
-            session.abort()
-            session.join()
-
-    def _websocket(self, sock, request, leftover, kind, req):
-        ws = WSConnection(ConnectionType.SERVER)
-        try:
-            ws.initiate_upgrade_connection(request.headers, request.target)
-            if leftover:
-                ws.receive_data(leftover)
-            event = next(ws.events(), None)
-        except WsProtocolError as e:
-            raise _HttpError(400, "bad websocket handshake: %s" % e) from None
-        if not isinstance(event, Request):
-            raise _HttpError(400, "bad websocket handshake")
-        allowed = (wschannel.SPDY_TUNNEL,) if kind == "portforward" else tuple(wschannel.PROTOCOLS)
-        protocol = wschannel.choose(event.subprotocols, allowed)
-        if protocol is None and (event.subprotocols or kind == "portforward"):
-            sock.sendall(ws.send(RejectConnection(status_code=400)))
-            return
-        sock.sendall(ws.send(AcceptConnection(subprotocol=protocol)))
-        transport = WsTransport(sock, ws)
-        if kind == "portforward":
-            self._run_spdy(SpdySession(transport, MAX_STREAMS[kind]), kind, req, 0)
-            return
-        io, reader = execio.for_websocket(transport, protocol or "channel.k8s.io", req.stdin, req.stdout,
-                                          req.stderr, req.tty)
-        try:
-            self._run_command(kind, req, io)
-        finally:
-            transport.close(1000)
-            reader.join(LINGER + 1)
-            transport.abort()
-            reader.join()
-
-    def _run_command(self, kind, req, io):
-        try:
-            if kind == "exec":
-                code = self.backend.exec(req.container_id, list(req.cmd), req.tty, io)
-                io.finish(code, list(req.cmd))
-            else:
-                self.backend.attach(req.container_id, req.tty, io)
-                io.finish(0)
-        except errors.GantryError as e:
-            io.finish(message="%s in container %s: %s" % (kind, req.container_id, e))
-        except OSError as e:  # the client went away while the backend wrote to it
-            log.info("%s in container %s: client gone: %s", kind, req.container_id, e)
-
-
-def _read_request(sock, http):
-    request = None
-    while True:
-        try:
-            event = http.next_event()
-        except h11.RemoteProtocolError as e:
-            raise _HttpError(e.error_status_hint, "bad request: %s" % e) from None
-        if isinstance(event, h11.Request):
-            request = event
-            continue
-        if (event is h11.PAUSED or isinstance(event, h11.EndOfMessage)) and request is not None:
-            return request
-        if isinstance(event, h11.Data):
-            continue  # a body is not part of the protocol: ignored
-        if event is h11.NEED_DATA:
-            try:
-                data = sock.recv(65536)
-            except OSError as e:
-                raise _HttpError(408, "reading the request: %s" % e) from None
-            http.receive_data(data)
-            if not data:
-                raise _HttpError(400, "connection closed before a complete request")
-        else:
-            raise _HttpError(400, "unexpected %s" % type(event).__name__)
-
-
-def _headers(request):
-    out = {}
-    for name, value in request.headers:
-        out.setdefault(name.lower(), []).append(value)
-    return out
-
-
-def _respond(sock, status, message):
+def respond(sock, status, message):
     body = (message + "\n").encode()
     reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
               503: "Service Unavailable"}.get(status, "Error")

@@ -68,6 +68,8 @@ class Layout:
 
 def _unescape(text):
     # mountinfo escapes space, tab, newline and backslash as \ooo
+    if "\\" not in text:
+        return text
     out, i = [], 0
     while i < len(text):
         if text[i] == "\\" and i + 3 < len(text) + 1 and text[i + 1:i + 4].isdigit():
@@ -93,6 +95,8 @@ def parse_mountinfo(text):
         if len(fields) < 5 or len(tail) < 3:
             continue
         fstype, super_opts = tail[0], tail[2]
+        if fstype not in ("cgroup", "cgroup2"):
+            continue
         root, mountpoint = _unescape(fields[3]), _unescape(fields[4])
         if fstype == "cgroup2":
             unified = Mount(mountpoint, root, frozenset())

@@ -5,6 +5,8 @@ JSON object per line.  Actors: P = the gantry-oci parent; S = stage 1 (the
 forked child that enters the namespaces); I = the container init (S itself
 when no pid/time namespace is made or joined, else S's child, pid 1 inside).
 For exec, I is the process that will exec the user's command.
+When the parent clones I straight into its namespaces (parent.direct_flags, init.born_init),
+I also plays S: it sends S's messages with place "self", and "pid" with 0 (the parent has its pid).
 
     S -> P  {"t": "hello", "userns": bool,   S made (or joined) its user namespace; place: who is
              "place": "stage"|"init"|"self"} placed before "placed": S, I (by P), or S and I by S

@@ -40,8 +40,6 @@ def preload(linux, terminal):
     The gantry-oci parent does not import these: the child loads them after the fork, while the
     parent waits on the cgroups (see stage1).
     """
-    import resource  # noqa: F401  (rlimits)
-
     from .. import capabilities, hooks, rootfs  # noqa: F401
     from ..tricks import signal_module
     signal_module()   # _signal, or the signal module when tricks are off (reset_signals)
@@ -146,6 +144,28 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
         if not loaded:
             preload(linux, terminal)
         final(sys, chan, userns, flags, Placement(chan, cgroup_view_needed, cgroup_dirs) if late else cgroup_view)
+    except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
+        report(chan, e)
+    os._exit(1)
+
+
+def born_init(sys, chan, linux, flags, final, terminal=False, cgroup_dirs=None, self_place=None):
+    """The container init when the parent cloned it straight into its new namespaces (and its
+    cgroup2 directory): stage 1's part without stage 1, so one Python process fewer to fork.
+
+    Only for what stage 1 would have done with nothing to join, no user, cgroup or time namespace
+    and a pid namespace (parent.direct_flags decides); the messages are stage 1's with place "self"
+    (the v1 cgroups are entered here once the limits are written; born in the cgroup2 directory,
+    pid 1 runs none of its setup before that) and "pid" carries 0: the parent has our host pid
+    from clone3.
+    """
+    try:
+        sys.prctl(PR_SET_DUMPABLE, 0, what="prctl PR_SET_DUMPABLE")
+        chan.send("hello", userns=False, place="self")
+        preload(linux, terminal)   # while the parent writes the limits
+        place_self(chan, {"v1": (self_place or {}).get("v1")})
+        chan.send("pid", pid=0)
+        final(sys, chan, False, flags, Placement(chan, True, cgroup_dirs))
     except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
         report(chan, e)
     os._exit(1)
@@ -397,7 +417,7 @@ def prepare_process(sys, proc, userns, console_fd, seccomp_cfg, preserve_fds, is
         os.setsid()   # a session of its own, as with runc: no tie to the caller's terminal or job control
     from . import rlimits, users  # (loaded by preload)
     # rlimits and oom_score_adj need root in the container's user namespace
-    rlimits.apply(proc.get("rlimits"))
+    rlimits.apply(sys, proc.get("rlimits"))
     if proc.get("oomScoreAdj") is not None:
         rlimits.set_oom_score_adj(proc["oomScoreAdj"])
     env = process_env(proc)

@@ -4,10 +4,11 @@
 answer its messages (channel.py).  Any error the child reports is raised
 here as ChildError with the child's own text.
 """
+import errno
 import os
 
 from .. import hooks, namespaces
-from ..syscalls import PR_SET_CHILD_SUBREAPER
+from ..syscalls import CLONE_NEWCGROUP, CLONE_NEWPID, CLONE_NEWTIME, PR_SET_CHILD_SUBREAPER
 from . import channel
 
 
@@ -55,13 +56,20 @@ def _abort(chan, text):
 
 
 def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=True, init_placed_late=False,
-          cgroup_dirs=None, self_place=None):
+          cgroup_dirs=None, self_place=None, direct=None):
+    """(pid, channel) of stage 1; with direct (clone flags, see direct_flags) of the container init
+    itself, when clone3 could make it in its namespaces."""
     pchan, cchan = channel.pair()
-    pid = os.fork()
+    pid = _clone_init(sys, direct, self_place) if direct is not None else None
+    if pid is None:
+        direct = None
+        pid = os.fork()
     if pid == 0:
         pchan.close()
         try:   # imported in the child only: the parent never runs it
             from . import init
+            if direct is not None:
+                init.born_init(sys, cchan, linux, direct, final, terminal, cgroup_dirs, self_place)
             init.stage1(sys, cchan, linux, final, terminal, cgroup_view_needed, init_placed_late,
                         cgroup_dirs, self_place)   # never returns
         finally:
@@ -71,6 +79,40 @@ def _fork(sys, linux, final, keep_fds=(), terminal=False, cgroup_view_needed=Tru
         if fd is not None:
             os.close(fd)
     return pid, pchan
+
+
+def direct_flags(linux, manager):
+    """The clone flags that make the container init in one step (born_init), or None for stage 1.
+
+    Direct when there is nothing stage 1 alone can do: no namespace to join, no user namespace (id
+    maps), no cgroup namespace (made from inside the cgroups) or time namespace (offsets before any
+    process enters), a pid namespace (else stage 1 is the init anyway) and cgroups to place into.
+    """
+    if manager is None or linux.get("enterRoot") or linux.get("timeOffsets"):
+        return None
+    specns = linux.get("namespaces") or []
+    if any(ns.get("type") == "user" for ns in specns):
+        return None
+    flags, join = namespaces.plan(specns)
+    if join or not flags & CLONE_NEWPID or flags & (CLONE_NEWCGROUP | CLONE_NEWTIME):
+        return None
+    return flags
+
+
+def _clone_init(sys, flags, self_place):
+    """clone3 of the init into its namespaces and cgroup2 directory; None when this kernel refuses
+    clone3 or CLONE_INTO_CGROUP (< 5.7, or a seccomp filter): stage 1 takes over then."""
+    unified = (self_place or {}).get("unified")
+    fd = os.open(unified, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if unified else -1
+    try:
+        pid = sys.clone3(flags, fd, unified or "")
+    except OSError as e:
+        if e.errno not in (errno.ENOSYS, errno.EINVAL, errno.E2BIG, errno.EPERM):
+            raise
+        pid = None
+    if fd >= 0:   # a host cgroup directory: never kept open in the container
+        os.close(fd)
+    return pid
 
 
 def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
@@ -93,7 +135,8 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("state_dir_fd"),
                                                      opts.get("console_fd")),
                         terminal=bool((cfg.get("process") or {}).get("terminal")), init_placed_late=True,
-                        cgroup_dirs=manager.dirs() if manager is not None else [], self_place=self_place)
+                        cgroup_dirs=manager.dirs() if manager is not None else [], self_place=self_place,
+                        direct=direct_flags(linux, manager))
     init_pid = 0
 
     def placed():
@@ -134,7 +177,7 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
         late = hello.get("place") in ("init", "self")
         if not late:   # stage 1 makes a cgroup namespace: it waits inside the cgroups before it unshares
             placed()
-        init_pid = _next(chan, stage, "container init")["pid"]
+        init_pid = _next(chan, stage, "container init")["pid"] or stage   # 0: stage is the init (direct)
         on_pid(init_pid)
         if late:       # pid 1 mounts meanwhile; it waits for "placed" before any hook or pivot_root
             try:

@@ -4,18 +4,19 @@ import os
 from ..spec import RLIMITS
 
 
-def apply(rlimits):
+def apply(sys, rlimits):
+    """Each limit through sys.setrlimit (Syscalls: libc through cffi, no resource module to load)."""
     if not rlimits:
         return
-    import resource
     for rl in rlimits:
         kind = rl["type"]
         soft, hard = rl.get("soft", 0), rl.get("hard", 0)
         try:
-            resource.setrlimit(RLIMITS[kind], (soft, hard))
-        except (OSError, ValueError) as e:
-            hint = " (raising a hard limit needs CAP_SYS_RESOURCE)" if isinstance(e, ValueError) or e.errno == 1 else ""
-            raise OSError(1, "setrlimit %s %d:%d: %s%s" % (kind, soft, hard, e, hint)) from None
+            sys.setrlimit(RLIMITS[kind], soft, hard, kind)
+        except (OSError, OverflowError, TypeError) as e:
+            err = e.errno if isinstance(e, OSError) else 22
+            hint = " (raising a hard limit needs CAP_SYS_RESOURCE)" if err == 1 else ""
+            raise OSError(err, "setrlimit %s %d:%d: %s%s" % (kind, soft, hard, os.strerror(err), hint)) from None
 
 
 def set_oom_score_adj(value, pid="self"):

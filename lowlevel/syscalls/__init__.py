@@ -59,6 +59,7 @@ CLONE_NEWIPC = 0x8000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+CLONE_INTO_CGROUP = 0x200000000   # clone3 only
 
 # prctl(2)
 PR_SET_PDEATHSIG = 1
@@ -109,8 +110,11 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         self._nr = _SYSCALLS.get(os.uname().machine, _SYSCALLS["x86_64"])
 
     def _check(self, rc, operation):
+        """rc, or SyscallError naming operation (a callable gives the text only on failure: a path
+        behind /proc/self/fd costs a readlink, and most calls succeed)."""
         if rc == -1:
-            raise SyscallError(self.ffi.errno, operation)
+            err = self.ffi.errno
+            raise SyscallError(err, operation() if callable(operation) else operation)
         return rc
 
     def mount(self, source, target, fstype, flags=0, data=None):
@@ -118,16 +122,16 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         rc = self.lib.mount(_c(source) if source is not None else ffi.NULL, _c(target),
                             _c(fstype) if fstype is not None else ffi.NULL, flags,
                             _c(data) if data else ffi.NULL)
-        self._check(rc, "mount %s to %s" % (source or fstype or "none", describe_target(target)))
+        self._check(rc, lambda: "mount %s to %s" % (source or fstype or "none", describe_target(target)))
 
     def umount2(self, target, flags=0):
-        self._check(self.lib.umount2(_c(target), flags), "umount %s" % describe_target(target))
+        self._check(self.lib.umount2(_c(target), flags), lambda: "umount %s" % describe_target(target))
 
     def pivot_root(self, new_root, put_old):
         ffi = self.ffi
         rc = self.lib.syscall(ffi.cast("long", self._nr["pivot_root"]), ffi.new("char[]", _c(new_root)),
                               ffi.new("char[]", _c(put_old)))
-        self._check(rc, "pivot_root %s" % describe_target(new_root))
+        self._check(rc, lambda: "pivot_root %s" % describe_target(new_root))
 
     def mount_setattr(self, dirfd, path, flags, attr_set, attr_clr=0, propagation=0):
         ffi = self.ffi
@@ -136,7 +140,7 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         rc = self.lib.syscall(ffi.cast("long", self._nr["mount_setattr"]), ffi.cast("int", dirfd),
                               ffi.new("char[]", _c(path)), ffi.cast("unsigned int", flags), attr,
                               ffi.cast("size_t", ffi.sizeof("struct mount_attr")))
-        self._check(rc, "mount_setattr %s" % describe_target(path))
+        self._check(rc, lambda: "mount_setattr %s" % describe_target(path))
 
     def cloexec_from(self, first):
         """close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every descriptor >= first closes at execve."""
@@ -178,13 +182,21 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
         child's pid, 0 in the child.  Only for a single-threaded process (Python's own after-fork
         bookkeeping is skipped: no lock is held across it and no thread is lost).
         """
+        return self.clone3(0, cgroup_fd, what)
+
+    def clone3(self, flags, cgroup_fd=-1, what=""):
+        """clone3(2) as a fork: the child is born in the new namespaces of flags (CLONE_NEW*) and, when
+        cgroup_fd >= 0, in that cgroup2 directory (CLONE_INTO_CGROUP).  Returns the child's pid, 0 in
+        the child.  The same caveat as fork_into_cgroup: for a single-threaded process only.
+        """
         ffi = self.ffi
         args = ffi.new("uint64_t[11]")   # struct clone_args, CLONE_ARGS_SIZE_VER2 (88 bytes)
-        args[0] = 0x200000000            # flags: CLONE_INTO_CGROUP
+        args[0] = flags | (CLONE_INTO_CGROUP if cgroup_fd >= 0 else 0)
         args[4] = 17                     # exit_signal: SIGCHLD
-        args[10] = cgroup_fd
+        args[10] = max(cgroup_fd, 0)
         rc = self.lib.syscall(ffi.cast("long", self._nr["clone3"]), args, ffi.cast("size_t", 88))
-        self._check(rc, "clone3 into cgroup %s" % what)
+        where = " into cgroup %s" % what if cgroup_fd >= 0 else ""
+        self._check(rc, "clone3 %s%s" % (namespace_names(flags) if flags else "", where))
         return rc
 
     def setns(self, fd, nstype=0, what=""):
@@ -207,6 +219,11 @@ class Syscalls(FilterCalls):  # seccomp_* and bpf_* methods live in filters.py (
 
     def mknod(self, path, mode, dev):
         self._check(self.lib.mknod(_c(path), mode, dev), "mknod %s" % path)
+
+    def setrlimit(self, resource, soft, hard, what=""):
+        """setrlimit(2) (64-bit limits; RLIM_INFINITY is 2**64-1), without the resource module's dlopen."""
+        lim = self.ffi.new("struct rlimit64_t *", {"cur": soft, "max": hard})
+        self._check(self.lib.setrlimit(resource, lim), lambda: "setrlimit %s" % (what or resource))
 
     def personality(self, persona):
         """personality(2): the execution domain (PER_LINUX, PER_LINUX32 = what `uname -m` reports)."""

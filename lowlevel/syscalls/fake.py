@@ -58,6 +58,13 @@ class FakeSyscalls:
         self._record("fork_into_cgroup", what)
         return 0
 
+    def clone3(self, flags, cgroup_fd=-1, what=""):
+        self._record("clone3", flags, what)
+        return 0
+
+    def setrlimit(self, resource, soft, hard, what=""):
+        self._record("setrlimit", resource, soft, hard)
+
     def setns(self, fd, nstype=0, what=""):
         self._record("setns", what, nstype)
 

@@ -46,6 +46,8 @@ PROCESS = """
 int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
 int mknod(const char *pathname, uint32_t mode, uint64_t dev);
 int personality(unsigned long persona);
+struct rlimit64_t { uint64_t cur; uint64_t max; };
+int setrlimit(int resource, const struct rlimit64_t *rlim);
 """
 
 # ------------------------------------------------- libc: capabilities (raw API)

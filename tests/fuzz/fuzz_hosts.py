@@ -19,7 +19,7 @@ def check(data):
     for e in endpoints:
         assert e.scheme in ("http", "https") and e.host and e.path.startswith("/")
         assert e.base_url.startswith(e.scheme + "://")
-        assert e.capabilities <= hosts.ALL_CAPABILITIES
+        assert e.capabilities <= hosts.ALL_CAPABILITIES | {"push"}
         for f in e.ca + tuple(p for pair in e.client for p in pair if p):
             assert os.path.isabs(f)
         assert all(isinstance(n, str) and isinstance(v, str) for n, v in e.headers)

@@ -97,14 +97,14 @@ def _error_detail(body):
 
 class Repository:
     def __init__(self, ref, endpoints, credentials=auth.ANONYMOUS, transport=None, token_cache=None,
-                 retry=None):
+                 retry=None, actions="pull"):
         if not endpoints:
             raise InvalidArgument("pull %s: no registry endpoints configured" % ref)
         self.ref = ref
         self.endpoints = list(endpoints)
         self.transport = transport or Transport()
         self.retry = retry or Retry()
-        self.scope = ref.scope("pull")
+        self.scope = ref.scope(actions)       # "pull,push" for a push (push.py)
         cache = token_cache or auth.TokenCache()
         self._authorizers = {}
         for e in self.endpoints:
@@ -153,14 +153,16 @@ class Repository:
         raise last
 
     # -- requests -----------------------------------------------------------
-    def _send(self, endpoint, method, url, what, headers=None, expect=(200,)):
-        """One request with auth and retries; returns a Response whose status is in ``expect``."""
+    def _send(self, endpoint, method, url, what, headers=None, expect=(200,), body=None):
+        """One request with auth and retries; returns a Response whose status is in ``expect``.
+
+        ``body``: None, bytes, or a callable giving a fresh file-like body for each attempt."""
         authz = self._authorizers[endpoint]
         tls = TLSConfig.of(endpoint)
         attempt = 0
         while True:
             try:
-                resp = self._authorized(endpoint, authz, tls, method, url, what, headers)
+                resp = self._authorized(endpoint, authz, tls, method, url, what, headers, body)
                 if resp.status in _RETRY_STATUS:
                     body = _drain(resp)
                     raise _RetryableStatus("%s: HTTP %d %s" % (what, resp.status, _error_detail(body)),
@@ -179,13 +181,13 @@ class Repository:
                 log.info("%s: %s; retrying in %.1fs", what, exc, delay)
                 time.sleep(delay)
 
-    def _authorized(self, endpoint, authz, tls, method, url, what, headers):
+    def _authorized(self, endpoint, authz, tls, method, url, what, headers, body=None):
         base = _endpoint_headers(endpoint)
         base.update(headers or {})
         header = authz.header(self.scope)
         if header:
             base["Authorization"] = header
-        resp = self.transport.request(method, url, base, tls=tls)
+        resp = self.transport.request(method, url, base, _body(body), tls=tls)
         if resp.status != 401:
             return resp
         challenge = resp.headers.get("WWW-Authenticate", "")
@@ -195,7 +197,7 @@ class Repository:
             base["Authorization"] = self._fetch_token(authz, tls, answer.token_request)
         else:
             base["Authorization"] = answer.header
-        resp = self.transport.request(method, url, base, tls=tls)
+        resp = self.transport.request(method, url, base, _body(body), tls=tls)
         if resp.status == 401:
             detail = _error_detail(_drain(resp))
             refused = ("authentication required: the registry refused anonymous access"
@@ -375,6 +377,10 @@ def _skip_for(resp, offset, what):
         resp.close(broken=True)
         raise Dropped("%s: 206 starts at %d, wanted %d" % (what, first, offset))
     return offset - first
+
+
+def _body(body):
+    return body() if callable(body) else body
 
 
 def _endpoint_headers(endpoint):

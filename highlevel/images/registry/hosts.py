@@ -91,9 +91,9 @@ def endpoints(domain, config_dir=None, read=None):
 
 def default_endpoints(domain):
     url = urllib.parse.urlsplit(default_server(domain))
-    out = [Endpoint("https", url.netloc)]
+    out = [Endpoint("https", url.netloc, capabilities=ALL_CAPABILITIES | {"push"})]
     if is_loopback(domain):
-        out.append(Endpoint("http", domain))
+        out.append(Endpoint("http", domain, capabilities=ALL_CAPABILITIES | {"push"}))
     return out
 
 
@@ -140,7 +140,8 @@ def _endpoint(url, table, directory, path, mirror):
         api_path = "/v2"
     elif not table.get("override_path", False):
         api_path = api_path + "/v2"
-    capabilities = table.get("capabilities", sorted(ALL_CAPABILITIES))
+    # the server may be pushed to unless its capabilities say otherwise; a mirror only when they say so
+    capabilities = table.get("capabilities", sorted(ALL_CAPABILITIES | ({"push"} if not mirror else set())))
     if not isinstance(capabilities, list) or not all(isinstance(c, str) for c in capabilities):
         raise InvalidArgument("%s: capabilities must be a list of strings" % where)
     unknown = set(capabilities) - _KNOWN_CAPABILITIES
@@ -153,7 +154,7 @@ def _endpoint(url, table, directory, path, mirror):
         scheme=parts.scheme,
         host=parts.netloc,
         path=api_path,
-        capabilities=frozenset(capabilities) & ALL_CAPABILITIES,
+        capabilities=frozenset(capabilities) & _KNOWN_CAPABILITIES,
         skip_verify=skip_verify,
         ca=tuple(_resolve(p, directory) for p in _strings(table.get("ca"), where, "ca")),
         client=_client_pairs(table.get("client"), directory, where),

@@ -254,12 +254,12 @@ def test_expected_errors_are_one_line(endpoint, ctl_images):
     assert endpoint.ok("pods", "-q").stdout == ""
 
 
-def test_port_forward(containerd, ctl_images):
-    """WebSocket port-forward (kubelet's v4 channel form, ``?port=``).  Only containerd here: gantryd's
-    streaming server offers port-forward over WebSocket only as SPDY tunnelled in it."""
+def test_port_forward(endpoint, ctl_images):
+    """WebSocket port-forward (kubelet's v4 channel form, ``?port=``), which gantryd's streaming server
+    takes beside SPDY and SPDY tunnelled in WebSocket."""
     import urllib.request
 
-    ep = containerd
+    ep = endpoint
     ep.ok(*run_args(ep), "-d", "--name", "www", ctl_images.busybox, "sh", "-c",
           "mkdir /www && echo served from the pod > /www/index.html && exec httpd -f -p 80 -h /www")
     forwarder = ep.popen("port-forward", "www", ":80", ":81")

@@ -68,6 +68,9 @@ def test_two_pods_host_and_host_ports(net, tmp_path):
     assert "default via %s dev eth0" % GATEWAY in inside
     mtu = open("/sys/class/net/%s/mtu" % veth_name(a.id)).read().strip()
     assert mtu == str(default_route_mtu())             # mtu = 0: the uplink's
+    brport = "/sys/class/net/%s/brport/" % veth_name(a.id)
+    assert open(brport + "hairpin_mode").read().strip() == "1"     # a pod reaches itself via a host port
+    assert os.path.basename(os.readlink(brport + "bridge")) == BRIDGE
     n.teardown(a.id)
     n.teardown(b.id)
     n.teardown(b.id)                                  # idempotent

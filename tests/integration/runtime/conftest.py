@@ -1,10 +1,14 @@
 """A registry holding a busybox image, and a gantryd pointed at it, for the RuntimeService tests."""
+import os
+import subprocess
+
 import pytest
 
 from tests.fixtures import ociimage
 
 from ..gantryd_proc import GantrydProcess, write_hosts
 from .criclient import Cri
+from .netmodes import CNI_BRIDGE, TEST_NETWORK, Mode
 
 
 @pytest.fixture(scope="session")
@@ -21,13 +25,6 @@ def busybox_ref(registry, busybox_rootfs, tmp_path_factory):
     return "%s/runtime/busybox:1" % registry.host, img.config_digest, certs
 
 
-# the tests' pods get a bridge and addresses of their own, apart from a gantryd the machine may run
-TEST_NETWORK = """
-[network]
-mode = "bridge"
-bridge = "gantrytest0"
-pod_cidr = "10.87.250.0/24"
-"""
 
 
 @pytest.fixture
@@ -59,3 +56,24 @@ def cri(gantryd, busybox_ref):
     client = Cri(gantryd)
     client.pull(busybox_ref[0])
     return client
+
+
+@pytest.fixture(params=["bridge", "cni"])
+def net_gantryd(request, busybox_ref, tmp_path):
+    if request.param == "cni":
+        missing = [p for p in ("bridge", "host-local", "portmap", "loopback") if not os.access("/usr/lib/cni/" + p, os.X_OK)]
+        if missing:
+            pytest.skip("CNI plugins %s not installed in /usr/lib/cni (Debian containernetworking-plugins)" % missing)
+    mode = Mode(request.param, str(tmp_path))
+    gd = GantrydProcess(str(tmp_path / "gd"), registry_config_dir=busybox_ref[2], config_text=mode.config())
+    try:
+        gd.start()
+        yield gd, mode
+    finally:
+        try:
+            _remove_all(gd)
+        finally:
+            gd.stop()
+            gd.cleanup()
+            if mode.name == "cni":
+                subprocess.run(["ip", "link", "del", CNI_BRIDGE], capture_output=True)

@@ -1,11 +1,14 @@
-"""kill -9 of gantryd in the middle of RunPodSandbox / CreateContainer / StopContainer, then a restart.
+"""kill -9 of gantryd in the middle of RunPodSandbox / CreateContainer / StopContainer / StopPodSandbox
+/ RemovePodSandbox, then a restart; in both network modes (built-in bridge, CNI plugins).
 
-A client thread keeps making pods and containers and stopping them; gantryd is killed
-after a random delay, many times over, so the kill lands inside every step of those
-calls. After each restart the rows and the machine must agree: every pod and container
-gantryd lists is real, nothing exists that it does not list (pod dirs, bundles, shim
-dirs, mounts, shims, snapshots), and removing everything leaves nothing at all.
+A client thread keeps making pods (some with a host port) and containers, stopping them and
+removing some pods; gantryd is killed after a random delay, many times over, so the kill lands
+inside every step of those calls. After each restart the rows and the machine must agree: every
+pod and container gantryd lists is real, nothing exists that it does not list (pod dirs and their
+netns files, bundles, shim dirs, mounts, shims, snapshots, addresses, veths, CNI cache entries),
+and removing everything leaves nothing at all (no address, veth, host-port rule, cache file).
 """
+import itertools
 import os
 import random
 import sqlite3
@@ -16,11 +19,13 @@ import time
 import grpc
 import pytest
 from gantry.api import cri_pb2
+from gantry.highlevel.network.links import bridge_ports
 
 from .criclient import Cri, container_config, pod_config
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 ROUNDS = int(os.environ.get("GANTRY_CRASH_ROUNDS", "12"))
+_host_ports = itertools.count(32100)
 
 
 def _churn(cri, image, stop):
@@ -29,9 +34,14 @@ def _churn(cri, image, stop):
             pcfg = pod_config()
             if random.random() < 0.3:
                 pcfg.linux.security_context.namespace_options.pid = cri_pb2.POD     # with a pause process
+            if random.random() < 0.3:
+                pcfg.port_mappings.add(protocol=cri_pb2.TCP, container_port=80, host_port=next(_host_ports))
             pod = cri.run_pod(pcfg)
             cid = cri.run(pod, pcfg, container_config(image, command=["sleep", "100"]))
             cri.stop(cid, timeout=0)
+            if random.random() < 0.5:
+                cri.stop_pod(pod)
+                cri.remove_pod(pod)
         except grpc.RpcError:
             return                      # gantryd went away under us: that is the point
 
@@ -77,7 +87,21 @@ def _check_consistent(gd, cri):
         assert c.state != cri_pb2.CONTAINER_UNKNOWN
 
 
-def test_kill_9_at_any_moment(gantryd, busybox_ref):
+def _check_network(gd, cri, mode):
+    """Ready pods hold one address, veth and cache entry each; nothing else is held."""
+    ready = [p.id for p in cri.pods() if p.state == cri_pb2.SANDBOX_READY]
+    live = {p.id for p in cri.pods()}
+    ips = {cri.pod_status(p).status.network.ip for p in ready}
+    reserved = mode.reserved_ips(gd)
+    assert ips <= reserved, "ready pods without their address: %s" % (ips - reserved)
+    assert len(reserved) <= len(live), "addresses %s held for %d pods" % (sorted(reserved), len(live))
+    assert len(bridge_ports(mode.bridge)) <= len(live)
+    held = mode.cache_files(gd)
+    assert {n[:-5] if n.endswith(".json") else n for n in held} <= live, "cache entries of gone pods: %s" % held
+
+
+def test_kill_9_at_any_moment(net_gantryd, busybox_ref):
+    gantryd, mode = net_gantryd
     cri = Cri(gantryd)
     cri.pull(busybox_ref[0])
     rng = random.Random(int(os.environ.get("GANTRY_CRASH_SEED", "8")))
@@ -92,8 +116,11 @@ def test_kill_9_at_any_moment(gantryd, busybox_ref):
         gantryd.start()
         cri = Cri(gantryd)
         _check_consistent(gantryd, cri)
+        _check_network(gantryd, cri, mode)
     for pod in cri.pods():
         cri.remove_pod(pod.id)
     assert cri.pods() == [] and cri.containers() == []
     _check_consistent(gantryd, cri)
     assert _shims_of(gantryd) == []
+    assert mode.reserved_ips(gantryd) == set() and mode.cache_files(gantryd) == set()
+    assert bridge_ports(mode.bridge) == [] and mode.rules() == []

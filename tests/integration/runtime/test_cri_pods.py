@@ -181,6 +181,11 @@ def _fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def _rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
 def test_cycles_leave_nothing(gantryd, cri, busybox_ref):
     def cycle():
         pcfg = pod_config()
@@ -191,13 +196,18 @@ def test_cycles_leave_nothing(gantryd, cri, busybox_ref):
         cri.stop_pod(pod)
         cri.remove_pod(pod)
 
-    cycle()                                  # warm: the shim template, gRPC threads
-    fds = _fds(gantryd.proc.pid)
-    for _ in range(int(os.environ.get("GANTRY_CYCLES", "100"))):
+    for _ in range(3):
+        cycle()                              # warm: the shim template, gRPC threads, caches
+    fds, rss = _fds(gantryd.proc.pid), _rss_kib(gantryd.proc.pid)
+    cycles = int(os.environ.get("GANTRY_CYCLES", "100"))
+    for _ in range(cycles):
         cycle()
     left = _leftovers(gantryd)
+    grown = _rss_kib(gantryd.proc.pid) - rss
+    print("%d cycles: gantryd fds %d -> %d, RSS %+d KiB; left %s" % (cycles, fds, _fds(gantryd.proc.pid), grown, left))
     assert left == {"mounts": [], "shims": 0, "pods": [], "containers": [], "shim_dirs": []}
     assert _fds(gantryd.proc.pid) <= fds + 2     # no descriptor leaks per cycle
+    assert grown < 4096 + 8 * cycles             # no memory kept per cycle (allocator noise aside)
 
 
 def test_image_volumes(cri, busybox_ref):

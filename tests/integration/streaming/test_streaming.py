@@ -207,6 +207,45 @@ def test_port_forward_two_connections(stack, pod_netns):
     t.close()
 
 
+def test_port_forward_legacy_websocket_channels(stack, pod_netns, tmp_path):
+    """kubelet's older WebSocket port-forward (gantryctl's): ``?port=``, two channels per port, each opened
+    with the port number; the server closes once every pod side ended."""
+    port = pod_netns.serve("echo")
+    stack.pods["pod1"] = PodRef("pod1", pod_netns.path)
+
+    def url(ports, query):
+        return stack.server.get_port_forward(cri_pb2.PortForwardRequest(pod_sandbox_id="pod1", port=ports)) + query
+
+    w = WsClient.connect(url([port, 1], "?port=%d&port=1" % port), ["v4.channel.k8s.io"])
+    assert w.subprotocol == "v4.channel.k8s.io"
+    prefix = port.to_bytes(2, "little")
+    assert w.wait_for(lambda m: len(m) >= 5)      # four port prefixes, then port 1's refusal
+    assert w.messages[:4] == [(False, b"\x00" + prefix), (False, b"\x01" + prefix),
+                              (False, b"\x02\x01\x00"), (False, b"\x03\x01\x00")]
+    assert w.messages[4][1][0] == 3 and b"error forwarding port 1" in w.messages[4][1]
+    w.send(0, b"legacy ")
+    w.send(2, b"ignored: port 1 was refused")
+    w.send(0, b"form")
+    assert w.wait_for(lambda m: b"".join(p[1:] for _, p in m[5:] if p[:1] == b"\x00") == b"legacy form")
+    w.close()
+    wait_for(lambda: stack.server.active_connections() == 0, what="the connection to end")
+
+    # base64 text frames; the pod closing its side ends the WebSocket
+    closer = pod_netns.serve("flood", total=65536 * 2, progress=str(tmp_path / "sent"))
+    w = WsClient.connect(url([closer], "?port=%d" % closer), ["v4.base64.channel.k8s.io"])
+    assert w.wait_closed() and w.close_code == 1000
+    data = b"".join(base64.b64decode(m[1:]) for is_text, m in w.messages if is_text and m[0] == "0")
+    assert data == closer.to_bytes(2, "little") + b"x" * 65536 * 2
+    w.close()
+
+    # no port, a port the PortForward call did not name, an unknown subprotocol
+    for query, protocols in (("", ["v4.channel.k8s.io"]), ("?port=%d" % (port + 1), ["v4.channel.k8s.io"]),
+                             ("?port=x", []), ("?port=%d" % port, ["v9.channel.k8s.io"])):
+        with pytest.raises(ConnectionError):
+            WsClient.connect(url([port], query), protocols)
+    wait_for(lambda: stack.server.active_connections() == 0, what="refused connections to end")
+
+
 def test_port_forward_slow_reader_backpressure(stack, pod_netns, tmp_path):
     progress = str(tmp_path / "sent")
     total = 256 << 20

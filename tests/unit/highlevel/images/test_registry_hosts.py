@@ -21,10 +21,11 @@ def test_defaults_without_config():
 
 
 FILES = [
-    # (hosts.toml, [(base_url, capabilities, mirror)])
+    # (hosts.toml, [(base_url, capabilities, mirror)]); the server takes pushes unless it says otherwise,
+    # a mirror only when its capabilities name "push"
     ('server = "https://registry-1.docker.io"',
-     [("https://registry-1.docker.io/v2", {"pull", "resolve"}, False)]),
-    ('', [("https://registry-1.docker.io/v2", {"pull", "resolve"}, False)]),
+     [("https://registry-1.docker.io/v2", {"pull", "resolve", "push"}, False)]),
+    ('', [("https://registry-1.docker.io/v2", {"pull", "resolve", "push"}, False)]),
     ('''server = "https://registry-1.docker.io"
 [host."http://127.0.0.1:5001"]
   capabilities = ["pull"]
@@ -35,11 +36,13 @@ FILES = [
 ''', [("http://127.0.0.1:5001/v2", {"pull"}, True),
       ("https://mirror.example:8443/prefix/v2", {"pull", "resolve"}, True),
       ("https://mirror2.example/custom/api", {"pull", "resolve"}, True),
-      ("https://registry-1.docker.io/v2", {"pull", "resolve"}, False)]),
+      ("https://registry-1.docker.io/v2", {"pull", "resolve", "push"}, False)]),
     ('server = "http://127.0.0.1:5000"\ncapabilities = ["pull", "resolve", "push"]',
-     [("http://127.0.0.1:5000/v2", {"pull", "resolve"}, False)]),
+     [("http://127.0.0.1:5000/v2", {"pull", "resolve", "push"}, False)]),
+    ('server = "http://127.0.0.1:5000"\ncapabilities = ["pull"]\n[host."http://m"]\ncapabilities = ["push"]',
+     [("http://m/v2", {"push"}, True), ("http://127.0.0.1:5000/v2", {"pull"}, False)]),
     ('[host."mirror.example"]\n', [("https://mirror.example/v2", {"pull", "resolve"}, True),
-                                    ("https://registry-1.docker.io/v2", {"pull", "resolve"}, False)]),
+                                    ("https://registry-1.docker.io/v2", {"pull", "resolve", "push"}, False)]),
 ]
 
 

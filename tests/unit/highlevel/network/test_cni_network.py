@@ -157,6 +157,9 @@ def test_recover_releases_pods_that_are_gone(env):
     net.setup(pod("a"))
     net.setup(pod("b"))
     calls()
+    stale = os.path.join(net.cache.directory, "c.json.tmp.4242")   # a writer killed mid-write
+    with open(stale, "w") as f:
+        f.write('{"kind": "gantry-cni-ca')
     net.recover({"a"})
     assert {c["env"]["CNI_CONTAINERID"] for c in calls()} == {"b"}
-    assert net.cache.pod_ids() == {"a"}
+    assert net.cache.pod_ids() == {"a"} and sorted(os.listdir(net.cache.directory)) == ["a.json"]

@@ -196,6 +196,18 @@ def test_connection_limit_and_stop():
     assert s.active_connections() == 0 and threading.active_count() < before
 
 
+def test_accepted_connections_have_nodelay(server):
+    """Interactive exec sends small frames: Nagle's algorithm must not hold them back."""
+    client = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        _wait(lambda: server.active_connections() == 1)
+        with server.lock:
+            accepted = list(server.connections.values())
+        assert [c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in accepted] == [1]
+    finally:
+        client.close()
+
+
 def _wait(predicate, timeout=10):
     deadline = time.monotonic() + timeout
     while not predicate():
