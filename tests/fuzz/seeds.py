@@ -277,6 +277,49 @@ def wschannel_seeds():
     }
 
 
+def cni_seeds():
+    import json as _json
+
+    def j(doc):
+        return _json.dumps(doc, indent=1).encode()
+    result_100 = {"cniVersion": "1.0.0",
+                  "interfaces": [{"name": "cni0", "mac": "0a:58:0a:58:00:01"},
+                                 {"name": "veth1", "mac": "ae:5c:d1:2e:3a:11"},
+                                 {"name": "eth0", "mac": "0a:58:0a:58:00:05", "sandbox": "/var/run/netns/p1"}],
+                  "ips": [{"interface": 2, "address": "10.88.0.5/16", "gateway": "10.88.0.1"},
+                          {"interface": 2, "address": "fd00:88::5/64", "gateway": "fd00:88::1"}],
+                  "routes": [{"dst": "0.0.0.0/0"}], "dns": {}}
+    result_040 = {"cniVersion": "0.4.0", "ips": [{"version": "4", "address": "10.9.0.6/24"}]}
+    conflist = {"cniVersion": "0.4.0", "name": "podman", "plugins": [
+        {"type": "bridge", "bridge": "cni-podman0", "isGateway": True, "ipMasq": True, "hairpinMode": True,
+         "ipam": {"type": "host-local", "routes": [{"dst": "0.0.0.0/0"}],
+                  "ranges": [[{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}]]}},
+        {"type": "portmap", "capabilities": {"portMappings": True}}, {"type": "firewall"}, {"type": "tuning"},
+        {"type": "bandwidth", "capabilities": {"bandwidth": True}}]}
+    conf = {"cniVersion": "1.0.0", "name": "mynet", "type": "bridge", "bridge": "cni0", "isGateway": True,
+            "ipam": {"type": "host-local", "subnet": "10.22.0.0/16"}, "disableCheck": True}
+    error = {"cniVersion": "1.0.0", "code": 11, "msg": "failed to allocate for range 0", "details": "range full"}
+    cache = {"kind": "gantry-cni-cache-v1", "pod_id": "pod", "conf_file": "/etc/cni/net.d/87-podman.conflist",
+             "conf": conflist, "netns": "/var/run/netns/p1", "ifname": "eth0",
+             "cni_args": "IgnoreUnknown=1;K8S_POD_NAMESPACE=default", "capability_args": {}, "result": result_100}
+    return {"result-1.0.0": b"\x00\x00" + j(result_100), "result-0.4.0-no-interfaces": b"\x00\x00" + j(result_040),
+            "result-other-ifname": b"\x00\x01" + j(result_100), "error-json": b"\x01\x01" + j(error),
+            "error-stderr": b"\x01\x02not json", "conf-bridge": b"\x02\x00" + j(conf),
+            "conflist-podman": b"\x03\x00" + j(conflist), "cache-entry": b"\x04\x00" + j(cache)}
+
+
+def remotecommand_seeds():
+    from gantry.highlevel.streaming import remotecommand as rc
+
+    resize = b'{"Width":80,"Height":24}\n{"width":100,"height":50}'
+    return {"resize-two": b"\x00\x07" + resize, "resize-split": b"\x00\x03" + resize + b'{"Width":1',
+            "status-success": b"\x01\x00" + rc.error_payload(4),
+            "status-exit-3": b"\x01\x00" + rc.error_payload(4, 3, ["sh", "-c", "exit 3"]),
+            "status-error": b"\x01\x00" + rc.error_payload(4, message="container not found"),
+            "status-v1-text": b"\x01\x00" + rc.error_payload(1, 2),
+            "exit-code-roundtrip": b"\x02\x00\x00\x07sh\x00-c\x00exit 7"}
+
+
 def main(argv):
     names = argv or target_names()
     for name in names:
