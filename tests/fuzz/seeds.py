@@ -320,6 +320,81 @@ def remotecommand_seeds():
             "exit-code-roundtrip": b"\x02\x00\x00\x07sh\x00-c\x00exit 7"}
 
 
+def _cri_configs():
+    """(PodSandboxConfig, [ContainerConfig]) as kubelet and critest send them."""
+    from gantry.api import cri_pb2 as c
+
+    pod = c.PodSandboxConfig(
+        metadata=c.PodSandboxMetadata(name="web", uid="5f1c", namespace="default", attempt=0),
+        hostname="web-0", log_directory="/var/log/pods/default_web_5f1c", labels={"app": "web"},
+        annotations={"kubernetes.io/ingress-bandwidth": "10M"},
+        port_mappings=[c.PortMapping(protocol=c.TCP, container_port=80, host_port=8080)],
+        dns_config=c.DNSConfig(servers=["10.96.0.10"], searches=["default.svc.cluster.local"], options=["ndots:5"]),
+        linux=c.LinuxPodSandboxConfig(
+            cgroup_parent="/kubepods/besteffort/pod5f1c", sysctls={"net.ipv4.ip_unprivileged_port_start": "0",
+                                                                    "kernel.shm_rmid_forced": "1"},
+            security_context=c.LinuxSandboxSecurityContext(
+                namespace_options=c.NamespaceOption(network=c.POD, pid=c.CONTAINER, ipc=c.POD),
+                run_as_user=c.Int64Value(value=1000), supplemental_groups=[10],
+                seccomp=c.SecurityProfile(profile_type=c.SecurityProfile.RuntimeDefault))))
+    plain = c.ContainerConfig(
+        metadata=c.ContainerMetadata(name="nginx", attempt=1), image=c.ImageSpec(image="docker.io/library/nginx:1"),
+        command=["/bin/sh"], args=["-c", "sleep 1000"], working_dir="/srv",
+        envs=[c.KeyValue(key="A", value=b"1"), c.KeyValue(key="PATH", value=b"/usr/bin")],
+        mounts=[c.Mount(container_path="/etc/config", host_path="/etc", readonly=True),
+                c.Mount(container_path="/cache", host_path="/tmp", propagation=c.PROPAGATION_PRIVATE)],
+        devices=[c.Device(container_path="/dev/mynull", host_path="/dev/null", permissions="rwm")],
+        labels={"io.kubernetes.container.name": "nginx"}, log_path="nginx/1.log", stdin=True, tty=True,
+        linux=c.LinuxContainerConfig(
+            resources=c.LinuxContainerResources(cpu_period=100000, cpu_quota=50000, cpu_shares=512,
+                                                memory_limit_in_bytes=64 << 20, oom_score_adj=900,
+                                                cpuset_cpus="0", unified={"memory.high": "50000000"}),
+            security_context=c.LinuxContainerSecurityContext(
+                capabilities=c.Capability(add_capabilities=["NET_ADMIN"], drop_capabilities=["MKNOD"]),
+                namespace_options=c.NamespaceOption(network=c.POD, pid=c.CONTAINER, ipc=c.POD),
+                run_as_user=c.Int64Value(value=1000), run_as_group=c.Int64Value(value=1000),
+                readonly_rootfs=True, no_new_privs=True, masked_paths=["/proc/kcore"], readonly_paths=["/proc/sys"],
+                seccomp=c.SecurityProfile(profile_type=c.SecurityProfile.RuntimeDefault),
+                apparmor=c.SecurityProfile(profile_type=c.SecurityProfile.RuntimeDefault))))
+    minimal = c.ContainerConfig(metadata=c.ContainerMetadata(name="c"), image=c.ImageSpec(image="busybox:1"))
+    named_user = c.ContainerConfig(
+        metadata=c.ContainerMetadata(name="u"), image=c.ImageSpec(image="img"), command=["id"],
+        linux=c.LinuxContainerConfig(security_context=c.LinuxContainerSecurityContext(
+            run_as_username="app", capabilities=c.Capability(drop_capabilities=["ALL"], add_capabilities=["CHOWN"]),
+            seccomp=c.SecurityProfile(profile_type=c.SecurityProfile.Localhost, localhost_ref="/profile.json"),
+            namespace_options=c.NamespaceOption(pid=c.TARGET, target_id="abc"))))
+    return pod, [plain, minimal, named_user]
+
+
+def specgen_seeds():
+    from gantry.api import cri_pb2 as c
+
+    pod, ctrs = _cri_configs()
+    privileged_pod = c.PodSandboxConfig()
+    privileged_pod.CopyFrom(pod)
+    privileged_pod.linux.security_context.privileged = True
+    privileged_pod.linux.security_context.namespace_options.network = c.NODE
+    privileged_pod.linux.ClearField("sysctls")
+    userns_pod = c.PodSandboxConfig()
+    userns_pod.CopyFrom(pod)
+    userns_pod.linux.security_context.namespace_options.userns_options.CopyFrom(c.UserNamespace(
+        mode=c.POD, uids=[c.IDMapping(host_id=100000, container_id=0, length=65536)],
+        gids=[c.IDMapping(host_id=100000, container_id=0, length=65536)]))
+    privileged = c.ContainerConfig()
+    privileged.CopyFrom(ctrs[1])
+    privileged.linux.security_context.privileged = True
+    userns = c.ContainerConfig()
+    userns.CopyFrom(ctrs[1])
+    userns.linux.security_context.namespace_options.userns_options.CopyFrom(
+        userns_pod.linux.security_context.namespace_options.userns_options)
+    out = {}
+    for i, ctr in enumerate(ctrs):
+        out["pod-ctr%d" % i] = c.CreateContainerRequest(pod_sandbox_id="p", config=ctr, sandbox_config=pod)
+    out["privileged"] = c.CreateContainerRequest(config=privileged, sandbox_config=privileged_pod)
+    out["userns"] = c.CreateContainerRequest(config=userns, sandbox_config=userns_pod)
+    return {k: v.SerializeToString() for k, v in out.items()}
+
+
 def main(argv):
     names = argv or target_names()
     for name in names:
