@@ -34,6 +34,7 @@ STRINGS = [
     "io.kubernetes.cri.sandbox-id", "kubernetes.io/ingress-bandwidth", "10M", "1Gi", "0-1", "0", "default",
     "kube-system", "pod", "ctr", "gantry-oci", "runc", "", "TCP", "UDP", "SCTP", "10.0.0.1", "::1",
     "memory.high", "cpu.weight", "2Mi", "1Gi", "/var/log/pods", "x.log", "../x.log",
+    "@image", "@ref",     # fuzz_cri: the id / name of the image its gantryd holds
 ]
 INTS = [0, 1, -1, 2, 7, 255, 256, 1000, 1001, -1000, -1001, 4096, 65535, 65536, 2**31 - 1, -2**31, 2**31,
         2**32 - 1, 2**32, 2**63 - 1, -2**63, 2**64 - 1]

@@ -395,6 +395,53 @@ def specgen_seeds():
     return {k: v.SerializeToString() for k, v in out.items()}
 
 
+def cri_seeds():
+    from gantry.api import cri_pb2 as c
+
+    from .fuzz_cri import METHODS, encode_program
+
+    def call(name, req):
+        return (next(i for i, m in enumerate(METHODS) if m[1] == name), req)
+    pod, ctrs = _cri_configs()
+    image = c.ImageSpec(image="@ref")
+    programs = {
+        "status-lists": [call("Version", c.VersionRequest(version="v1")), call("Status", c.StatusRequest(verbose=True)),
+                         call("ListPodSandbox", c.ListPodSandboxRequest(filter=c.PodSandboxFilter(
+                             label_selector={"app": "web"}))),
+                         call("ListContainers", c.ListContainersRequest(filter=c.ContainerFilter(
+                             state=c.ContainerStateValue(state=c.CONTAINER_RUNNING)))),
+                         call("RuntimeConfig", c.RuntimeConfigRequest())],
+        "images": [call("ListImages", c.ListImagesRequest(filter=c.ImageFilter(image=image))),
+                   call("ImageStatus", c.ImageStatusRequest(image=image, verbose=True)),
+                   call("ImageStatus", c.ImageStatusRequest(image=c.ImageSpec(image="@image"))),
+                   call("ImageFsInfo", c.ImageFsInfoRequest()),
+                   call("RemoveImage", c.RemoveImageRequest(image=c.ImageSpec(image="docker.io/library/nope:1")))],
+        "remove-image": [call("RemoveImage", c.RemoveImageRequest(image=image)),
+                         call("ListImages", c.ListImagesRequest())],
+        "create-container": [call("CreateContainer", c.CreateContainerRequest(
+            pod_sandbox_id="nope", config=ctrs[0], sandbox_config=pod))],
+        "container-calls": [call(n, r) for n, r in (
+            ("StartContainer", c.StartContainerRequest(container_id="abc")),
+            ("StopContainer", c.StopContainerRequest(container_id="abc", timeout=1)),
+            ("ContainerStatus", c.ContainerStatusRequest(container_id="abc", verbose=True)),
+            ("ExecSync", c.ExecSyncRequest(container_id="abc", cmd=["sh", "-c", "id"], timeout=1)),
+            ("Exec", c.ExecRequest(container_id="abc", cmd=["sh"], tty=True, stdin=True, stdout=True)),
+            ("Attach", c.AttachRequest(container_id="abc", stdin=True, stdout=True)),
+            ("UpdateContainerResources", c.UpdateContainerResourcesRequest(
+                container_id="abc", linux=c.LinuxContainerResources(memory_limit_in_bytes=1 << 20))),
+            ("RemoveContainer", c.RemoveContainerRequest(container_id="abc")))],
+        "pod-calls": [call(n, r) for n, r in (
+            ("PodSandboxStatus", c.PodSandboxStatusRequest(pod_sandbox_id="p", verbose=True)),
+            ("PortForward", c.PortForwardRequest(pod_sandbox_id="p", port=[80])),
+            ("PodSandboxStats", c.PodSandboxStatsRequest(pod_sandbox_id="p")),
+            ("StopPodSandbox", c.StopPodSandboxRequest(pod_sandbox_id="p")),
+            ("RemovePodSandbox", c.RemovePodSandboxRequest(pod_sandbox_id="p")),
+            ("UpdateRuntimeConfig", c.UpdateRuntimeConfigRequest(runtime_config=c.RuntimeConfig(
+                network_config=c.NetworkConfig(pod_cidr="10.88.0.0/16")))))],
+    }
+    return {k: encode_program(v) for k, v in programs.items()}
+
+
 def main(argv):
     names = argv or target_names()
     for name in names:
