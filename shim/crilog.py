@@ -1,23 +1,4 @@
-"""The Kubernetes CRI container log format, pure (no I/O).
-
-One record per line::
-
-    <timestamp> <stream> <tag> <content>\\n
-    2026-11-30T04:12:12.123456789Z stdout F hello
-
-* timestamp: RFC 3339 with nanoseconds, UTC, always 9 fraction digits
-  (kubelet parses it with Go's RFC3339Nano, which accepts that);
-* stream: ``stdout`` or ``stderr`` (a container with a tty has only stdout);
-* tag: ``F`` (full) ends a line, ``P`` (partial) says the line goes on in the
-  next record of the same stream.  A line longer than MAX_LINE (16 KiB, the
-  limit containerd and CRI-O use) becomes P records of MAX_LINE bytes and a
-  final F record;
-* content: the bytes of the line, without its ``\\n``.  By default a ``\\r``
-  right before the ``\\n`` is dropped too, so a ``\\r\\n`` line is logged
-  exactly like a ``\\n`` line (containerd does the same; ``strip_cr=False``
-  keeps it).  A ``\\r`` anywhere else stays.  Content may hold any other byte,
-  including NUL and invalid UTF-8: the format is byte-transparent, so
-  ``reassemble`` gives back what the container wrote, less those ``\\r``.
+"""Writing the CRI container log: output chunks in, records out (pure; the format is gantry.api.crilog).
 
 Unterminated output.  ``LineEncoder`` turns a stream of output chunks into
 records, holding at most one unterminated line (< MAX_LINE bytes) until more
@@ -35,28 +16,20 @@ records with what follows, so ``kubectl logs`` shows the line whole.  At the
 stream's end ``flush`` writes the tail as a P record (there is no newline to
 end it).  ``reassemble`` turns records back into the bytes.
 """
-import time
+from gantry.api.crilog import (  # noqa: F401
+    FULL,
+    MAX_LINE,
+    PARTIAL,
+    STREAMS,
+    MalformedRecord,
+    parse_record,
+    reassemble,
+    record,
+    split_records,
+    timestamp,
+)
 
-MAX_LINE = 16 * 1024
 PARTIAL_FLUSH_NS = 100_000_000  # an unterminated tail is logged (as P) after 100 ms
-STREAMS = ("stdout", "stderr")
-PARTIAL, FULL = b"P", b"F"
-
-_second_cache = [None, b""]
-
-
-def timestamp(ns):
-    """RFC 3339 UTC timestamp with 9 fraction digits, as bytes."""
-    sec, frac = divmod(ns, 1_000_000_000)
-    if _second_cache[0] != sec:
-        _second_cache[0] = sec
-        _second_cache[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)).encode()
-    return b"%s.%09dZ" % (_second_cache[1], frac)
-
-
-def record(ts, stream, tag, content):
-    """One record's bytes; ts is from ``timestamp``, stream b"stdout"/b"stderr"."""
-    return b"%s %s %s %s\n" % (ts, stream, tag, content)
 
 
 class LineEncoder:
@@ -122,35 +95,3 @@ class LineEncoder:
         """The held tail as a P record once it has waited age_ns, else b""."""
         due = self.due_at(age_ns)
         return self.flush(now_ns) if due is not None and now_ns >= due else b""
-
-
-class MalformedRecord(ValueError):
-    pass
-
-
-def parse_record(line):
-    """(timestamp, stream, tag, content) of one record line, with or without its \\n."""
-    if line.endswith(b"\n"):
-        line = line[:-1]
-    parts = line.split(b" ", 3)
-    if len(parts) < 3 or parts[1].decode("ascii", "replace") not in STREAMS or parts[2] not in (PARTIAL, FULL):
-        raise MalformedRecord("not a CRI log record: %r" % line[:80])
-    return parts[0], parts[1].decode(), parts[2].decode(), parts[3] if len(parts) == 4 else b""
-
-
-def split_records(data):
-    """Record lines of a log file's bytes (the last one may lack its \\n)."""
-    return [r for r in data.split(b"\n") if r] if data else []
-
-
-def reassemble(data, stream=None):
-    """The bytes a container wrote, from a log file's content: F adds a \\n, P does not.
-    With stream set, only that stream's records count."""
-    out = []
-    for line in split_records(data):
-        _, s, tag, content = parse_record(line)
-        if stream is None or s == stream:
-            out.append(content)
-            if tag == "F":
-                out.append(b"\n")
-    return b"".join(out)

@@ -152,36 +152,6 @@ def _config_json(msg):
 
 
 # -- resources ------------------------------------------------------------------------------
-def resources_to_oci(r):
-    """CRI LinuxContainerResources -> OCI linux.resources (what UpdateContainerResources writes)."""
-    out = {}
-    cpu = {}
-    if r.cpu_shares:
-        cpu["shares"] = r.cpu_shares
-    if r.cpu_quota:
-        cpu["quota"] = r.cpu_quota
-    if r.cpu_period:
-        cpu["period"] = r.cpu_period
-    if r.cpuset_cpus:
-        cpu["cpus"] = r.cpuset_cpus
-    if r.cpuset_mems:
-        cpu["mems"] = r.cpuset_mems
-    if cpu:
-        out["cpu"] = cpu
-    memory = {}
-    if r.memory_limit_in_bytes:
-        memory["limit"] = r.memory_limit_in_bytes
-    if r.memory_swap_limit_in_bytes:
-        memory["swap"] = r.memory_swap_limit_in_bytes
-    if memory:
-        out["memory"] = memory
-    if r.hugepage_limits:
-        out["hugepageLimits"] = [{"pageSize": h.page_size, "limit": h.limit} for h in r.hugepage_limits]
-    if r.unified:
-        out["unified"] = dict(r.unified)
-    return out
-
-
 def resources_from_oci(res, into=None):
     r = cri_pb2.LinuxContainerResources()
     if into is not None:

@@ -6,8 +6,8 @@ Domain errors become status codes in the one interceptor (server.py).
 
 Not implemented (each answers UNIMPLEMENTED naming itself, generated below
 from the service descriptor): CheckpointContainer (gantry-oci has no
-checkpoint/restore), UpdatePodSandboxResources; Exec, Attach and PortForward
-until a streaming server is configured.
+checkpoint/restore); Exec, Attach and PortForward until a streaming server is
+configured.
 
 ``Status`` reports the truth: RuntimeReady when the shim template and the
 runtime handlers are usable, NetworkReady from the network plugin.
@@ -85,6 +85,11 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
         self.pods.stop(_required(request.pod_sandbox_id, "StopPodSandbox pod_sandbox_id"))
         return cri_pb2.StopPodSandboxResponse()
 
+    def UpdatePodSandboxResources(self, request, context):
+        self.pods.update_resources(_required(request.pod_sandbox_id, "UpdatePodSandboxResources pod_sandbox_id"),
+                                   request.overhead, request.resources)
+        return cri_pb2.UpdatePodSandboxResourcesResponse()
+
     def RemovePodSandbox(self, request, context):
         self.pods.remove(_required(request.pod_sandbox_id, "RemovePodSandbox pod_sandbox_id"))
         return cri_pb2.RemovePodSandboxResponse()
@@ -159,7 +164,7 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
 
     def UpdateContainerResources(self, request, context):
         cid = _required(request.container_id, "UpdateContainerResources container_id")
-        self.containers.update_resources(cid, rc.resources_to_oci(request.linux))
+        self.containers.update_resources(cid, request.linux)
         return cri_pb2.UpdateContainerResourcesResponse()
 
     def ReopenContainerLog(self, request, context):

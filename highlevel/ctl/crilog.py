@@ -13,14 +13,11 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-STREAMS = ("stdout", "stderr")
-_TS = re.compile(rb"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
+from gantry.api.crilog import STREAMS, BadTime, MalformedRecord, parse_time  # noqa: F401
+from gantry.api.crilog import parse_record as _parse_record
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
 _UNITS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9, "d": 86400e9}
-
-
-class BadTime(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -30,23 +27,6 @@ class Line:
     stream: str
     content: bytes    # without the newline
     complete: bool = True
-
-
-def parse_time(text):
-    """RFC 3339 (nanoseconds, Z or an offset) -> ns since the epoch."""
-    import calendar
-
-    m = _TS.match(text if isinstance(text, bytes) else text.encode())
-    if not m:
-        raise BadTime("not an RFC 3339 time: %r" % text)
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    frac = (m.group(7) or b"").ljust(9, b"0")
-    secs = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
-    zone = m.group(8)
-    if zone != b"Z":
-        sign = 1 if zone[:1] == b"+" else -1
-        secs -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    return secs * 1_000_000_000 + int(frac)
 
 
 def parse_since(text, now_ns=None):
@@ -61,14 +41,12 @@ def parse_since(text, now_ns=None):
 
 
 def parse_record(raw):
-    """One record line (without its newline) -> (ts bytes, stream, tag, content), or None if malformed."""
-    parts = raw.split(b" ", 3)
-    if len(parts) < 3 or parts[2] not in (b"P", b"F"):
+    """One record line (without its newline) -> (ts bytes, stream, tag bytes, content), or None if malformed."""
+    try:
+        ts, stream, tag, content = _parse_record(raw)
+    except MalformedRecord:
         return None
-    stream = parts[1].decode("ascii", "replace")
-    if stream not in STREAMS:
-        return None
-    return parts[0], stream, parts[2], parts[3] if len(parts) == 4 else b""
+    return ts, stream, tag.encode(), content
 
 
 class Lines:

@@ -78,6 +78,17 @@ class NriHooks(Hooks):
                          E.RemovePodSandboxRequest(pod=convert.pod_message(pod)), E.RemovePodSandboxResponse,
                          fail=False)
 
+    def update_pod_sandbox(self, pod, overhead, resources):
+        req = E.UpdatePodSandboxRequest(pod=convert.pod_message(pod),
+                                        overhead_linux_resources=convert.resources_message(overhead),
+                                        linux_resources=convert.resources_message(resources))
+        self.nri.deliver(E.UPDATE_POD_SANDBOX, "UpdatePodSandbox", req, E.UpdatePodSandboxResponse)
+
+    def post_update_pod_sandbox(self, pod):
+        self.nri.deliver(E.POST_UPDATE_POD_SANDBOX, "PostUpdatePodSandbox",
+                         E.PostUpdatePodSandboxRequest(pod=convert.pod_message(pod)), E.PostUpdatePodSandboxResponse,
+                         fail=False)
+
     # -- containers -------------------------------------------------------------------------------
     def create_container(self, pod, ctr, spec):
         req = E.CreateContainerRequest(pod=convert.pod_message(pod), container=self._ctr_msg(ctr, spec))
@@ -122,6 +133,10 @@ class NriHooks(Hooks):
                     adjust.merge_resources(resources, adjust.oci_resources(u.linux.resources))
                 self._must_update(plugin, "UpdateContainer", [u for u in resp.update if u.container_id != ctr.id])
         return resources
+
+    def post_update_container(self, pod, ctr):
+        self._tell(E.POST_UPDATE_CONTAINER, "PostUpdateContainer", E.PostUpdateContainerRequest,
+                   E.PostUpdateContainerResponse, pod, ctr)
 
     def stop_container(self, pod, ctr):
         req = E.StopContainerRequest(pod=convert.pod_message(pod), container=self._ctr_msg(ctr))

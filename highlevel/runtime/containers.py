@@ -338,15 +338,20 @@ class Containers:
         self.ctx.store.delete_container(ctr.id)
 
     # -- others ------------------------------------------------------------------------------
-    def update_resources(self, ctr_id, resources):
+    def update_resources(self, ctr_id, linux):
+        """``linux``: the CRI LinuxContainerResources, mapped as CreateContainer maps them."""
         ctr = self.get(ctr_id, "UpdateContainerResources")
         if ctr.state not in ("created", "running"):
             raise errors.FailedPrecondition("UpdateContainerResources %s: container is %s" % (ctr.id, ctr.state))
+        from . import specgen
+
+        resources = specgen.linux_resources(linux, "UpdateContainerResources linux", self.ctx.spec_defaults)
         resources = self.ctx.hooks.update_container(self.ctx.store.get_pod(ctr.pod_id), ctr, resources)
         self.ctx.shims.client(ctr.shim_address).update(resources)
         spec = self.spec_of(ctr)
         spec.setdefault("linux", {})["resources"] = {**spec.get("linux", {}).get("resources", {}), **resources}
         _write_json(os.path.join(ctr.bundle, "config.json"), spec)
+        self.ctx.hooks.post_update_container(self.ctx.store.get_pod(ctr.pod_id), ctr)
 
     def reopen_log(self, ctr_id):
         ctr = self.get(ctr_id, "ReopenContainerLog")

@@ -9,12 +9,15 @@ nothing, and the call can be retried).
     run_pod_sandbox(pod, config)        the pod is set up, not yet ready (nobody lists it)
     stop_pod_sandbox(pod)               its containers and pause process are stopped
     remove_pod_sandbox(pod)             before its namespaces and files go
+    update_pod_sandbox(pod, overhead, res)  the kubelet resized the pod (OCI linux.resources dicts)
+    post_update_pod_sandbox(pod)        after that
     create_container(pod, ctr, spec)    -> spec: the OCI spec, which it may adjust, before the
                                         runtime's create (the container is not listed yet)
     post_create_container(pod, ctr)     created
     start_container(pod, ctr)           before the shim's Start
     post_start_container(pod, ctr)      running
     update_container(pod, ctr, res)     -> res: the OCI linux.resources about to be applied
+    post_update_container(pod, ctr)     the resources are applied
     stop_container(pod, ctr)            it has exited (stopped, killed or ended by itself)
     remove_container(pod, ctr)          before its rootfs and shim go
     close()                             gantryd stops
@@ -31,6 +34,12 @@ class Hooks:
     def remove_pod_sandbox(self, pod):
         pass
 
+    def update_pod_sandbox(self, pod, overhead, resources):
+        pass
+
+    def post_update_pod_sandbox(self, pod):
+        pass
+
     def create_container(self, pod, ctr, spec):
         return spec
 
@@ -45,6 +54,9 @@ class Hooks:
 
     def update_container(self, pod, ctr, resources):
         return resources
+
+    def post_update_container(self, pod, ctr):
+        pass
 
     def stop_container(self, pod, ctr):
         pass

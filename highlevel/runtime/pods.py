@@ -96,6 +96,18 @@ class Pods:
             raise errors.NotFound("%s: pod sandbox %s not found" % (operation, pod_id or '""'))
         return pod
 
+    def update_resources(self, pod_id, overhead, resources):
+        """UpdatePodSandboxResources: the kubelet resizes the pod's cgroup itself (it owns the cgroup
+        parent); gantryd checks the values and tells NRI plugins, as containerd and CRI-O do."""
+        from . import specgen
+
+        pod = self.get(pod_id, "UpdatePodSandboxResources")
+        where = "UpdatePodSandboxResources %s" % pod.id
+        overhead = specgen.linux_resources(overhead, where + " overhead", self.ctx.spec_defaults)
+        resources = specgen.linux_resources(resources, where + " resources", self.ctx.spec_defaults)
+        self.ctx.hooks.update_pod_sandbox(pod, overhead, resources)
+        self.ctx.hooks.post_update_pod_sandbox(pod)
+
     def find(self, pod_id):
         full = self.ctx.store.resolve("pods", pod_id) if pod_id else None
         return self.ctx.store.get_pod(full) if full else None

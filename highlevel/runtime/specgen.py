@@ -366,8 +366,20 @@ def _with_resources(spec, req):
     if r is None:
         return
     where = FIELD + ".linux.resources"
-    res = spec["linux"]["resources"]
-    cpu, memory = {}, {}
+    spec["linux"]["resources"].update(linux_resources(r, where, req.defaults))
+    adj = r.oom_score_adj
+    if not -1000 <= adj <= 1000:
+        raise InvalidArgument("%s.oom_score_adj: %d outside -1000..1000" % (where, adj))
+    floor = req.defaults.oom_score_adj_floor
+    spec["process"]["oomScoreAdj"] = max(adj, floor) if floor is not None else adj
+
+
+def linux_resources(r, where, defaults):
+    """CRI LinuxContainerResources -> OCI linux.resources: what CreateContainer and UpdateContainerResources write.
+
+    Without a swap limit, a memory limit is also the swap limit (no swapping beyond it), where the
+    memory controller takes swap limits at all."""
+    out, cpu, memory = {}, {}, {}
     for name in ("cpu_period", "cpu_shares", "memory_limit_in_bytes"):
         if getattr(r, name) < 0:
             raise InvalidArgument("%s.%s: %d is negative" % (where, name, getattr(r, name)))
@@ -383,26 +395,22 @@ def _with_resources(spec, req):
         cpu["mems"] = r.cpuset_mems
     if r.memory_limit_in_bytes:
         memory["limit"] = r.memory_limit_in_bytes
-        if not r.memory_swap_limit_in_bytes and req.defaults.swap_limit:
-            memory["swap"] = r.memory_limit_in_bytes       # no swapping beyond the limit by default
-    if r.memory_swap_limit_in_bytes and req.defaults.swap_limit:
+        if not r.memory_swap_limit_in_bytes and defaults.swap_limit:
+            memory["swap"] = r.memory_limit_in_bytes
+    if r.memory_swap_limit_in_bytes and defaults.swap_limit:
         memory["swap"] = r.memory_swap_limit_in_bytes
     if cpu:
-        res["cpu"] = cpu
+        out["cpu"] = cpu
     if memory:
-        res["memory"] = memory
+        out["memory"] = memory
     if r.hugepage_limits:
-        if not req.defaults.hugetlb:
+        if not defaults.hugetlb:
             raise FailedPrecondition("%s.hugepage_limits: the hugetlb cgroup controller is missing on this host"
                                      % where)
-        res["hugepageLimits"] = [{"pageSize": h.page_size, "limit": h.limit} for h in r.hugepage_limits]
+        out["hugepageLimits"] = [{"pageSize": h.page_size, "limit": h.limit} for h in r.hugepage_limits]
     if r.unified:
-        res["unified"] = dict(r.unified)
-    adj = r.oom_score_adj
-    if not -1000 <= adj <= 1000:
-        raise InvalidArgument("%s.oom_score_adj: %d outside -1000..1000" % (where, adj))
-    floor = req.defaults.oom_score_adj_floor
-    spec["process"]["oomScoreAdj"] = max(adj, floor) if floor is not None else adj
+        out["unified"] = dict(r.unified)
+    return out
 
 
 def _with_namespaces(spec, req):

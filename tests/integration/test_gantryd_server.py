@@ -111,7 +111,6 @@ def test_errors_in_streaming_calls_map_too(served):
 
 @pytest.mark.parametrize("method, request_type", [
     ("CheckpointContainer", cri_pb2.CheckpointContainerRequest),
-    ("UpdatePodSandboxResources", cri_pb2.UpdatePodSandboxResourcesRequest),
 ])
 def test_unimplemented_runtime_methods_say_so(served, method, request_type):
     *_, runtime, _ = served

@@ -124,3 +124,44 @@ def test_late_plugin_is_synchronized_and_a_silent_one_is_dropped(nri_gantryd, bu
     assert cri.status(cid).state == cri_pb2.CONTAINER_EXITED
     assert silent.closed.wait(10)
     late.wait_for(lambda ev: any(e[0] == "StopContainer" and e[2] == cid for e in ev))
+
+
+def test_update_is_announced_before_and_after(nri_gantryd, busybox_ref):
+    """UpdateContainerResources: plugins see UpdateContainer with the new limit, then PostUpdateContainer."""
+    cri = Cri(nri_gantryd)
+    cri.pull(busybox_ref[0])
+    pcfg = pod_config()
+    pod_id = cri.run_pod(pcfg)
+    cid = cri.run(pod_id, pcfg, container_config(busybox_ref[0], command=["sleep", "100"]))
+    plugin = nri_gantryd.plugin("updates", "20", events=["UpdateContainer", "PostUpdateContainer"])
+    plugin.connect(nri_gantryd.nri_socket)
+    cri.rt.UpdateContainerResources(cri_pb2.UpdateContainerResourcesRequest(
+        container_id=cid, linux=cri_pb2.LinuxContainerResources(memory_limit_in_bytes=64 << 20)))
+    events = plugin.wait_for(lambda ev: len(ev) >= 2)
+    assert [(e[0], e[2]) for e in events] == [("UpdateContainer", cid), ("PostUpdateContainer", cid)]
+    assert events[0][4].linux_resources.memory.limit.value == 64 << 20
+
+
+def test_pod_resize_is_announced_and_bad_values_refused(nri_gantryd):
+    """UpdatePodSandboxResources (in-place pod resize): plugins see UpdatePodSandbox with the overhead and
+    the resources, then PostUpdatePodSandbox; an unknown pod is NOT_FOUND, a negative value INVALID_ARGUMENT."""
+    cri = Cri(nri_gantryd)
+    pod_id = cri.run_pod(pod_config())
+    plugin = nri_gantryd.plugin("resizer", "20", events=["UpdatePodSandbox", "PostUpdatePodSandbox"])
+    plugin.connect(nri_gantryd.nri_socket)
+    cri.rt.UpdatePodSandboxResources(cri_pb2.UpdatePodSandboxResourcesRequest(
+        pod_sandbox_id=pod_id, overhead=cri_pb2.LinuxContainerResources(cpu_shares=10),
+        resources=cri_pb2.LinuxContainerResources(memory_limit_in_bytes=128 << 20, cpu_quota=20000)))
+    events = plugin.wait_for(lambda ev: len(ev) >= 2)
+    assert [(e[0], e[1]) for e in events] == [("UpdatePodSandbox", pod_id), ("PostUpdatePodSandbox", pod_id)]
+    req = events[0][4]
+    assert req.linux_resources.memory.limit.value == 128 << 20 and req.linux_resources.cpu.quota.value == 20000
+    assert req.overhead_linux_resources.cpu.shares.value == 10
+    with pytest.raises(grpc.RpcError) as info:
+        cri.rt.UpdatePodSandboxResources(cri_pb2.UpdatePodSandboxResourcesRequest(pod_sandbox_id="nosuchpod"))
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as info:
+        cri.rt.UpdatePodSandboxResources(cri_pb2.UpdatePodSandboxResourcesRequest(
+            pod_sandbox_id=pod_id, resources=cri_pb2.LinuxContainerResources(cpu_shares=-2)))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(plugin.events) == 2

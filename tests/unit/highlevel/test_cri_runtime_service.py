@@ -8,7 +8,7 @@ from gantry.highlevel.cri.runtime_service import RuntimeService
 from gantry.highlevel.errors import Unimplemented
 
 METHODS = cri_pb2.DESCRIPTOR.services_by_name["RuntimeService"].methods
-UNIMPLEMENTED = {"CheckpointContainer", "UpdatePodSandboxResources"}
+UNIMPLEMENTED = {"CheckpointContainer"}
 
 
 def test_version():

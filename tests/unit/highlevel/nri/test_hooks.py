@@ -117,10 +117,12 @@ def test_which_events_may_fail_the_call(hooks, tmp_path):
     hooks.run_pod_sandbox(pod, None)
     hooks.start_container(pod, ctr)
     hooks.post_start_container(pod, ctr)
+    hooks.post_update_container(pod, ctr)
     hooks.stop_container(pod, ctr)
     hooks.remove_container(pod, ctr)
     hooks.stop_pod_sandbox(pod)
     hooks.remove_pod_sandbox(pod)
     assert [(m, f) for m, _, f in hooks.nri.sent] == [
-        ("RunPodSandbox", True), ("StartContainer", True), ("PostStartContainer", False), ("StopContainer", False),
+        ("RunPodSandbox", True), ("StartContainer", True), ("PostStartContainer", False),
+        ("PostUpdateContainer", False), ("StopContainer", False),
         ("RemoveContainer", False), ("StopPodSandbox", False), ("RemovePodSandbox", False)]

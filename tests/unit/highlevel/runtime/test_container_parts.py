@@ -6,7 +6,7 @@ import pytest
 from gantry.api import cri_pb2
 from gantry.highlevel import errors
 from gantry.highlevel.cri import runtime_convert as rc
-from gantry.highlevel.runtime import containers, execsync
+from gantry.highlevel.runtime import containers, execsync, specgen
 from gantry.highlevel.runtime.events import Events
 from gantry.highlevel.runtime.store import Container, Pod
 
@@ -122,7 +122,18 @@ def test_status_messages():
 def test_resources_round_trip():
     r = cri_pb2.LinuxContainerResources(cpu_shares=512, cpu_quota=50000, cpu_period=100000, cpuset_cpus="0",
                                         memory_limit_in_bytes=1 << 26, memory_swap_limit_in_bytes=1 << 27)
-    oci = rc.resources_to_oci(r)
+    oci = specgen.linux_resources(r, "update", specgen.SpecDefaults())
     assert oci == {"cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
                    "memory": {"limit": 1 << 26, "swap": 1 << 27}}
     assert rc.resources_from_oci(oci) == r
+
+
+def test_update_maps_resources_as_create_does():
+    """A memory limit without a swap limit caps swap too, on update as on create; negatives are refused."""
+    r = cri_pb2.LinuxContainerResources(memory_limit_in_bytes=1 << 26)
+    assert specgen.linux_resources(r, "update", specgen.SpecDefaults()) == {
+        "memory": {"limit": 1 << 26, "swap": 1 << 26}}
+    assert specgen.linux_resources(r, "update", specgen.SpecDefaults(swap_limit=False)) == {
+        "memory": {"limit": 1 << 26}}
+    with pytest.raises(errors.InvalidArgument, match="update.cpu_shares"):
+        specgen.linux_resources(cri_pb2.LinuxContainerResources(cpu_shares=-1), "update", specgen.SpecDefaults())
