@@ -12,7 +12,9 @@ The exchange after ``GET <streaming URL>`` upgraded to WebSocket with subprotoco
     client -> server   [255, 0]              (v5 only) stdin is closed
 """
 import json
+import re
 
+_EXIT_CODE = re.compile(r"[+-]?[0-9]{1,10}")
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 
@@ -46,18 +48,21 @@ def exit_status(payload):
     Success: (0, ""); a command's non-zero exit: (code, message); any other failure: (None, message)."""
     try:
         doc = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):             # RecursionError: absurd nesting
         return None, payload.decode("utf-8", "replace").strip()
     if not isinstance(doc, dict):
         return None, str(doc)
     if doc.get("status") == "Success":
         return 0, ""
-    message = doc.get("message", "") or ""
+    message = doc.get("message") if isinstance(doc.get("message"), str) else ""
     if doc.get("reason") == "NonZeroExitCode":
-        for cause in (doc.get("details") or {}).get("causes") or []:
-            if cause.get("reason") == "ExitCode":
-                try:
-                    return int(cause.get("message")), message
-                except (TypeError, ValueError):
-                    break
+        details = doc.get("details")
+        causes = details.get("causes") if isinstance(details, dict) else None
+        for cause in causes if isinstance(causes, list) else []:
+            if isinstance(cause, dict) and cause.get("reason") == "ExitCode":
+                text = cause.get("message")
+                # a decimal string, as Go's strconv.Atoi reads it (not a JSON number, bool or other digits)
+                if isinstance(text, str) and _EXIT_CODE.fullmatch(text):
+                    return int(text), message
+                break
     return None, message or json.dumps(doc)

@@ -54,7 +54,7 @@ class CNICache:
                 entry = json.loads(f.read())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:     # RecursionError: absurd nesting
             raise Internal("read cni cache %s: %s" % (path, exc)) from exc
         if not isinstance(entry, dict) or entry.get("kind") != KIND:
             raise Internal("read cni cache %s: not a %s entry" % (path, KIND))

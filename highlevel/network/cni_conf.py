@@ -26,7 +26,7 @@ def parse_conf(source, data):
     """File bytes -> {"cniVersion", "name", "plugins": [...], "disableCheck"}; errors name ``source``."""
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:   # RecursionError: absurd nesting
         raise FailedPrecondition("cni config %s: not JSON: %s" % (source, exc)) from exc
     if not isinstance(doc, dict):
         raise FailedPrecondition("cni config %s: not a JSON object" % source)
@@ -52,6 +52,11 @@ def _check(source, conf):
         kind = plugin.get("type") if isinstance(plugin, dict) else None
         if not isinstance(kind, str) or not kind or "/" in kind or kind in (".", ".."):
             raise FailedPrecondition("cni config %s: plugins[%d]: no valid type" % (source, i))
+        capabilities = plugin.get("capabilities")
+        if capabilities is not None and not (isinstance(capabilities, dict)
+                                             and all(isinstance(v, bool) for v in capabilities.values())):
+            raise FailedPrecondition("cni config %s: plugins[%d].capabilities: not an object of booleans "
+                                     "(as {\"portMappings\": true})" % (source, i))
 
 
 def version_at_least(version, wanted):

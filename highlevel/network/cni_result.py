@@ -17,7 +17,7 @@ def parse_result(source, data, ifname):
     """Plugin stdout -> (result dict, [ip strings])."""
     try:
         result = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:   # RecursionError: absurd nesting
         raise Internal("%s: result is not JSON: %s" % (source, exc)) from exc
     if not isinstance(result, dict):
         raise Internal("%s: result is not a JSON object" % source)
@@ -34,8 +34,10 @@ def pod_ips(source, result, ifname):
         if not isinstance(entry, dict) or not isinstance(entry.get("address"), str):
             raise Internal("%s: result ip entry without address: %r" % (source, entry))
         index = entry.get("interface")
-        if isinstance(index, int) and 0 <= index < len(interfaces):
+        if type(index) is int and 0 <= index < len(interfaces):      # not a bool: true is no index
             iface = interfaces[index]
+            if not isinstance(iface, dict):
+                raise Internal("%s: result interfaces[%d] is not an object: %r" % (source, index, iface))
             if iface.get("name") != ifname or not iface.get("sandbox"):
                 continue
         try:
@@ -50,7 +52,7 @@ def error_message(source, stdout, stderr, returncode):
     """The message of a failed plugin: its JSON msg and details, else its stderr/exit status."""
     try:
         doc = json.loads(stdout)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         doc = None
     if isinstance(doc, dict) and doc.get("msg"):
         text = str(doc["msg"])

@@ -25,6 +25,7 @@ from .specsecurity import KNOWN_CAPS
 
 SKIPPED_DIRS = {"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"}
 MAX_PROFILE = 1 << 20
+MAX_DEVICE_WALK = 4096    # entries below a CRI device directory (found by tests/fuzz: /proc walked the host)
 
 
 def capabilities_from_mask(mask):
@@ -53,12 +54,23 @@ def device_at(path):
                       st.st_uid, st.st_gid)
 
 
-def _devices_below(directory):
+class _Budget:
+    """Entries a directory walk may still visit (a CRI device path of / or /proc must not walk the host)."""
+
+    def __init__(self, entries):
+        self.left = entries
+
+
+def _devices_below(directory, budget=None):
     out = []
     for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+        if budget is not None:
+            budget.left -= 1
+            if budget.left < 0:
+                raise OverflowError(directory)
         if entry.is_dir(follow_symlinks=False):
             if entry.name not in SKIPPED_DIRS:
-                out.extend(_devices_below(entry.path))
+                out.extend(_devices_below(entry.path, budget))
             continue
         if entry.name == "console":
             continue
@@ -88,7 +100,13 @@ def lookup_devices(config):
         except FileNotFoundError:
             raise NotFound("%s: %s does not exist" % (field, d.host_path)) from None
         if stat.S_ISDIR(st.st_mode):
-            found = _devices_below(path)
+            try:
+                found = _devices_below(path, _Budget(MAX_DEVICE_WALK))
+            except OverflowError:
+                raise InvalidArgument("%s: %s holds more than %d entries: not a device directory"
+                                      % (field, d.host_path, MAX_DEVICE_WALK)) from None
+            except OSError as exc:
+                raise InvalidArgument("%s: listing the devices below %s: %s" % (field, d.host_path, exc)) from None
         else:
             dev = device_at(path)
             if dev is None:

@@ -120,6 +120,8 @@ class ResizeDecoder:
                 return sizes
             try:
                 value, end = self.decoder.raw_decode(text)
+            except RecursionError:   # a TerminalSize has no nesting; this deep is an attack
+                raise ValueError("resize stream: JSON nested too deeply for a TerminalSize") from None
             except ValueError:
                 self.buffer = text
                 return sizes  # incomplete: wait for more
@@ -131,6 +133,7 @@ def terminal_size(value):
     if not isinstance(value, dict):
         raise ValueError("resize stream: %r is not a TerminalSize object" % (value,))
     width, height = value.get("Width", value.get("width", 0)), value.get("Height", value.get("height", 0))
-    if not isinstance(width, int) or not isinstance(height, int) or not 0 <= width < 65536 or not 0 <= height < 65536:
+    # type(), not isinstance(): JSON true/false are bools, which are ints in Python but no size in Go's uint16
+    if type(width) is not int or type(height) is not int or not 0 <= width < 65536 or not 0 <= height < 65536:
         raise ValueError("resize stream: bad TerminalSize %r" % (value,))
     return width, height

@@ -34,6 +34,8 @@ class Target:
     setup: object = None          # callable() run once per process before the first input
     max_len: int = 64 << 10       # default libFuzzer -max_len for this target
     notes: str = ""
+    # callable(data, max_size, seed) -> bytes: a structure-aware custom mutator (protomut) given to libFuzzer
+    mutator: object = None
     _ready: bool = field(default=False, repr=False)
 
     def run(self, data):

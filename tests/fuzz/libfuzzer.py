@@ -6,7 +6,8 @@ The gantry modules are imported under ``atheris.instrument_imports`` so that
 libFuzzer sees their line and branch coverage; the harness itself is not
 instrumented.  libFuzzer exits non-zero on a crash, an input slower than
 ``-timeout`` or a process larger than ``-rss_limit_mb``, after writing the input
-to ``-artifact_prefix``.
+to ``-artifact_prefix``.  A target with a ``mutator`` (protobuf inputs: protomut.py)
+has libFuzzer use it instead of its byte-level mutations.
 """
 import hashlib
 import importlib
@@ -30,7 +31,8 @@ def main(argv):
                     f.write(data)
             raise
 
-    atheris.Setup([sys.argv[0]] + flags, one)
+    extra = {"custom_mutator": target.mutator} if target.mutator is not None else {}
+    atheris.Setup([sys.argv[0]] + flags, one, **extra)
     atheris.Fuzz()
 
 

@@ -277,6 +277,171 @@ def wschannel_seeds():
     }
 
 
+def cni_seeds():
+    import json as _json
+
+    def j(doc):
+        return _json.dumps(doc, indent=1).encode()
+    result_100 = {"cniVersion": "1.0.0",
+                  "interfaces": [{"name": "cni0", "mac": "0a:58:0a:58:00:01"},
+                                 {"name": "veth1", "mac": "ae:5c:d1:2e:3a:11"},
+                                 {"name": "eth0", "mac": "0a:58:0a:58:00:05", "sandbox": "/var/run/netns/p1"}],
+                  "ips": [{"interface": 2, "address": "10.88.0.5/16", "gateway": "10.88.0.1"},
+                          {"interface": 2, "address": "fd00:88::5/64", "gateway": "fd00:88::1"}],
+                  "routes": [{"dst": "0.0.0.0/0"}], "dns": {}}
+    result_040 = {"cniVersion": "0.4.0", "ips": [{"version": "4", "address": "10.9.0.6/24"}]}
+    conflist = {"cniVersion": "0.4.0", "name": "podman", "plugins": [
+        {"type": "bridge", "bridge": "cni-podman0", "isGateway": True, "ipMasq": True, "hairpinMode": True,
+         "ipam": {"type": "host-local", "routes": [{"dst": "0.0.0.0/0"}],
+                  "ranges": [[{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}]]}},
+        {"type": "portmap", "capabilities": {"portMappings": True}}, {"type": "firewall"}, {"type": "tuning"},
+        {"type": "bandwidth", "capabilities": {"bandwidth": True}}]}
+    conf = {"cniVersion": "1.0.0", "name": "mynet", "type": "bridge", "bridge": "cni0", "isGateway": True,
+            "ipam": {"type": "host-local", "subnet": "10.22.0.0/16"}, "disableCheck": True}
+    error = {"cniVersion": "1.0.0", "code": 11, "msg": "failed to allocate for range 0", "details": "range full"}
+    cache = {"kind": "gantry-cni-cache-v1", "pod_id": "pod", "conf_file": "/etc/cni/net.d/87-podman.conflist",
+             "conf": conflist, "netns": "/var/run/netns/p1", "ifname": "eth0",
+             "cni_args": "IgnoreUnknown=1;K8S_POD_NAMESPACE=default", "capability_args": {}, "result": result_100}
+    return {"result-1.0.0": b"\x00\x00" + j(result_100), "result-0.4.0-no-interfaces": b"\x00\x00" + j(result_040),
+            "result-other-ifname": b"\x00\x01" + j(result_100), "error-json": b"\x01\x01" + j(error),
+            "error-stderr": b"\x01\x02not json", "conf-bridge": b"\x02\x00" + j(conf),
+            "conflist-podman": b"\x03\x00" + j(conflist), "cache-entry": b"\x04\x00" + j(cache)}
+
+
+def remotecommand_seeds():
+    from gantry.highlevel.streaming import remotecommand as rc
+
+    resize = b'{"Width":80,"Height":24}\n{"width":100,"height":50}'
+    return {"resize-two": b"\x00\x07" + resize, "resize-split": b"\x00\x03" + resize + b'{"Width":1',
+            "status-success": b"\x01\x00" + rc.error_payload(4),
+            "status-exit-3": b"\x01\x00" + rc.error_payload(4, 3, ["sh", "-c", "exit 3"]),
+            "status-error": b"\x01\x00" + rc.error_payload(4, message="container not found"),
+            "status-v1-text": b"\x01\x00" + rc.error_payload(1, 2),
+            "exit-code-roundtrip": b"\x02\x00\x00\x07sh\x00-c\x00exit 7"}
+
+
+def _cri_configs():
+    """(PodSandboxConfig, [ContainerConfig]) as kubelet and critest send them."""
+    from gantry.api import cri_pb2 as c
+
+    pod = c.PodSandboxConfig(
+        metadata=c.PodSandboxMetadata(name="web", uid="5f1c", namespace="default", attempt=0),
+        hostname="web-0", log_directory="/var/log/pods/default_web_5f1c", labels={"app": "web"},
+        annotations={"kubernetes.io/ingress-bandwidth": "10M"},
+        port_mappings=[c.PortMapping(protocol=c.TCP, container_port=80, host_port=8080)],
+        dns_config=c.DNSConfig(servers=["10.96.0.10"], searches=["default.svc.cluster.local"], options=["ndots:5"]),
+        linux=c.LinuxPodSandboxConfig(
+            cgroup_parent="/kubepods/besteffort/pod5f1c", sysctls={"net.ipv4.ip_unprivileged_port_start": "0",
+                                                                    "kernel.shm_rmid_forced": "1"},
+            security_context=c.LinuxSandboxSecurityContext(
+                namespace_options=c.NamespaceOption(network=c.POD, pid=c.CONTAINER, ipc=c.POD),
+                run_as_user=c.Int64Value(value=1000), supplemental_groups=[10],
+                seccomp=c.SecurityProfile(profile_type=c.SecurityProfile.RuntimeDefault))))
+    plain = c.ContainerConfig(
+        metadata=c.ContainerMetadata(name="nginx", attempt=1), image=c.ImageSpec(image="docker.io/library/nginx:1"),
+        command=["/bin/sh"], args=["-c", "sleep 1000"], working_dir="/srv",
+        envs=[c.KeyValue(key="A", value=b"1"), c.KeyValue(key="PATH", value=b"/usr/bin")],
+        mounts=[c.Mount(container_path="/etc/config", host_path="/etc", readonly=True),
+                c.Mount(container_path="/cache", host_path="/tmp", propagation=c.PROPAGATION_PRIVATE)],
+        devices=[c.Device(container_path="/dev/mynull", host_path="/dev/null", permissions="rwm")],
+        labels={"io.kubernetes.container.name": "nginx"}, log_path="nginx/1.log", stdin=True, tty=True,
+        linux=c.LinuxContainerConfig(
+            resources=c.LinuxContainerResources(cpu_period=100000, cpu_quota=50000, cpu_shares=512,
+                                                memory_limit_in_bytes=64 << 20, oom_score_adj=900,
+                                                cpuset_cpus="0", unified={"memory.high": "50000000"}),
+            security_context=c.LinuxContainerSecurityContext(
+                capabilities=c.Capability(add_capabilities=["NET_ADMIN"], drop_capabilities=["MKNOD"]),
+                namespace_options=c.NamespaceOption(network=c.POD, pid=c.CONTAINER, ipc=c.POD),
+                run_as_user=c.Int64Value(value=1000), run_as_group=c.Int64Value(value=1000),
+                readonly_rootfs=True, no_new_privs=True, masked_paths=["/proc/kcore"], readonly_paths=["/proc/sys"],
+                seccomp=c.SecurityProfile(profile_type=c.SecurityProfile.RuntimeDefault),
+                apparmor=c.SecurityProfile(profile_type=c.SecurityProfile.RuntimeDefault))))
+    minimal = c.ContainerConfig(metadata=c.ContainerMetadata(name="c"), image=c.ImageSpec(image="busybox:1"))
+    named_user = c.ContainerConfig(
+        metadata=c.ContainerMetadata(name="u"), image=c.ImageSpec(image="img"), command=["id"],
+        linux=c.LinuxContainerConfig(security_context=c.LinuxContainerSecurityContext(
+            run_as_username="app", capabilities=c.Capability(drop_capabilities=["ALL"], add_capabilities=["CHOWN"]),
+            seccomp=c.SecurityProfile(profile_type=c.SecurityProfile.Localhost, localhost_ref="/profile.json"),
+            namespace_options=c.NamespaceOption(pid=c.TARGET, target_id="abc"))))
+    return pod, [plain, minimal, named_user]
+
+
+def specgen_seeds():
+    from gantry.api import cri_pb2 as c
+
+    pod, ctrs = _cri_configs()
+    privileged_pod = c.PodSandboxConfig()
+    privileged_pod.CopyFrom(pod)
+    privileged_pod.linux.security_context.privileged = True
+    privileged_pod.linux.security_context.namespace_options.network = c.NODE
+    privileged_pod.linux.ClearField("sysctls")
+    userns_pod = c.PodSandboxConfig()
+    userns_pod.CopyFrom(pod)
+    userns_pod.linux.security_context.namespace_options.userns_options.CopyFrom(c.UserNamespace(
+        mode=c.POD, uids=[c.IDMapping(host_id=100000, container_id=0, length=65536)],
+        gids=[c.IDMapping(host_id=100000, container_id=0, length=65536)]))
+    privileged = c.ContainerConfig()
+    privileged.CopyFrom(ctrs[1])
+    privileged.linux.security_context.privileged = True
+    userns = c.ContainerConfig()
+    userns.CopyFrom(ctrs[1])
+    userns.linux.security_context.namespace_options.userns_options.CopyFrom(
+        userns_pod.linux.security_context.namespace_options.userns_options)
+    out = {}
+    for i, ctr in enumerate(ctrs):
+        out["pod-ctr%d" % i] = c.CreateContainerRequest(pod_sandbox_id="p", config=ctr, sandbox_config=pod)
+    out["privileged"] = c.CreateContainerRequest(config=privileged, sandbox_config=privileged_pod)
+    out["userns"] = c.CreateContainerRequest(config=userns, sandbox_config=userns_pod)
+    return {k: v.SerializeToString() for k, v in out.items()}
+
+
+def cri_seeds():
+    from gantry.api import cri_pb2 as c
+
+    from .fuzz_cri import METHODS, encode_program
+
+    def call(name, req):
+        return (next(i for i, m in enumerate(METHODS) if m[1] == name), req)
+    pod, ctrs = _cri_configs()
+    image = c.ImageSpec(image="@ref")
+    programs = {
+        "status-lists": [call("Version", c.VersionRequest(version="v1")), call("Status", c.StatusRequest(verbose=True)),
+                         call("ListPodSandbox", c.ListPodSandboxRequest(filter=c.PodSandboxFilter(
+                             label_selector={"app": "web"}))),
+                         call("ListContainers", c.ListContainersRequest(filter=c.ContainerFilter(
+                             state=c.ContainerStateValue(state=c.CONTAINER_RUNNING)))),
+                         call("RuntimeConfig", c.RuntimeConfigRequest())],
+        "images": [call("ListImages", c.ListImagesRequest(filter=c.ImageFilter(image=image))),
+                   call("ImageStatus", c.ImageStatusRequest(image=image, verbose=True)),
+                   call("ImageStatus", c.ImageStatusRequest(image=c.ImageSpec(image="@image"))),
+                   call("ImageFsInfo", c.ImageFsInfoRequest()),
+                   call("RemoveImage", c.RemoveImageRequest(image=c.ImageSpec(image="docker.io/library/nope:1")))],
+        "remove-image": [call("RemoveImage", c.RemoveImageRequest(image=image)),
+                         call("ListImages", c.ListImagesRequest())],
+        "create-container": [call("CreateContainer", c.CreateContainerRequest(
+            pod_sandbox_id="nope", config=ctrs[0], sandbox_config=pod))],
+        "container-calls": [call(n, r) for n, r in (
+            ("StartContainer", c.StartContainerRequest(container_id="abc")),
+            ("StopContainer", c.StopContainerRequest(container_id="abc", timeout=1)),
+            ("ContainerStatus", c.ContainerStatusRequest(container_id="abc", verbose=True)),
+            ("ExecSync", c.ExecSyncRequest(container_id="abc", cmd=["sh", "-c", "id"], timeout=1)),
+            ("Exec", c.ExecRequest(container_id="abc", cmd=["sh"], tty=True, stdin=True, stdout=True)),
+            ("Attach", c.AttachRequest(container_id="abc", stdin=True, stdout=True)),
+            ("UpdateContainerResources", c.UpdateContainerResourcesRequest(
+                container_id="abc", linux=c.LinuxContainerResources(memory_limit_in_bytes=1 << 20))),
+            ("RemoveContainer", c.RemoveContainerRequest(container_id="abc")))],
+        "pod-calls": [call(n, r) for n, r in (
+            ("PodSandboxStatus", c.PodSandboxStatusRequest(pod_sandbox_id="p", verbose=True)),
+            ("PortForward", c.PortForwardRequest(pod_sandbox_id="p", port=[80])),
+            ("PodSandboxStats", c.PodSandboxStatsRequest(pod_sandbox_id="p")),
+            ("StopPodSandbox", c.StopPodSandboxRequest(pod_sandbox_id="p")),
+            ("RemovePodSandbox", c.RemovePodSandboxRequest(pod_sandbox_id="p")),
+            ("UpdateRuntimeConfig", c.UpdateRuntimeConfigRequest(runtime_config=c.RuntimeConfig(
+                network_config=c.NetworkConfig(pod_cidr="10.88.0.0/16")))))],
+    }
+    return {k: encode_program(v) for k, v in programs.items()}
+
+
 def main(argv):
     names = argv or target_names()
     for name in names:

@@ -168,6 +168,23 @@ def test_default_base_name(path, name):
     assert archive.default_base_name(path) == name
 
 
+# found by tests/fuzz (fuzz_remotecommand): non-object details/causes raised AttributeError, deep nesting
+# RecursionError; a JSON number or bool was taken as an exit code (corpus/remotecommand/regress-*)
+@pytest.mark.parametrize("payload, want", [
+    (b'{"status": "Failure", "reason": "NonZeroExitCode", "details": {"causes": [1, '
+     b'{"reason": "ExitCode", "message": "3"}]}}', (3, "")),
+    (b'{"reason": "NonZeroExitCode", "message": "m", "details": ["x"]}', (None, "m")),
+    (b'{"reason": "NonZeroExitCode", "message": "m", "details": {"causes": [{"reason": "ExitCode", "message": 3}]}}',
+     (None, "m")),
+    (b'{"reason": "NonZeroExitCode", "message": "m", "details": {"causes": [{"reason": "ExitCode", "message": "7"}]}}',
+     (7, "m")),
+    (b'{"status": "Failure", "message": 5}', (None, '{"status": "Failure", "message": 5}')),
+    (b"[" * 100000, (None, "[" * 100000)),
+])
+def test_exit_status_of_hostile_status(payload, want):
+    assert channels.exit_status(payload) == want
+
+
 def test_channels():
     assert channels.encode(channels.STDIN, b"ls\n") == b"\x00ls\n"
     assert channels.decode(b"\x01out") == (1, b"out")

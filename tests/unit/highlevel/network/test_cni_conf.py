@@ -60,3 +60,17 @@ def test_plugin_stdin_injects_name_version_prev_result_and_declared_capabilities
     ("1.0.0", "0.4.0", True), ("0.4.0", "0.4.0", True), ("0.3.1", "0.4.0", False)])
 def test_version_at_least(version, wanted, want):
     assert cni_conf.version_at_least(version, wanted) is want
+
+
+# found by tests/fuzz (fuzz_cni): capabilities as a list passed the checks and plugin_stdin raised
+# AttributeError; absurd nesting raised RecursionError (corpus/cni/regress-*)
+@pytest.mark.parametrize("data, error", [
+    (b'{"cniVersion": "1.0.0", "name": "n", "type": "portmap", "capabilities": ["portMappings"]}',
+     r"plugins\[0\].capabilities: not an object of booleans"),
+    (b'{"cniVersion": "1.0.0", "name": "n", "type": "portmap", "capabilities": {"portMappings": "yes"}}',
+     r"plugins\[0\].capabilities: not an object of booleans"),
+    (b"{\"a\":" * 100000, "not JSON"),
+])
+def test_hostile_confs_are_refused(data, error):
+    with pytest.raises(FailedPrecondition, match=error):
+        cni_conf.parse_conf("/d/x.conf", data)

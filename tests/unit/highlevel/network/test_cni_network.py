@@ -163,3 +163,14 @@ def test_recover_releases_pods_that_are_gone(env):
     net.recover({"a"})
     assert {c["env"]["CNI_CONTAINERID"] for c in calls()} == {"b"}
     assert net.cache.pod_ids() == {"a"} and sorted(os.listdir(net.cache.directory)) == ["a.json"]
+
+
+# found by tests/fuzz (fuzz_cni): a cache file of absurd nesting raised RecursionError out of read()
+# (corpus/cni/regress-cache-deep-nesting)
+def test_cache_read_of_deeply_nested_file_is_internal(tmp_path):
+    from gantry.highlevel.errors import Internal
+    from gantry.highlevel.network.cni_cache import CNICache
+
+    (tmp_path / "pod.json").write_bytes(b"[" * 100000)
+    with pytest.raises(Internal, match="read cni cache .*pod.json"):
+        CNICache(str(tmp_path)).read("pod")

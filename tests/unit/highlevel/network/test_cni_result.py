@@ -47,3 +47,25 @@ def test_bad_results(data, error):
 ])
 def test_error_message(stdout, stderr, rc, want):
     assert cni_result.error_message("p", stdout, stderr, rc) == want
+
+
+# found by tests/fuzz (fuzz_cni): a non-object interface entry raised AttributeError, JSON true was taken
+# as interface index 1, and absurd nesting raised RecursionError (corpus/cni/regress-*)
+@pytest.mark.parametrize("data, error", [
+    (b'{"interfaces": [["eth0"]], "ips": [{"address": "10.0.0.1/24", "interface": 0}]}',
+     r"t: result interfaces\[0\] is not an object"),
+    (b"[" * 100000, "t: result is not JSON"),
+])
+def test_hostile_results_are_internal_errors(data, error):
+    with pytest.raises(Internal, match=error):
+        cni_result.parse_result("t", data, "eth0")
+
+
+def test_bool_interface_index_is_no_index():
+    doc = {"interfaces": [{"name": "eth0", "sandbox": "/n"}, {"name": "veth0"}],
+           "ips": [{"address": "10.0.0.1/24", "interface": True}]}
+    assert cni_result.parse_result("t", json.dumps(doc).encode(), "eth0")[1] == ["10.0.0.1"]
+
+
+def test_error_message_of_deeply_nested_stdout():
+    assert cni_result.error_message("p", b"[" * 100000, b"", 1).startswith("p: exit status 1: [[[")

@@ -46,6 +46,21 @@ def test_lookup_devices(tmp_path):
         hostfacts.lookup_devices(config([{"containerPath": "/dev/x", "hostPath": str(tmp_path / "plain")}]))
 
 
+# found by tests/fuzz (fuzz_specgen): a device host_path of /proc walked all of it and raised PermissionError
+# (corpus/specgen/regress-device-dir-proc); a large tree is refused instead of walked
+def test_lookup_devices_of_a_host_tree_is_invalid_argument(tmp_path, monkeypatch):
+    with pytest.raises(InvalidArgument, match="devices\\[0\\].host_path: .*/proc"):
+        hostfacts.lookup_devices(config([{"containerPath": "/dev/x", "hostPath": "/proc"}]))
+    for i in range(5):
+        (tmp_path / str(i)).mkdir()
+    monkeypatch.setattr(hostfacts, "MAX_DEVICE_WALK", 3)
+    with pytest.raises(InvalidArgument, match="more than 3 entries"):
+        hostfacts.lookup_devices(config([{"containerPath": "/dev/x", "hostPath": str(tmp_path)}]))
+    monkeypatch.setattr(hostfacts, "MAX_DEVICE_WALK", 5)
+    assert hostfacts.lookup_devices(config([{"containerPath": "/dev/x", "hostPath": str(tmp_path)}])) == \
+        {str(tmp_path): []}
+
+
 def test_read_seccomp_profile(tmp_path):
     good = tmp_path / "p.json"
     good.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW"}))

@@ -101,6 +101,15 @@ class Clock:
         return self.now
 
 
+# found by tests/fuzz (fuzz_remotecommand): deep nesting raised RecursionError out of feed(), and JSON
+# true/false were taken as sizes 1/0 (corpus/remotecommand/regress-*)
+@pytest.mark.parametrize("bad", [b"[" * 3000, b'{"Width": [' + b"[" * 2000, b'{"Width": true, "Height": 24}',
+                                 b'{"Width": 80, "Height": false}', b'{"Width": 80.0, "Height": 24}'])
+def test_resize_decoder_hostile_input_is_value_error(bad):
+    with pytest.raises(ValueError, match="resize stream"):
+        rc.ResizeDecoder().feed(bad)
+
+
 def test_tokens_single_use_bound_to_kind():
     cache = TokenCache()
     token = cache.insert("exec", "req")
