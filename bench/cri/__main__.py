@@ -22,7 +22,7 @@ gRPC channel per daemon, the same requests for both:
    per pod: containerd's shim + pause; gantryd's shims + its shim template (counted once, spread
    over the pods) + pause where a pod has one (only pods sharing a PID namespace do).
 
-Pod network: containerd's CNI bridge + portmap; gantryd's built-in bridge (rtnetlink, sqlite IPAM,
+Pod network: containerd's CNI bridge + portmap; gantryd's built-in bridge (pyroute2, sqlite IPAM,
 iptables host-port chains), each on a bridge and a free 10.231.x.0/24 of its own.
 ``--gantryd-net cni`` gives gantryd the same conflist as containerd (plugins run the same way),
 ``--gantryd-net none`` loopback only; ``--host-network`` runs hostNetwork pods on both sides (no
@@ -45,12 +45,12 @@ RemoveContainer: 93 of its 121 ms is ``gantry-shim delete`` (a fresh interpreter
 Shims.release runs on the normal path, because it checks the shim dir while the exiting shim
 is still removing it; waiting for the dir (A/B at 09:13, load 3, gantryd without networking
 then): total 0.89 -> 0.75 of containerd's, runc handler 0.80 -> 0.58, CPU/cycle 282 -> 150 ms.
-Memory after gantryd dropped pyroute2 (rtnetlink by hand), imports its streaming HTTP side with
-the first connection and caps malloc arenas at 2 (branch perfd, 2026-12-05 13:15-14:05, load 6-20,
-3-4 rounds; same-run figures, gantryd / containerd, MiB): daemon idle PSS 38.6/46.2 (rtnetlink and
-streaming only), 32.1/44.3 and 33.2/44.0 (all three; RSS 54/45); with 10 pods 34.2/49.5 and
-34.4/49.6; runtime PSS per pod 3.64/3.67 and 3.66/3.59 (shim 3.31 + template share vs shim 3.58).
-Before (same day, 13:06): idle 43.4/44.8, 10 pods 50.0/49.8, per pod 3.72/3.63.
+Memory (2026-12-05): a hand-written rtnetlink instead of pyroute2 (branch perfd, not merged: pyroute2
+is a dependency the project names) measured daemon idle PSS 32.1-33.2 vs containerd 44.0-44.3 MiB.
+On main, with pyroute2, malloc arenas capped at 2 and the streaming HTTP side imported with the
+first connection (14:10, load 3.5, 3 rounds, gantryd / containerd, MiB): idle PSS 45.1/44.4 (RSS
+62.1/45.7), with 10 pods 46.9/50.3, runtime per pod 3.72/3.67 (shim 3.35 + template share vs shim
+3.64).  Before (same day, 13:06): idle 43.4/44.8, 10 pods 50.0/49.8, per pod 3.72/3.63.
 """
 import argparse
 import json
