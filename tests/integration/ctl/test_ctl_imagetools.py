@@ -107,3 +107,22 @@ def test_tool_errors(tools_gantryd, containerd):
     assert r.returncode == 1 and "no such container" in r.stderr
     r = containerd.ctl("tag", "a:1", "b:2")
     assert r.returncode == 1 and "no image tools service" in r.stderr
+
+
+def test_built_image_runs_under_containerd(tools_gantryd, ctl_images, containerd, tmp_path):
+    """An image gantryd builds from a Dockerfile (a RUN step and a COPY) is pushed and runs under
+    containerd with the same output as under gantryd."""
+    gd, reg = tools_gantryd, ctl_images.registry
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "note.txt").write_text("copied from the context\n")
+    (ctx / "Dockerfile").write_text(
+        "FROM %s\nRUN echo built-by-run > /built && rm /bin/true\nCOPY note.txt /note.txt\n"
+        'CMD ["sh", "-c", "cat /built /note.txt; test -e /bin/true || echo no-true"]\n' % ctl_images.busybox)
+    name = "%s/tools/built:v1" % reg.host
+    gd.ok("build", "-q", "-t", name, str(ctx))
+    out = gd.ok("run", "--log-dir", gd.log_dir, "--rm", "--pull", "never", name).stdout
+    assert out == "built-by-run\ncopied from the context\nno-true\n"
+    gd.ok("push", name)
+    containerd.ok("pull", name)
+    assert containerd.ok("run", "--log-dir", containerd.log_dir, "--rm", name).stdout == out
