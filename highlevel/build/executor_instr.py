@@ -20,7 +20,7 @@ from . import executor_copy as cp
 from .context import has_glob
 from .executor_config import DEFAULT_PATH, ImageConfig
 from .executor_run import run_container
-from .executor_spec import RunSpec
+from .executor_spec import PIPES_DIR, RunSpec
 from .executor_stage import StageState, layer_step, view_of
 from .scope import StageScope
 
@@ -173,27 +173,29 @@ class StageBuilder:
     # -- RUN -----------------------------------------------------------------------------
     def _do_run(self, instr):
         run = instr.args
+        shebang = False
         if run.exec_form:
             argv = list(run.args)
         else:
             script, shebang = run.script()
-            if shebang:
-                raise errors.Unimplemented("a heredoc script with its own #! interpreter is not supported; "
-                                           "run the interpreter explicitly")
-            argv = self.st.shell + [script]
+            # a bare ``RUN <<EOF`` whose body starts with #! runs as that program (BuildKit's way)
+            if shebang and (run.heredocs[0].name in (".", "..") or "/" in run.heredocs[0].name):
+                raise errors.InvalidArgument("heredoc name %r cannot name a file" % run.heredocs[0].name)
+            argv = [posixpath.join(PIPES_DIR, run.heredocs[0].name)] if shebang else self.st.shell + [script]
         cfg = self.st.cfg.config
         env = self.scope.run_env()
         if not any(e.startswith("PATH=") for e in env):
             env.insert(0, DEFAULT_PATH)             # as BuildKit: a RUN always has a PATH
         network = self.ex.network if run.network == "default" else run.network
         user, workdir = cfg.get("User") or "", cfg.get("WorkingDir") or "/"
-        text = "RUN " + " ".join(argv)
+        text = "RUN " + (script if not run.exec_form and shebang else " ".join(argv))   # the cache key's part
         state = {"env": env, "user": user, "workdir": workdir, "network": network}
 
         def apply(rootfs):
             cp.secure_join(rootfs, workdir, create_dirs=True)
             spec = RunSpec(id="", rootfs=rootfs, args=argv, env=env, cwd=workdir,
-                           user=userinfo.resolve(rootfs, None, user), network=network)
+                           user=userinfo.resolve(rootfs, None, user), network=network,
+                           scripts={run.heredocs[0].name: script} if shebang else {})
             code = run_container(self.ex.ctx, rootfs, spec, self.ex.output, self.ex.running)
             if code != 0:
                 raise errors.FailedPrecondition("%s: exit code %d" % (" ".join(argv), code))

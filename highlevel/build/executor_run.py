@@ -40,10 +40,11 @@ def run_container(ctx, rootfs, req, on_output, on_started=None):
     bundle = os.path.join(ctx.state, "builds", run_id)
     shim_dir = ctx.shim_dir(run_id)
     handler = handlermod.pick(ctx.handlers, "", "build RUN")
-    spec = run_spec(req, ctx.spec_defaults)
     os.makedirs(bundle, mode=0o711)
     address = ""
     try:
+        req.scripts = {name: _write_script(bundle, name, content) for name, content in req.scripts.items()}
+        spec = run_spec(req, ctx.spec_defaults)
         _write_json(os.path.join(bundle, "config.json"), spec)
         address = ctx.shims.spawn(run_id, bundle, handler, shim_dir)
         client = ctx.shims.client(address)
@@ -64,6 +65,15 @@ def run_container(ctx, rootfs, req, on_output, on_started=None):
         except errors.GantryError as exc:
             log.warning("build RUN cleanup failed", extra={"fields": {"id": run_id, "error": str(exc)}})
         shutil.rmtree(bundle, ignore_errors=True)
+
+
+def _write_script(bundle, name, content):
+    """A heredoc script beside the bundle, executable (it is bound read-only into the container)."""
+    path = os.path.join(bundle, "pipe-" + name)
+    with open(path, "w") as f:
+        f.write(content)
+    os.chmod(path, 0o755)
+    return path
 
 
 def _write_json(path, obj):

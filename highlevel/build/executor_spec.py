@@ -26,6 +26,9 @@ NETWORK_MODES = ("none", "host")
 HOSTNAME = "buildkitsandbox"       # what BuildKit's RUN containers are called inside
 
 
+PIPES_DIR = "/dev/pipes"          # where BuildKit puts heredoc files a RUN executes
+
+
 @dataclass
 class RunSpec:
     id: str
@@ -36,6 +39,8 @@ class RunSpec:
     user: User = field(default_factory=lambda: User(0, 0, []))
     network: str = "none"
     hostname: str = HOSTNAME
+    # heredoc scripts run by their own #! line: name -> host path, bound read-only at /dev/pipes/<name>
+    scripts: dict = field(default_factory=dict)
 
 
 def run_spec(req, defaults=None):
@@ -66,7 +71,9 @@ def run_spec(req, defaults=None):
         },
         "root": {"path": req.rootfs, "readonly": False},
         "hostname": req.hostname,
-        "mounts": specmounts.default_mounts(privileged=False),
+        "mounts": specmounts.default_mounts(privileged=False) + [
+            {"destination": posixpath.join(PIPES_DIR, name), "type": "bind", "source": path,
+             "options": ["rbind", "ro", "nosuid", "nodev"]} for name, path in sorted(req.scripts.items())],
         "linux": {
             "namespaces": namespaces,
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},

@@ -253,3 +253,18 @@ def test_restart_after_kill_clears_what_a_build_left(gantryd, build_base, tmp_pa
     write_context(ctx, {"Dockerfile": "FROM %s\nRUN echo again-$((3+3))\n" % build_base.ref})
     after = _build(gantryd, ctx)
     assert after.returncode == 0 and "again-6" in after.stderr, after.stderr
+
+
+def test_heredoc_with_its_own_interpreter_runs_as_a_file(gantryd, build_base, tmp_path):
+    """``RUN <<EOF`` whose body starts with #! runs as that program, from /dev/pipes/EOF as in BuildKit;
+    the script's text is part of the cache key."""
+    def dockerfile(word):
+        return ("FROM %s\nRUN <<EOF\n#!/bin/sh -e\necho \"$0 %s\" > /ran-as\nEOF\n" % (build_base.ref, word))
+    ctx = write_context(str(tmp_path / "ctx"), {"Dockerfile": dockerfile("one")})
+    proc = _build(gantryd, ctx, "-t", "shebang:1")
+    assert proc.returncode == 0, proc.stderr
+    assert ctl(gantryd, "run", "--rm", "shebang:1", "cat", "/ran-as").stdout == "/dev/pipes/EOF one\n"
+    write_context(str(tmp_path / "ctx"), {"Dockerfile": dockerfile("two")})
+    proc = _build(gantryd, ctx, "-t", "shebang:2")
+    assert proc.returncode == 0 and "CACHED" not in proc.stderr, proc.stderr
+    assert ctl(gantryd, "run", "--rm", "shebang:2", "cat", "/ran-as").stdout == "/dev/pipes/EOF two\n"
