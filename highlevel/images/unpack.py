@@ -358,6 +358,12 @@ class _Applier:
         self.dir_meta = {}           # parts -> TarInfo, applied last
         self.implicit = set()        # parents created without an entry of their own
         self.deferred = {}           # link parts -> target parts of hardlinks into lower layers
+        # The owner a new entry gets: ours, as no directory is setgid before finish() (the root is
+        # a fresh temporary; set-gid modes come last); lchown is skipped when the entry wants that
+        # owner (one system call, and one GIL hand-off, less per file of a typical layer).
+        self.born_owner = None
+        if owners and not os.lstat(root).st_mode & stat.S_ISGID:
+            self.born_owner = (os.geteuid(), os.getegid())
 
     def run(self, ts):
         for member in ts.members():
@@ -502,7 +508,7 @@ class _Applier:
     def _attrs(self, path, m, symlink=False):
         """Owner, then mode (chown clears setuid), then xattrs (chown clears file
         capabilities), then mtime."""
-        if self.owners:
+        if self.owners and (m.uid, m.gid) != self.born_owner:
             os.lchown(path, m.uid, m.gid)
         if not symlink:
             os.chmod(path, stat.S_IMODE(m.mode))
