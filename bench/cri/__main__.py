@@ -154,6 +154,10 @@ def main(argv=None):
     if os.geteuid() != 0:
         print("bench.cri: needs root (containerd, gantryd, mounts, cgroups)", file=sys.stderr)
         return 1
+    lean = peers.lean_launcher_problem()
+    if lean:
+        print("bench.cri: %s" % lean, file=sys.stderr)
+        return 1
     for tool in ("containerd", "runc", "skopeo"):
         if not shutil.which(tool):
             print("bench.cri: %s not installed" % tool, file=sys.stderr)

@@ -11,6 +11,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import grpc
@@ -44,6 +45,22 @@ def push_images(reg, workdir):
 
 
 # -- processes ----------------------------------------------------------------------------------
+def lean_launcher_problem():
+    """Why the venv's gantry-oci is not the lean launcher `make venv` writes, or None.  A later
+    `pip install -e .` puts pip's console script back, whose site processing costs every runtime
+    command ~20 ms here: a gantry-oci column measured so says nothing about gantry-oci."""
+    path = os.path.join(os.path.dirname(sys.executable), "gantry-oci")
+    try:
+        with open(path) as f:
+            first = f.readline()
+    except OSError as exc:
+        return "%s: %s" % (path, exc.strerror)
+    if not first.rstrip().endswith(" -IS"):
+        return ("%s is pip's console script, not the lean launcher (python -IS): run "
+                "`%s -m gantry.lowlevel.launcher` (or make venv) first" % (path, sys.executable))
+    return None
+
+
 def smaps(pid):
     """(PSS, RSS) in bytes of a process, from /proc/PID/smaps_rollup."""
     out = {}

@@ -108,6 +108,9 @@ def main(argv=None):
     if os.geteuid() != 0:
         print("bench.streaming: needs root (containerd, gantryd, mounts)", file=sys.stderr)
         return 1
+    if peers.lean_launcher_problem():
+        print("bench.streaming: %s" % peers.lean_launcher_problem(), file=sys.stderr)
+        return 1
     for tool in ("containerd", "runc", "skopeo"):
         if not shutil.which(tool):
             print("bench.streaming: %s not installed" % tool, file=sys.stderr)
