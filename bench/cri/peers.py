@@ -162,7 +162,7 @@ class CriPeer:
 class Containerd(CriPeer):
     """containerd 1.6 (Debian) + runc, CRI plugin on, everything private under ``base``."""
     name = "containerd"
-    cgroup_parent = "/bench-cri-containerd"
+    cgroup_parent = "/bench-cri-containerd-%d" % os.getpid()   # per bench process: two benches may run at once
 
     def __init__(self, base, registry_host, pause_ref, bridge=None, subnet=None):
         self.base, self.bridge = base, bridge or "gbc%d" % (os.getpid() % 1000000)
@@ -190,7 +190,7 @@ class Containerd(CriPeer):
                                      stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         self.pid = self.proc.pid
-        self.cpu = CpuMeter("bench-cri-containerd-daemon", self.cgroup_parent)
+        self.cpu = CpuMeter("bench-cri-containerd-daemon-%d" % os.getpid(), self.cgroup_parent)
         self.cpu.adopt(self.pid)
         self.channel = grpc.insecure_channel("unix:" + self.sock)
         self.runtime = cri_pb2_grpc.RuntimeServiceStub(self.channel)
@@ -347,7 +347,7 @@ def free_subnet(exclude=()):
 class Gantryd(CriPeer):
     """gantryd (python -m gantry.highlevel.daemon) on temp dirs, through tests/integration/gantryd_proc."""
     name = "gantryd"
-    cgroup_parent = "/bench-cri-gantryd"
+    cgroup_parent = "/bench-cri-gantryd-%d" % os.getpid()
 
     def __init__(self, base, registry_host, log_level="info", net="bridge", subnet=None, bridge=None):
         """net: gantryd's network mode: "bridge" (built in), "cni" (the same conflist as
@@ -371,7 +371,7 @@ class Gantryd(CriPeer):
         self.gd.__enter__()
         self.runtime, self.images = self.gd.runtime, self.gd.images
         self.pid = self.gd.proc.pid
-        self.cpu = CpuMeter("bench-cri-gantryd-daemon", self.cgroup_parent)
+        self.cpu = CpuMeter("bench-cri-gantryd-daemon-%d" % os.getpid(), self.cgroup_parent)
         self.cpu.adopt(self.pid)     # before its first spawn: the shim template starts with the first pod
         return self
 
