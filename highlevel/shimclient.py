@@ -102,6 +102,15 @@ class _Connection:
         self.sock.close()
 
 
+def _answer(frame, method, address, response):
+    """The decoded answer to call 1 in frame, or the domain error it carries."""
+    if frame.kind == framing.ERROR:
+        raise error_for(frame.code, frame.payload.decode("utf-8", "replace"))
+    if frame.kind != framing.RESPONSE or frame.id != 1:
+        raise errors.Internal("%s: shim %s answered with %r" % (method, address, frame))
+    return response.FromString(frame.payload)
+
+
 def _unary(address, calls, method, request, timeout, connect_timeout):
     spec = calls[method]
     conn = _Connection(address, connect_timeout)
@@ -110,13 +119,26 @@ def _unary(address, calls, method, request, timeout, connect_timeout):
         frame = conn.next_frame(timeout, method)
         if frame is None:
             raise errors.DeadlineExceeded("%s: shim %s did not answer within %ss" % (method, address, timeout))
-        if frame.kind == framing.ERROR:
-            raise error_for(frame.code, frame.payload.decode("utf-8", "replace"))
-        if frame.kind != framing.RESPONSE or frame.id != 1:
-            raise errors.Internal("%s: shim %s answered with %r" % (method, address, frame))
-        return spec.response.FromString(frame.payload)
+        return _answer(frame, method, address, spec.response)
     finally:
         conn.close()
+
+
+class PendingWait:
+    """A Wait call in flight on its own connection: its caller looks in now and then, no thread needed."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def result(self, timeout=None):
+        """The WaitResponse once the process exited; None if timeout (seconds) passed first."""
+        frame = self.conn.next_frame(timeout, "Wait")
+        if frame is None:
+            return None
+        return _answer(frame, "Wait", self.conn.address, shim_pb2.WaitResponse)
+
+    def close(self):
+        self.conn.close()
 
 
 class AttachStream:
@@ -205,6 +227,16 @@ class ShimClient:
     def wait(self, exec_id="", timeout=None):
         """Block until the process exited (timeout None: forever); a WaitResponse."""
         return self.call("Wait", shim_pb2.WaitRequest(exec_id=exec_id), timeout=timeout)
+
+    def begin_wait(self, exec_id=""):
+        """Send Wait and return at once: a PendingWait (close it when done with it)."""
+        conn = _Connection(self.address, self.connect_timeout)
+        try:
+            conn.send(framing.request(1, "Wait", shim_pb2.WaitRequest(exec_id=exec_id).SerializeToString()))
+        except BaseException:
+            conn.close()
+            raise
+        return PendingWait(conn)
 
     def delete(self, exec_id="", force=False):
         return self.call("Delete", shim_pb2.DeleteRequest(exec_id=exec_id, force=force))

@@ -4,9 +4,7 @@ It joins every namespace the container has (by /proc/<init>/ns/*), its cgroup,
 and gets the container's seccomp filter and no_new_privs; capabilities come
 from the container's process unless --process gives its own.
 """
-import json
-
-from . import container
+from . import container, jsonio
 from . import state as st
 from .namespaces import KINDS
 from .process.users import parse_user
@@ -19,8 +17,8 @@ def build_process(cfg, opts, argv):
             raise ValueError("exec %s is not supported by gantry-oci" % flag)
     if opts.get("process"):
         try:
-            with open(opts["process"]) as f:
-                proc = json.load(f)
+            with open(opts["process"], "rb") as f:
+                proc = jsonio.loads(f.read())
         except (OSError, ValueError) as e:
             raise ValueError("--process %s: %s" % (opts["process"], e)) from None
     else:
@@ -29,7 +27,7 @@ def build_process(cfg, opts, argv):
             raise ValueError("exec needs a command (or --process FILE)")
         proc = {"args": list(argv), "env": list(base.get("env") or []), "cwd": base.get("cwd", "/"),
                 "user": dict(base.get("user") or {"uid": 0, "gid": 0}),
-                "capabilities": json.loads(json.dumps(base.get("capabilities") or {})),
+                "capabilities": jsonio.loads(jsonio.dumps(base.get("capabilities") or {})),
                 "noNewPrivileges": base.get("noNewPrivileges", False), "rlimits": base.get("rlimits") or [],
                 "terminal": bool(opts.get("tty"))}
         env_over = {e.partition("=")[0]: e for e in opts.get("env") or []}

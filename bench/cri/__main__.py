@@ -51,6 +51,19 @@ On main, with pyroute2, malloc arenas capped at 2 and the streaming HTTP side im
 first connection (14:10, load 3.5, 3 rounds, gantryd / containerd, MiB): idle PSS 45.1/44.4 (RSS
 62.1/45.7), with 10 pods 46.9/50.3, runtime per pod 3.72/3.67 (shim 3.35 + template share vs shim
 3.64).  Before (same day, 13:06): idle 43.4/44.8, 10 pods 50.0/49.8, per pod 3.72/3.63.
+Then (18:05-18:08, load ~1 at the start, 2-6 during, 15 rounds): pyroute2 loaded with the first
+netlink call and without its package's import-all (network/netlinklib.py), mount(2)/umount2(2)
+instead of mount(8)/umount(8) children (mounts.py), exec's cgroup entry without an RCU wait.
+Built-in bridge: total 141.5 vs 264.5 ms (0.53; gantryd/runc 0.45), CPU per cycle 148 vs 300 ms;
+Run 19.0/78.1, Create 43.5/9.3, Start 14.7/60.0, Exec 24.3/36.0, Stop 19.9/33.8, Remove 23.1/2.7,
+StopPod 17.6/61.0, RemovePod 3.0/15.3; 20 pods all running 1011 vs 1585 ms (0.64).  Memory PSS/RSS:
+idle 39.6/55.2 vs 43.6/44.8, with 10 pods 42.6/58.5 vs 51.2/52.5, runtime per pod 3.84 vs 3.64.
+``--gantryd-net cni`` (the same conflist and plugins as containerd): total 149.1 vs 228.7 ms (0.65;
+runc 0.57), Run 24.9/68.9, StopPod 27.2/57.6; 20 pods 1001 vs 1470 ms.  RSS stays above containerd's:
+a Python gRPC daemon maps libpython and grpcio's cygrpc (9 MiB of it resident after ``import grpc``),
+counted whole in RSS; ``import grpc`` and the CRI stubs alone are 34 MiB RSS on this machine.
+A bench run with pip's console script as gantry-oci (a later ``pip install -e .`` writes it over the
+lean launcher) measured 1.10: the bench now refuses to start then (peers.lean_launcher_problem).
 """
 import argparse
 import json
@@ -153,6 +166,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("bench.cri: needs root (containerd, gantryd, mounts, cgroups)", file=sys.stderr)
+        return 1
+    lean = peers.lean_launcher_problem()
+    if lean:
+        print("bench.cri: %s" % lean, file=sys.stderr)
         return 1
     for tool in ("containerd", "runc", "skopeo"):
         if not shutil.which(tool):

@@ -11,6 +11,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import grpc
@@ -44,6 +45,22 @@ def push_images(reg, workdir):
 
 
 # -- processes ----------------------------------------------------------------------------------
+def lean_launcher_problem():
+    """Why the venv's gantry-oci is not the lean launcher `make venv` writes, or None.  A later
+    `pip install -e .` puts pip's console script back, whose site processing costs every runtime
+    command ~20 ms here: a gantry-oci column measured so says nothing about gantry-oci."""
+    path = os.path.join(os.path.dirname(sys.executable), "gantry-oci")
+    try:
+        with open(path) as f:
+            first = f.readline()
+    except OSError as exc:
+        return "%s: %s" % (path, exc.strerror)
+    if not first.rstrip().endswith(" -IS"):
+        return ("%s is pip's console script, not the lean launcher (python -IS): run "
+                "`%s -m gantry.lowlevel.launcher` (or make venv) first" % (path, sys.executable))
+    return None
+
+
 def smaps(pid):
     """(PSS, RSS) in bytes of a process, from /proc/PID/smaps_rollup."""
     out = {}
@@ -162,7 +179,7 @@ class CriPeer:
 class Containerd(CriPeer):
     """containerd 1.6 (Debian) + runc, CRI plugin on, everything private under ``base``."""
     name = "containerd"
-    cgroup_parent = "/bench-cri-containerd"
+    cgroup_parent = "/bench-cri-containerd-%d" % os.getpid()   # per bench process: two benches may run at once
 
     def __init__(self, base, registry_host, pause_ref, bridge=None, subnet=None):
         self.base, self.bridge = base, bridge or "gbc%d" % (os.getpid() % 1000000)
@@ -190,7 +207,7 @@ class Containerd(CriPeer):
                                      stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         self.pid = self.proc.pid
-        self.cpu = CpuMeter("bench-cri-containerd-daemon", self.cgroup_parent)
+        self.cpu = CpuMeter("bench-cri-containerd-daemon-%d" % os.getpid(), self.cgroup_parent)
         self.cpu.adopt(self.pid)
         self.channel = grpc.insecure_channel("unix:" + self.sock)
         self.runtime = cri_pb2_grpc.RuntimeServiceStub(self.channel)
@@ -347,7 +364,7 @@ def free_subnet(exclude=()):
 class Gantryd(CriPeer):
     """gantryd (python -m gantry.highlevel.daemon) on temp dirs, through tests/integration/gantryd_proc."""
     name = "gantryd"
-    cgroup_parent = "/bench-cri-gantryd"
+    cgroup_parent = "/bench-cri-gantryd-%d" % os.getpid()
 
     def __init__(self, base, registry_host, log_level="info", net="bridge", subnet=None, bridge=None):
         """net: gantryd's network mode: "bridge" (built in), "cni" (the same conflist as
@@ -371,7 +388,7 @@ class Gantryd(CriPeer):
         self.gd.__enter__()
         self.runtime, self.images = self.gd.runtime, self.gd.images
         self.pid = self.gd.proc.pid
-        self.cpu = CpuMeter("bench-cri-gantryd-daemon", self.cgroup_parent)
+        self.cpu = CpuMeter("bench-cri-gantryd-daemon-%d" % os.getpid(), self.cgroup_parent)
         self.cpu.adopt(self.pid)     # before its first spawn: the shim template starts with the first pod
         return self
 

@@ -44,7 +44,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .. import errors
+from .. import errors, mounts
 from . import dirspread, owner
 from .layerfixups import inherit_dir_attrs, resolve_deferred_links
 from .unpack import apply_layer
@@ -389,8 +389,12 @@ def mounts_below(path, points=None):
                   if p == base[:-1] or p.startswith(base))
 
 
-def unmount(target, runner=subprocess.run):
-    _run(runner, ["umount", target], target)
+def unmount(target):
+    """umount2(2) directly (mounts.py): no umount(8) child per container removal."""
+    try:
+        mounts.umount(target)
+    except OSError as exc:
+        raise errors.Internal(f"mount {target}: umount: {exc.strerror}") from exc
 
 
 def _run(runner, argv, target, cwd=None):

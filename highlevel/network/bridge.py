@@ -161,9 +161,8 @@ class BridgeNetwork(Network):
                 log.warning("release network of gone pod %s: %s", pod_id, exc)
         kept = self._records()
         veths = {r["veth"] for r in kept}
-        for name in links.bridge_ports(self.bridge):
-            if name.startswith(links.VETH_PREFIX) and name not in veths:
-                links.delete_link(name)
+        for name in links.stray_veths(self.bridge, veths):
+            links.delete_link(name)
         if not iptables.available():
             return
         chains = {r["chain"] for r in kept if r.get("chain")}

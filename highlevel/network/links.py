@@ -5,21 +5,33 @@ per pod whose host end is a bridge port (hairpin on, so a pod reaches itself
 through a host port).  Pod side, from a thread inside the pod's netns
 (netns.py): the peer arrives there already named ``eth0``; it gets the MTU,
 its addresses and a default route via the gateway of each family.
+
+pyroute2 is imported with the first netlink call (netlinklib.py), not with this module: a
+gantryd that has no pod to connect keeps none of it in memory.  What it asks at
+start-up (does a link exist, are there stray pod veths) is answered by the kernel's name index
+(if_nametoindex / if_nameindex, stdlib) and needs netlink only when a candidate exists.
 """
 import errno
 import hashlib
 import os
 import socket
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_NODAD
-
 from ..errors import FailedPrecondition, Internal
+from . import netlinklib
 from .netns import run_in_netns
 
 POD_IFNAME = "eth0"
 VETH_PREFIX = "gv"
+
+
+class _Netlink:
+    """netlinklib's names, loaded on first access (see netlinklib for why not ``import pyroute2``)."""
+
+    def __getattr__(self, name):
+        return getattr(netlinklib.load(), name)
+
+
+_nl = _Netlink()
 
 
 def veth_name(pod_id):
@@ -37,7 +49,7 @@ def _index(ipr, name):
     """The link's index, or None; one RTM_GETLINK by name (no dump of every link)."""
     try:
         return ipr.link("get", ifname=name)[0]["index"]
-    except NetlinkError as exc:
+    except _nl.NetlinkError as exc:
         if exc.code in (errno.ENODEV, errno.ENOENT):
             return None
         raise
@@ -45,13 +57,13 @@ def _index(ipr, name):
 
 def ensure_bridge(name, gateways, mtu):
     """Create or complete the bridge: up, MTU, each (gateway, prefixlen) address, route_localnet."""
-    with IPRoute() as ipr:
+    with _nl.IPRoute() as ipr:
         try:
             idx = _index(ipr, name)
             if idx is None:
                 try:
                     ipr.link("add", ifname=name, kind="bridge")
-                except NetlinkError as exc:
+                except _nl.NetlinkError as exc:
                     if exc.code != errno.EEXIST:
                         raise
                 idx = _index(ipr, name)
@@ -60,7 +72,7 @@ def ensure_bridge(name, gateways, mtu):
                 if (str(gw), prefixlen) not in have:
                     _add_address(ipr, idx, gw, prefixlen)
             ipr.link("set", index=idx, state="up", mtu=mtu)
-        except NetlinkError as exc:
+        except _nl.NetlinkError as exc:
             raise _fail("set up bridge %s (%s)" % (name, ", ".join("%s/%d" % g for g in gateways)), exc) from exc
     _sysctl("net/ipv4/conf/%s/route_localnet" % name, "1")
     _sysctl("net/ipv4/ip_forward", "1")
@@ -69,10 +81,10 @@ def ensure_bridge(name, gateways, mtu):
 def _add_address(ipr, idx, ip, prefixlen):
     """Add an address; IPv6 ones without duplicate address detection (usable at once, as CNI's bridge does)."""
     family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-    flags = IFA_F_NODAD if ip.version == 6 else 0
+    flags = _nl.IFA_F_NODAD if ip.version == 6 else 0
     try:
         ipr.addr("add", index=idx, address=str(ip), prefixlen=prefixlen, family=family, flags=flags)
-    except NetlinkError as exc:
+    except _nl.NetlinkError as exc:
         if exc.code != errno.EEXIST:
             raise
 
@@ -108,7 +120,7 @@ def add_pod_link(bridge, veth, netns_path, mtu):
     except OSError as exc:
         raise Internal("open netns %s: %s" % (netns_path, exc.strerror)) from exc
     try:
-        with IPRoute() as ipr:
+        with _nl.IPRoute() as ipr:
             bidx = _index(ipr, bridge)
             if bidx is None:
                 raise FailedPrecondition("add veth %s: bridge %s does not exist" % (veth, bridge))
@@ -117,7 +129,7 @@ def add_pod_link(bridge, veth, netns_path, mtu):
             vidx = _index(ipr, veth)
             ipr.link("set", index=vidx, master=bidx, state="up")
             ipr.brport("set", index=vidx, mode=1)          # IFLA_BRPORT_MODE: hairpin
-    except NetlinkError as exc:
+    except _nl.NetlinkError as exc:
         raise _fail("add veth %s (peer %s in %s) to bridge %s" % (veth, POD_IFNAME, netns_path, bridge),
                     exc) from exc
     finally:
@@ -127,7 +139,7 @@ def add_pod_link(bridge, veth, netns_path, mtu):
 def configure_pod_side(netns_path, addresses):
     """Inside the pod: eth0 up with each (ip, prefixlen, gateway) and a default route per family."""
     def inside():
-        with IPRoute() as ipr:
+        with _nl.IPRoute() as ipr:
             idx = _index(ipr, POD_IFNAME)
             for ip, prefixlen, _ in addresses:
                 _add_address(ipr, idx, ip, prefixlen)
@@ -140,7 +152,7 @@ def configure_pod_side(netns_path, addresses):
     what = ", ".join("%s/%d via %s" % a for a in addresses)
     try:
         run_in_netns(netns_path, inside)
-    except NetlinkError as exc:
+    except _nl.NetlinkError as exc:
         raise _fail("configure %s in %s (%s)" % (POD_IFNAME, netns_path, what), exc) from exc
     except OSError as exc:
         raise Internal("enter netns %s: %s" % (netns_path, exc)) from exc
@@ -148,19 +160,19 @@ def configure_pod_side(netns_path, addresses):
 
 def delete_link(name):
     """Delete a link by name (both ends of a veth go); a missing link is fine."""
-    with IPRoute() as ipr:
+    with _nl.IPRoute() as ipr:
         try:
             idx = _index(ipr, name)
             if idx is not None:
                 ipr.link("del", index=idx)
-        except NetlinkError as exc:
+        except _nl.NetlinkError as exc:
             if exc.code not in (errno.ENODEV, errno.ENOENT):
                 raise _fail("delete link %s" % name, exc) from exc
 
 
 def bridge_ports(bridge):
     """Names of the links enslaved to ``bridge`` (empty when it does not exist)."""
-    with IPRoute() as ipr:
+    with _nl.IPRoute() as ipr:
         bidx = _index(ipr, bridge)
         if bidx is None:
             return []
@@ -168,5 +180,15 @@ def bridge_ports(bridge):
 
 
 def link_exists(name):
-    with IPRoute() as ipr:
-        return _index(ipr, name) is not None
+    try:
+        socket.if_nametoindex(name)
+        return True
+    except OSError:
+        return False
+
+
+def stray_veths(bridge, keep):
+    """Pod veths (VETH_PREFIX) on ``bridge`` not in ``keep``; netlink only when such a name exists."""
+    if not any(name.startswith(VETH_PREFIX) and name not in keep for _, name in socket.if_nameindex()):
+        return []
+    return [name for name in bridge_ports(bridge) if name.startswith(VETH_PREFIX) and name not in keep]

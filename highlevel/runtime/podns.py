@@ -18,7 +18,7 @@ import os
 import re
 import subprocess
 
-from .. import errors
+from .. import errors, mounts
 
 NS_FILES = {"network": "net", "ipc": "ipc", "uts": "uts"}
 _FLAGS = {"network": "--net", "ipc": "--ipc", "uts": "--uts"}
@@ -60,17 +60,19 @@ def pin(ns_dir, kinds, hostname="", sysctls=None, runner=subprocess.run):
     return paths
 
 
-def unpin(paths, runner=subprocess.run):
+def unpin(paths):
     """Unmount and remove the namespace files (each may be gone already)."""
     failed = []
     for path in paths.values():
         if not os.path.lexists(path):
             continue
         if os.path.ismount(path) or _is_nsfs(path):
-            proc = runner(["umount", path], capture_output=True, text=True, timeout=30)
-            if proc.returncode != 0 and _is_nsfs(path):
-                failed.append("%s: %s" % (path, proc.stderr.strip()))
-                continue
+            try:
+                mounts.umount(path)
+            except OSError as exc:
+                if _is_nsfs(path):
+                    failed.append("%s: %s" % (path, exc.strerror))
+                    continue
         try:
             os.unlink(path)
         except FileNotFoundError:

@@ -18,12 +18,11 @@ recovery.py finishes the undo.  Stop and remove of an unknown pod succeed
 import json
 import logging
 import os
-import subprocess
 import time
 
 from gantry.api import cri_pb2
 
-from .. import errors
+from .. import errors, mounts
 from ..images.snapshots import is_mounted
 from ..network import PodNetwork, PortMapping, podfiles
 from . import handlers as handlermod
@@ -173,10 +172,11 @@ class Pods:
         shm = os.path.join(pod.dir, "shm")
         os.makedirs(shm, mode=0o1777, exist_ok=True)
         size = SHM_SIZE
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "nosuid,nodev,noexec,mode=1777,size=%d" % size,
-                               "shm", shm], capture_output=True, text=True, timeout=30)
-        if proc.returncode != 0:
-            raise errors.Internal("RunPodSandbox: mount shm on %s: %s" % (shm, proc.stderr.strip()))
+        try:
+            mounts.mount("shm", shm, "tmpfs", mounts.MS_NOSUID | mounts.MS_NODEV | mounts.MS_NOEXEC,
+                         "mode=1777,size=%d" % size)
+        except OSError as exc:
+            raise errors.Internal("RunPodSandbox: mount shm on %s: %s" % (shm, exc.strerror)) from exc
         pod.shm_mounted = True
         self.ctx.store.put_pod(pod)
 
@@ -289,9 +289,10 @@ class Pods:
         shm = os.path.join(pod.dir, "shm")
         if pod.shm_mounted or is_mounted(shm):
             if is_mounted(shm):
-                proc = subprocess.run(["umount", shm], capture_output=True, text=True, timeout=30)
-                if proc.returncode != 0:
-                    raise errors.Internal("remove pod %s: umount %s: %s" % (pod.id, shm, proc.stderr.strip()))
+                try:
+                    mounts.umount(shm)
+                except OSError as exc:
+                    raise errors.Internal("remove pod %s: umount %s: %s" % (pod.id, shm, exc.strerror)) from exc
             pod.shm_mounted = False
         # every file pin() may have made, recorded or not (a crash between pin and the record)
         podns.unpin({k: os.path.join(pod.dir, "ns", name) for k, name in podns.NS_FILES.items()})

@@ -196,36 +196,44 @@ class ShimBackend:
         output = pumps.start(pumps.output)
         if io.stdin is not None:
             pumps.start(pumps.stdin, lambda: pumps.stream.close_stdin())
-        pumps.start(pumps.resizes, lambda w, h: client.resize_pty(w, h, exec_id))
-        result = {}
-        waiter = threading.Thread(target=lambda: result.setdefault("wait", self._wait(client, exec_id)),
-                                  daemon=True, name="stream-wait")
-        waiter.start()
-        while waiter.is_alive():
-            waiter.join(POLL)
-            if io.gone.is_set() and waiter.is_alive():
-                try:
-                    client.kill(signal.SIGKILL, exec_id)
-                except errors.GantryError:
-                    pass
-                waiter.join()
+        if pumps.tty:   # without a terminal there is nothing to resize
+            pumps.start(pumps.resizes, lambda w, h: client.resize_pty(w, h, exec_id))
+        status = self._wait(client, exec_id, io)
         exited = time.monotonic()
         while output.is_alive() and not io.gone.is_set():
             output.join(POLL)
             since = pumps.waiting_since
             if since is not None and time.monotonic() - max(since, exited) > OUTPUT_DRAIN:
                 break  # a leftover child holds the pty open: the process's own output is over
-        status = result.get("wait")
         if isinstance(status, errors.GantryError):
             raise status
         return status.exit_status
 
     @staticmethod
-    def _wait(client, exec_id):
+    def _wait(client, exec_id, io):
+        """The process's WaitResponse, or the GantryError that ended the wait.  Looks at the
+        client every POLL meanwhile (in this thread: no waiter thread to start per exec) and
+        kills the process (SIGKILL) once the client is gone, then waits for that exit."""
         try:
-            return client.wait(exec_id)
+            pending = client.begin_wait(exec_id)
         except errors.GantryError as e:
             return e
+        killed = False
+        try:
+            while True:
+                status = pending.result(timeout=None if killed else POLL)
+                if status is not None:
+                    return status
+                if io.gone.is_set():
+                    killed = True
+                    try:
+                        client.kill(signal.SIGKILL, exec_id)
+                    except errors.GantryError:
+                        pass
+        except errors.GantryError as e:
+            return e
+        finally:
+            pending.close()
 
     def attach(self, container_id, tty, io):
         """Attach io to the container's init until its output ends, the client leaves or detaches.

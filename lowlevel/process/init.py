@@ -34,13 +34,16 @@ def report(chan, exc):
             pass
 
 
-def preload(linux, terminal):
+def preload(linux, terminal, init=True):
     """Import now what runs after pivot_root or setns(mnt): the host's Python library is gone by then.
 
     The gantry-oci parent does not import these: the child loads them after the fork, while the
-    parent waits on the cgroups (see stage1).
+    parent waits on the cgroups (see stage1).  An exec (init False) mounts nothing and runs no
+    hook: it does without rootfs and hooks.
     """
-    from .. import capabilities, hooks, rootfs  # noqa: F401
+    from .. import capabilities  # noqa: F401
+    if init:
+        from .. import hooks, rootfs  # noqa: F401
     from ..tricks import signal_module
     signal_module()   # _signal, or the signal module when tricks are off (reset_signals)
     from ..log import describe  # noqa: F401
@@ -74,7 +77,7 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
         loaded = not init_placed_late or any(k == "mount" for k, _ in join) or any(
             ns["type"] == "user" for ns in specns)   # (host files are read as nobody in a user ns)
         if loaded:
-            preload(linux, terminal)
+            preload(linux, terminal, init=init_placed_late)
         # never dumpable: /proc/PID/exe of this (host) interpreter must not open from inside
         sys.prctl(PR_SET_DUMPABLE, 0, what="prctl PR_SET_DUMPABLE")
         given = {ns["type"]: ns.get("path") or "" for ns in specns}
@@ -91,26 +94,18 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
             os.close(fd)
         elif userns:
             sys.unshare(CLONE_NEWUSER)
-        # the parent puts us in the container's cgroups meanwhile ("placed"); the first write to a
-        # v1 cgroup.procs waits for an RCU grace period, so we unshare in parallel unless a cgroup
-        # namespace must be made from inside the container's cgroup
-        early = bool(flags & CLONE_NEWCGROUP) or any(k == "cgroup" for k, _ in join)
-        late = init_placed_late and not early
+        plan = placement_plan(init_placed_late, flags, join, userns, self_place)
+        early, late, own, own_now, forks = plan.early, plan.late, plan.own, plan.own_now, plan.forks
         made_userns = userns and not given.get("user")
-        forks = bool(flags & (CLONE_NEWPID | CLONE_NEWTIME)) or any(k in ("pid", "time") for k, _ in join)
-        own = late and self_place is not None and not userns and (forks or not self_place.get("unified"))
-        chan.send("hello", userns=made_userns, place="self" if own else "init" if late else "stage")
+        chan.send("hello", userns=made_userns, place=plan.place)
         if made_userns or not init_placed_late:   # the container init hears "go" only for id maps
             chan.expect("go")
-        # placing ourselves waits for the parent's "limits" (written meanwhile); after unshare
-        # unless a joined mount namespace would hide the host's cgroupfs
-        own_now = own and any(k == "mount" for k, _ in join)
         unified_fd = place_self(chan, self_place) if own_now else -1
         if userns:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
         cgroup_view = {}
-        if early:
+        if early and not own:
             chan.expect("placed")
             cgroup_view = read_cgroup_view() if cgroup_view_needed else {}
         namespaces.enter(sys, join_fds)
@@ -122,7 +117,7 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
             sys.unshare(flags)
         if own and not own_now:
             unified_fd = place_self(chan, self_place)
-        if not early and not late:
+        if not early and not late and not own:
             chan.expect("placed")
             cgroup_view = read_cgroup_view() if cgroup_view_needed else {}
         if flags & CLONE_NEWTIME and linux.get("timeOffsets"):
@@ -142,11 +137,48 @@ def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, ini
         else:
             chan.send("pid", pid=os.getpid())
         if not loaded:
-            preload(linux, terminal)
+            preload(linux, terminal, init=init_placed_late)
         final(sys, chan, userns, flags, Placement(chan, cgroup_view_needed, cgroup_dirs) if late else cgroup_view)
     except BaseException as e:  # noqa: B036 - the child must never unwind into the parent's code
         report(chan, e)
     os._exit(1)
+
+
+class PlacementPlan:
+    """How stage 1 gets into the container's cgroups (see placement_plan); place is the word "hello" carries."""
+
+    def __init__(self, early, late, own, own_now, forks):
+        self.early, self.late, self.own, self.own_now, self.forks = early, late, own, own_now, forks
+        self.place = "self" if own else "init" if late else "stage"
+
+    def __repr__(self):
+        return "PlacementPlan(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in
+                                               ("place", "early", "late", "own", "own_now", "forks"))
+
+
+def placement_plan(init_placed_late, flags, join, userns, self_place):
+    """Who puts stage 1 (and the process it forks) into the container's cgroups, and when (pure).
+
+    - early: a cgroup namespace is made or joined: in the cgroups before any namespace is entered;
+    - late (the container init only): the parent places pid 1 by its pid while it sets up;
+    - own: stage 1 enters the v1 hierarchies itself (place_self: a write of 0 to "tasks", which
+      takes no global lock, where the parent's cgroup.procs write waits for an RCU grace period)
+      and forks the process into the cgroup2 directory (clone3 CLONE_INTO_CGROUP).  Needs
+      self_place, no user namespace (the host's cgroupfs is read-only from one) and, with a
+      cgroup2 directory, a fork (stage 1 itself cannot be born there).  An exec (not
+      init_placed_late) owns its placement whenever it can: its cgroups exist with their limits;
+    - own_now: place_self before the namespaces are entered: always for an exec (before a joined
+      mount namespace hides the host's cgroupfs, and before a joined cgroup namespace), for the
+      init only when it joins a mount namespace (else after unshare, in parallel with the parent);
+    - forks: a pid or time namespace made or joined takes effect in a child only.
+    """
+    early = bool(flags & CLONE_NEWCGROUP) or any(k == "cgroup" for k, _ in join)
+    late = init_placed_late and not early
+    forks = bool(flags & (CLONE_NEWPID | CLONE_NEWTIME)) or any(k in ("pid", "time") for k, _ in join)
+    own = (late or not init_placed_late) and self_place is not None and not userns and (
+        forks or not self_place.get("unified"))
+    own_now = own and (not init_placed_late or any(k == "mount" for k, _ in join))
+    return PlacementPlan(early, late, own, own_now, forks)
 
 
 def born_init(sys, chan, linux, flags, final, terminal=False, cgroup_dirs=None, self_place=None):

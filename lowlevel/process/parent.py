@@ -224,19 +224,26 @@ def spawn_exec(sys, proc, linux, opts, manager):
         from . import init
         init.exec_process(sys_, chan, proc, linux, opts, userns)
 
+    self_place = None
+    if manager is not None:   # stage 1 enters them itself (init.place_self): no RCU grace period here
+        paths = manager.paths()
+        self_place = {"v1": sorted(set(paths["v1"].values())), "unified": paths.get("unified")}
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("console_fd"),), terminal=bool(proc.get("terminal")),
-                        cgroup_view_needed=False)
+                        cgroup_view_needed=False, self_place=self_place)
     pid = 0
     try:
-        _next(chan, stage, "exec process")
+        hello = _next(chan, stage, "exec process")
         _send(chan, stage, "exec process", "go")
-        try:
-            if manager is not None:
-                manager.add(stage)
-        except Exception as e:
-            _abort(chan, str(e))
-            raise
-        _send(chan, stage, "exec process", "placed")
+        if hello.get("place") == "self":   # the container's cgroups and limits exist already
+            _send(chan, stage, "exec process", "limits")
+        else:
+            try:
+                if manager is not None:
+                    manager.add(stage)
+            except Exception as e:
+                _abort(chan, str(e))
+                raise
+            _send(chan, stage, "exec process", "placed")
         pid = _next(chan, stage, "exec process")["pid"]
         if pid != stage:
             os.waitpid(stage, 0)

@@ -56,12 +56,15 @@ def test_exec_options_and_exit_status(running, tmp_path):
 
 
 def test_exec_detach_and_pid_file(running, tmp_path):
-    rt, cid, _ = running
+    rt, cid, init = running
     pid_file = str(tmp_path / "exec.pid")
     rt("exec", "--detach", "--pid-file", pid_file, cid, "sleep", "30", detached=True)
     pid = int(open(pid_file).read())
     assert open("/proc/%d/cmdline" % pid).read().startswith("sleep")
     assert pid in json.loads(rt("ps", "--format", "json", cid).stdout)
+    # in every hierarchy the init is in (v1 by stage 1's own move, cgroup2 by birth), seen from the host
+    with open("/proc/%d/cgroup" % init) as a, open("/proc/%d/cgroup" % pid) as b:
+        assert b.read() == a.read()
 
 
 def test_exec_into_stopped_container_fails(running):
