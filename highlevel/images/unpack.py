@@ -388,6 +388,9 @@ class _Applier:
             if path_parts in self.files or path_parts in self.dirs or path_parts in self.deferred:
                 return   # the layer also carries the path itself: that entry wins
             os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+            # the marker's mtime, as for any entry: a layer written back from this tree (commit,
+            # build) gives the same whiteout, not one stamped with the time of this unpack
+            os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
             self.files.add(path_parts)
             return
         if m.isdir():

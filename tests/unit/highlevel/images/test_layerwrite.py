@@ -27,6 +27,7 @@ def make_upper(base):
     os.chown(up / "etc" / "conf", 1000, 1001)
     os.chmod(up / "etc" / "conf", 0o640)
     os.mknod(up / "etc" / "gone", stat.S_IFCHR | 0, os.makedev(0, 0))     # whiteout
+    os.utime(up / "etc" / "gone", (1_000_000_000, 1_000_000_000), follow_symlinks=False)   # an older marker
     (up / "var").mkdir()
     (up / "var" / "cache").mkdir()
     os.setxattr(up / "var" / "cache", "trusted.overlay.opaque", b"y")
