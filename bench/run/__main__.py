@@ -12,6 +12,23 @@ One image for all (this machine's busybox, tests/fixtures), imported into gantry
 and ratios to podman are printed (target: gantryctl <= podman).
 
     CRICTL=/path/to/crictl python -m bench.run [--rounds N]
+
+Measured 2026-12-05 18:16 UTC (7 rounds, load 0.9 at the end, 2 shared cores; the 834 ms vs 573 ms
+of the issue were taken under a heavier load):
+
+    gantryctl run --rm                         275.6 ms  (min  246.0)  0.75x podman
+    crictl runp+create+start+wait+rm           268.3 ms  (min  229.2)  0.73x podman
+    podman run --rm (runc)                     368.3 ms  (min  354.3)  1.00x podman
+
+Before (same day, 17:13, load 1.0): gantryctl 384.5 ms, crictl 236.1 ms, podman 316.1 ms (1.22x).
+Where gantryctl's time went then (one run, in-process timestamps): ~95 ms interpreter and imports
+(grpc 43, cri_pb2 and protobuf 23, the editable-install finder 11, gantryctl's own ~10), ~5 ms
+ImageStatus, then RunPodSandbox 18-23, CreateContainer 45-55, StartContainer 15-18 ms (gantryd),
+100 ms of the log follower waiting for a quiet file after the exit, 2 ms ContainerStatus, then
+StopContainer 1-4, RemoveContainer 29-51, StopPodSandbox 21, RemovePodSandbox 11-17 ms.  Now the
+follower ends when the exit is recorded (GetContainerEvents, highlevel/ctl/exitwatch.py) and --rm is
+StopPodSandbox + RemovePodSandbox: ~230 ms in-process, what is left is gantryd's own work and the
+client's imports.
 """
 import argparse
 import json

@@ -1,24 +1,23 @@
 """logs: a container's CRI log file (read locally, as crictl does), rotated parts included; -f follows.
 
-Following polls the file: new bytes are printed as complete lines; a rotation (the path names
-a new inode, or the file got shorter) reopens it from its start; when nothing came for a while
-the container's state is asked, and once it is no longer running what is left is printed and
-the command ends.
+Following reads the file every POLL seconds: new bytes are printed as complete lines; a
+rotation (the path names a new inode, or the file got shorter) reopens it from its start.  Between
+reads it waits on an exitwatch.ExitWatch (``run`` passes one fed by GetContainerEvents; ``logs -f``
+asks ContainerStatus on a backing-off schedule); once the runtime has recorded the exit, the log
+is complete: what is left is read to its end, once, and the command ends.
 """
 import glob
 import gzip
 import os
 import sys
-import time
 
 from gantry.api import cri_pb2
 
 from . import crilog, resolve
 from .client import CtlError
+from .exitwatch import ExitWatch
 
-POLL = 0.1
-STATE_EVERY = 0.5          # the state is asked this often once the container has run a while,
-STATE_FIRST = 0.02         # and this soon at first, doubling: a short `run --rm` ends in tens of ms
+POLL = 0.05               # how often a followed file is read for new bytes
 
 
 class Sink:
@@ -96,21 +95,14 @@ def cmd_logs(client, args, out):
         follow(client, cid, path, sink, reader, offset)
 
 
-def _state(client, cid):
-    try:
-        return client.runtime.ContainerStatus(cri_pb2.ContainerStatusRequest(container_id=cid),
-                                              timeout=client.timeout).status.state
-    except client.grpc.RpcError as exc:
-        if exc.code() == client.grpc.StatusCode.NOT_FOUND:
-            return None
-        raise client.error("status " + cid, exc) from None
-
-
-def follow(client, cid, path, sink, reader=None, offset=0, stop=None):
-    """Print what is appended to ``path`` until the container is no longer running (or ``stop()``)."""
+def follow(client, cid, path, sink, reader=None, offset=0, stop=None, watch=None):
+    """Print what is appended to ``path`` until the runtime has recorded the container's exit
+    (``watch``: an ExitWatch; one is made when None) or ``stop()``; then what is left, to the end."""
     reader = reader or crilog.Lines()
+    own = watch is None
+    if own:
+        watch = ExitWatch(client, cid)
     f, ino = None, None
-    next_check, every = 0.0, STATE_FIRST
     try:
         while True:
             if f is None:
@@ -129,37 +121,29 @@ def follow(client, cid, path, sink, reader=None, offset=0, stop=None):
                 f.close()
                 f, offset = None, 0
                 continue
-            now = time.monotonic()
-            if now >= next_check:
-                next_check, every = now + every, min(every * 2, STATE_EVERY)
-                if (stop is not None and stop()) or _state(client, cid) not in (cri_pb2.CONTAINER_RUNNING,
-                                                                              cri_pb2.CONTAINER_CREATED):
-                    _drain(f, path, sink, reader)
-                    return
-            time.sleep(max(0.0, min(POLL, next_check - time.monotonic())))
+            if (stop is not None and stop()) or watch.wait(POLL):
+                _drain(f, ino, offset, path, sink, reader)
+                return
     finally:
         if f is not None:
             f.close()
+        if own:
+            watch.close()
 
 
-def _drain(f, path, sink, reader, quiet_reads=2):
-    """The writer may append the last records just after the exit is recorded: read until the
-    file has been quiet for ``quiet_reads`` polls."""
-    if f is None:
-        try:
-            f = open(path, "rb")
-        except FileNotFoundError:
-            sink.write(reader.flush())
-            return
-    quiet = 0
-    while quiet < quiet_reads:
-        data = f.read()
-        if data:
-            sink.write(reader.feed(data))
-            quiet = 0
-        else:
-            quiet += 1
-            time.sleep(POLL / 2)
+def _drain(f, ino, offset, path, sink, reader):
+    """The exit is recorded, so the writer is done (exitwatch.py says why): read what is left to
+    the end, once; if the log was rotated since the last read, the new file too."""
+    if f is not None:
+        sink.write(reader.feed(f.read()))
+    try:
+        with open(path, "rb") as g:
+            if f is None:
+                g.seek(offset)
+            if f is None or os.fstat(g.fileno()).st_ino != ino:
+                sink.write(reader.feed(g.read()))
+    except FileNotFoundError:
+        pass
     sink.write(reader.flush())
 
 

@@ -8,8 +8,10 @@
     then       -d: print the id and leave it running
                -i/-t: attach over the streaming URL (stdin, terminal, its size)
                else: follow the container's CRI log file, stdout to stdout and stderr to stderr
-    end        wait for the exit, exit with its code; --rm: RemoveContainer, StopPodSandbox,
-               RemovePodSandbox and the log directory
+    end        wait for the exit (exitwatch.py: GetContainerEvents, subscribed before StartContainer,
+               ContainerStatus behind it), exit with its code; --rm: StopPodSandbox and
+               RemovePodSandbox (which stop and remove the pod's containers, as CRI says), then
+               the log directory
 
 Ctrl-C (or SIGTERM) asks StopContainer (10 s grace, the image's stop signal first); a second
 one kills at once.  Anything failing before the container runs removes what was made.
@@ -19,15 +21,14 @@ import shutil
 import signal
 import sys
 import threading
-import time
 
 from gantry.api import cri_pb2
 
 from . import configs, containers, pods
 from .client import CtlError
+from .exitwatch import ExitWatch
 
 STOP_GRACE = 10
-EXIT_WAIT = 0.05
 
 
 def cmd_run(client, args, out):
@@ -41,13 +42,18 @@ def cmd_run(client, args, out):
     ensure_image(client, args.image, args.pull, args.timeout, pod_cfg)
     os.makedirs(pod_cfg.log_directory, mode=0o755, exist_ok=True)
     made = Made(client, pod_cfg.log_directory)
+    watch = None
     try:
         made.pod = client.call("run: RunPodSandbox", client.runtime.RunPodSandbox,
                                cri_pb2.RunPodSandboxRequest(config=pod_cfg, runtime_handler=args.runtime),
                                timeout=max(client.timeout, pods.POD_TIMEOUT)).pod_sandbox_id
         made.ctr = containers.create(client, made.pod, ctr_cfg, pod_cfg)
+        if not args.detach:
+            watch = ExitWatch(client, made.ctr)
         containers.start(client, made.ctr)
     except BaseException:
+        if watch is not None:
+            watch.close()
         made.remove()
         raise
     if args.detach:
@@ -62,9 +68,10 @@ def cmd_run(client, args, out):
             from . import logs
 
             st = containers.status(client, made.ctr).status
-            logs.follow(client, made.ctr, st.log_path, logs.Sink())
-        code = wait_exit(client, made.ctr)
+            logs.follow(client, made.ctr, st.log_path, logs.Sink(), watch=watch)
+        code = wait_exit(client, made.ctr, watch)
     finally:
+        watch.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
         if args.rm:
@@ -92,12 +99,10 @@ def ensure_image(client, ref, policy, timeout, pod_cfg):
         pull(client, ref, timeout=timeout, sandbox_config=pod_cfg)
 
 
-def wait_exit(client, cid):
-    while True:
-        st = containers.status(client, cid).status
-        if st.state == cri_pb2.CONTAINER_EXITED:
-            return st.exit_code
-        time.sleep(EXIT_WAIT)
+def wait_exit(client, cid, watch):
+    """The container's exit code, once ``watch`` (an ExitWatch) saw the exit recorded."""
+    watch.wait()
+    return containers.status(client, cid).status.exit_code
 
 
 class Made:
@@ -108,10 +113,10 @@ class Made:
         self.pod = self.ctr = None
 
     def remove(self):
+        """The pod goes with its container: CRI's StopPodSandbox stops the pod's containers and
+        RemovePodSandbox removes them (gantryd's pods.py; containerd and CRI-O alike)."""
         errors = []
         steps = []
-        if self.ctr:
-            steps += [lambda: containers.stop(self.client, self.ctr, 0), lambda: containers.remove(self.client, self.ctr)]
         if self.pod:
             steps += [lambda: pods.stop_pod(self.client, self.pod), lambda: pods.remove_pod(self.client, self.pod)]
         for step in steps:
