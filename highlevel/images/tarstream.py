@@ -5,7 +5,8 @@
 every 512-byte header, which makes layers with thousands of files slow.
 This reader keeps one decompressed chunk at a time and an index into it:
 headers are parsed by ``tarfile.TarInfo.fromtarfile`` (this object offers
-the few attributes it uses), file data is handed out as memoryview slices of
+the few attributes it uses), one block at a time by tarheader.Header (tarfile's
+rules, a faster checksum), file data is handed out as memoryview slices of
 the chunk.
 
     ts = TarStream(next_chunk)          # next_chunk() -> bytes, b"" at the end
@@ -19,6 +20,7 @@ from __future__ import annotations
 import tarfile
 
 from .. import errors
+from .tarheader import Header
 
 BLOCK = tarfile.BLOCKSIZE
 # Headers (PAX records, GNU long names) are read whole: a hostile size must not
@@ -88,7 +90,7 @@ class TarStream:
         while True:
             self.skip(self.offset - self.tell())
             try:
-                info = tarfile.TarInfo.fromtarfile(self)
+                info = Header.fromtarfile(self)
             except (tarfile.EOFHeaderError, tarfile.EmptyHeaderError):
                 return
             except tarfile.TruncatedHeaderError as e:

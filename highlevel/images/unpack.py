@@ -52,11 +52,20 @@ from .layerfixups import OPAQUE_XATTR
 from .tarstream import TarStream
 from .whiteouts import classify, clean_path
 
+try:
+    # zlib-ng: the same deflate format and the same API as the zlib module (a port of CPython's),
+    # inflating 2.5-2.8x faster on layers (0.015 s instead of 0.038 s for one of bench/pull's 37 MB
+    # blobs, crc32 included); plain zlib where the wheel is missing
+    from zlib_ng import zlib_ng as _inflate_lib
+except ImportError:  # pragma: no cover - the wheel is a dependency
+    _inflate_lib = zlib
+
 log = logging.getLogger("gantry.images.unpack")
 
 BUF = 1 << 20
 OUT_MAX = 4 << 20     # largest decompressed piece held at once
 PREFETCH = True    # decompress in a helper thread (see DiffReader.prefetch)
+INFLATE = _inflate_lib   # the module that inflates gzip layers: zlib_ng, else zlib (tests set either)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -114,7 +123,8 @@ class DiffReader:
         self._eof = False
         if self.compression == "gzip":
             self._src = src
-            self._z = zlib.decompressobj(wbits=31)
+            self._inflate = INFLATE
+            self._z = self._inflate.decompressobj(wbits=31)
             self._next = self._gzip_chunk
         elif self.compression == "zstd":
             import zstandard
@@ -131,15 +141,18 @@ class DiffReader:
         """Up to OUT_MAX bytes of output per call, so a small, highly compressed blob
         cannot make one call allocate gigabytes."""
         while True:
-            if self._z.unconsumed_tail:
-                rest = self._z.unconsumed_tail
-            elif self._z.eof:
+            # eof first: a member that ends on the output limit leaves its trailing input in both
+            # unconsumed_tail and unused_data, and feeding the tail again to the finished
+            # decompressor would loop forever (unused_data growing at each turn)
+            if self._z.eof:
                 rest = self._z.unused_data
                 if not rest:
                     rest = self._src.read(BUF)
                     if not rest:
                         return b""
-                self._z = zlib.decompressobj(wbits=31)   # a further gzip member
+                self._z = self._inflate.decompressobj(wbits=31)   # a further gzip member
+            elif self._z.unconsumed_tail:
+                rest = self._z.unconsumed_tail
             else:
                 rest = self._src.read(BUF)
                 if not rest:
@@ -154,7 +167,7 @@ class DiffReader:
             return b""
         try:
             chunk = self._next()
-        except zlib.error as e:
+        except (zlib.error, _inflate_lib.error) as e:
             raise errors.DataLoss(f"layer: corrupt gzip stream: {e}") from e
         except errors.GantryError:
             raise
@@ -345,6 +358,12 @@ class _Applier:
         self.dir_meta = {}           # parts -> TarInfo, applied last
         self.implicit = set()        # parents created without an entry of their own
         self.deferred = {}           # link parts -> target parts of hardlinks into lower layers
+        # The owner a new entry gets: ours, as no directory is setgid before finish() (the root is
+        # a fresh temporary; set-gid modes come last); lchown is skipped when the entry wants that
+        # owner (one system call, and one GIL hand-off, less per file of a typical layer).
+        self.born_owner = None
+        if owners and not os.lstat(root).st_mode & stat.S_ISGID:
+            self.born_owner = (os.geteuid(), os.getegid())
 
     def run(self, ts):
         for member in ts.members():
@@ -489,7 +508,7 @@ class _Applier:
     def _attrs(self, path, m, symlink=False):
         """Owner, then mode (chown clears setuid), then xattrs (chown clears file
         capabilities), then mtime."""
-        if self.owners:
+        if self.owners and (m.uid, m.gid) != self.born_owner:
             os.lchown(path, m.uid, m.gid)
         if not symlink:
             os.chmod(path, stat.S_IMODE(m.mode))

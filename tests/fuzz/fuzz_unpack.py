@@ -13,7 +13,9 @@ would mean an unexpected OSError); outside/ and lower/ are unchanged
 (whiteouts, opaque dirs, symlinks, hardlinks, ``..``, absolute names included);
 on an error the target is absent and no temporary is left; on success every
 entry of the target is a directory, file, symlink, device, fifo or overlay
-whiteout (0/0 char device), and nothing in it is a hardlink to a file outside it."""
+whiteout (0/0 char device), and nothing in it is a hardlink to a file outside it.
+Every 512-byte block of the tar decodes the same through tarheader.Header (the unpacker's
+header decoder) as through tarfile.TarInfo: the same fields or the same error."""
 import gzip
 import os
 import shutil
@@ -23,6 +25,7 @@ import tarfile
 import zstandard
 from gantry.highlevel import errors
 from gantry.highlevel.images import layerfixups, unpack
+from gantry.highlevel.images.tarheader import Header
 
 from .harness import Target
 from .scratch import Scratch, tree
@@ -71,11 +74,16 @@ def fix_checksums(tar):
     return bytes(buf)
 
 
-def layer_blob(data):
+def layer_tar(data):
+    """(the input's tar, as checksum-fixed as its mode byte says; its compression: 0 none, 1 gzip, 2 zstd)."""
     mode, tar = (data[0], data[1:]) if data else (0, b"")
     if not mode & 4:
         tar = fix_checksums(tar)
-    compression = mode % 4
+    return tar, mode % 4
+
+
+def layer_blob(data):
+    tar, compression = layer_tar(data)
     if compression == 1:
         return gzip.compress(tar, compresslevel=1, mtime=0)
     if compression == 2:
@@ -103,7 +111,22 @@ def check(data):
         unpack.PREFETCH = real
 
 
+def _decoded(cls, block):
+    try:
+        info = cls.frombuf(block, tarfile.ENCODING, "surrogateescape")
+    except tarfile.HeaderError as exc:
+        return type(exc), str(exc)
+    return [getattr(info, k, None) for k in tarfile.TarInfo.__slots__ if k != "tarfile"]
+
+
+def _check_header_decoding(tar):
+    for pos in range(0, len(tar), tarfile.BLOCKSIZE):
+        block = tar[pos:pos + tarfile.BLOCKSIZE]
+        assert _decoded(Header, block) == _decoded(tarfile.TarInfo, block), "tarheader differs at %d" % pos
+
+
 def _check(data):
+    _check_header_decoding(layer_tar(data)[0])
     target = _scratch.path("target")
     lower = _scratch.path("lower")
     try:
@@ -134,5 +157,6 @@ def _walk_stats(root):
 
 
 TARGET = Target("unpack", check, ("gantry.highlevel.images.unpack", "gantry.highlevel.images.tarstream",
+                                  "gantry.highlevel.images.tarheader",
                                   "gantry.highlevel.images.whiteouts", "gantry.highlevel.images.layerfixups"),
                 allowed=ALLOWED, setup=setup, max_len=256 << 10)

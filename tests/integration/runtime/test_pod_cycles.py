@@ -4,7 +4,7 @@ Each cycle is what a kubelet does for a short-lived pod: RunPodSandbox with a ho
 PodSandboxStatus (the pod has its address), StopPodSandbox, RemovePodSandbox.  Before and after,
 the counts of what pods hold must be the same: addresses (IPAM rows or host-local files), cache
 entries (CNI cache files or the bridge's pod records), bridge ports (veths), host-port rules,
-pod dirs with their netns files and nsfs mounts, and gantryd's own fds and threads.
+pod dirs with their netns files, nsfs and /dev/shm mounts, and gantryd's own fds and threads.
 (By hand on this machine: 1,000 cycles in each mode, the same counts, see the branch's report.)
 """
 import os
@@ -21,11 +21,12 @@ CYCLES = int(os.environ.get("GANTRY_POD_CYCLES", "25"))
 
 def held(gd, mode):
     state = gd.state
-    nsfs = sum(1 for line in open("/proc/self/mountinfo")
-               if line.split()[4].startswith(state + "/") and " nsfs " in line)
+    mine = [line for line in open("/proc/self/mountinfo") if line.split()[4].startswith(state + "/")]
+    nsfs = sum(1 for line in mine if " nsfs " in line)
+    shm = sum(1 for line in mine if " tmpfs " in line and line.split()[4].endswith("/shm"))
     return {"addresses": len(mode.reserved_ips(gd)), "cache": len(mode.cache_files(gd)),
             "bridge ports": len(bridge_ports(mode.bridge)), "rules": len(mode.rules()),
-            "pod dirs": len(os.listdir(os.path.join(state, "pods"))), "nsfs mounts": nsfs,
+            "pod dirs": len(os.listdir(os.path.join(state, "pods"))), "nsfs mounts": nsfs, "shm mounts": shm,
             "gantryd fds": len(os.listdir("/proc/%d/fd" % gd.proc.pid)),
             "gantryd threads": len(os.listdir("/proc/%d/task" % gd.proc.pid))}
 

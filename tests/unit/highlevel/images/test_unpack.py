@@ -349,3 +349,29 @@ def test_symlink_with_an_empty_target_is_refused(tmp_path):
     with pytest.raises(errors.InvalidArgument, match="empty target"):
         unpack.apply_layer(io.BytesIO(layer.blob), str(tmp_path / "t"), sync=False)
     assert os.listdir(tmp_path) == []
+
+
+@root_only
+def test_lchown_only_where_the_owner_differs(tmp_path, monkeypatch):
+    calls = []
+    real = os.lchown
+    monkeypatch.setattr(unpack.os, "lchown", lambda p, u, g: (calls.append((os.path.basename(p), u, g)), real(p, u, g)))
+    layer = oi.Layer([oi.Dir("d", uid=0, gid=0), oi.File("d/mine", b"1", uid=0, gid=0),
+                      oi.File("d/theirs", b"2", uid=1000, gid=0), oi.File("d/grp", b"3", uid=0, gid=5),
+                      oi.Symlink("d/ln", "mine", uid=7, gid=7)])
+    apply(layer, tmp_path / "t")
+    assert sorted(calls) == [("grp", 0, 5), ("ln", 7, 7), ("theirs", 1000, 0)]
+    t = tmp_path / "t" / "d"
+    assert [(os.lstat(t / n).st_uid, os.lstat(t / n).st_gid) for n in ("mine", "theirs", "grp", "ln")] == [
+        (0, 0), (1000, 0), (0, 5), (7, 7)]
+
+
+@root_only
+def test_owners_in_a_setgid_parent_are_all_set(tmp_path, monkeypatch):
+    parent = tmp_path / "sgid"
+    parent.mkdir()
+    os.chown(parent, 0, 5)
+    os.chmod(parent, 0o2755)
+    layer = oi.Layer([oi.File("f", b"1", uid=0, gid=0)])
+    apply(layer, parent / "t")
+    assert os.lstat(parent / "t" / "f").st_gid == 0
