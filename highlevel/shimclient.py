@@ -82,7 +82,7 @@ class _Connection:
                 if left <= 0:
                     return None
                 self.sock.settimeout(left)
-            else:
+            elif self.sock.gettimeout() is not None:  # settimeout costs an ioctl: not once per frame
                 self.sock.settimeout(None)
             try:
                 data = self.sock.recv(262144)

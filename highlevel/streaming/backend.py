@@ -74,6 +74,8 @@ class _Pumps:
         self.done = threading.Event()
         self.threads = []
         self.waiting_since = None
+        self.sending = threading.Lock()  # held while stdin goes to the shim (see pipe_stdin)
+        self.stdin_failed = False
 
     def start(self, target, *args):
         t = threading.Thread(target=target, args=args, daemon=True, name="stream-pump")
@@ -100,19 +102,22 @@ class _Pumps:
         except (OSError, errors.GantryError):
             pass
 
-    def stdin(self, on_eof):
-        while not self.done.is_set():
-            data = self.io.stdin.read(65536, timeout=POLL)
-            if data is None:
-                continue
-            try:
-                if not data:
-                    if not self.done.is_set():
-                        on_eof()
+    def pipe_stdin(self, on_eof):
+        """The client's stdin to the shim from the connection's reader thread: no thread and no
+        wake-up of ours in between.  A shim that stops reading blocks the send, so the reader
+        and then the client (TCP) wait: the same back-pressure as a full stdin buffer."""
+        def take(data):
+            with self.sending:
+                if self.done.is_set() or self.stdin_failed:
                     return
-                self.stream.send(data)
-            except errors.GantryError:
-                return
+                try:
+                    if data:
+                        self.stream.send(data)
+                    else:
+                        on_eof()
+                except (errors.GantryError, OSError):
+                    self.stdin_failed = True
+        self.io.stdin.pipe(take)
 
     def resizes(self, resize):
         while not self.done.is_set():
@@ -133,6 +138,8 @@ class _Pumps:
         _wake(self.stream)
         for t in self.threads:
             t.join()
+        with self.sending:  # a stdin send in flight has ended (the wake above unblocked it)
+            pass
 
 
 class ShimBackend:
@@ -195,7 +202,7 @@ class ShimBackend:
     def _run(self, client, exec_id, io, pumps):
         output = pumps.start(pumps.output)
         if io.stdin is not None:
-            pumps.start(pumps.stdin, lambda: pumps.stream.close_stdin())
+            pumps.pipe_stdin(pumps.stream.close_stdin)
         if pumps.tty:   # without a terminal there is nothing to resize
             pumps.start(pumps.resizes, lambda w, h: client.resize_pty(w, h, exec_id))
         status = self._wait(client, exec_id, io)
@@ -251,7 +258,7 @@ class ShimBackend:
             output = pumps.start(pumps.output)
             if want_stdin:
                 on_eof = stream.close_stdin if ref.stdin_once and not ref.tty else detached.set
-                pumps.start(pumps.stdin, on_eof)
+                pumps.pipe_stdin(on_eof)
             if ref.tty:
                 pumps.start(pumps.resizes, lambda w, h: client.resize_pty(w, h))
             while output.is_alive() and not io.gone.is_set() and not detached.is_set():

@@ -1,6 +1,7 @@
 """The streams of one exec or attach, whatever the wire: what a backend reads and writes.
 
     io.stdin.read(n)     bytes; b"" at the client's EOF (None when no stdin was asked for)
+    io.stdin.pipe(f)     or: f(bytes) in the connection's reader thread, f(b"") at the EOF
     io.release()         the backend is done: wakes its stdin and resize readers at once
     io.stdout.write(b)   blocks while the client is slow; BrokenPipeError once it is gone
     io.resizes.get()     (width, height); None when the client sends no more

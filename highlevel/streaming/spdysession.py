@@ -42,6 +42,18 @@ class SpdyStream:
                 pass  # the connection is going away; the reader will see it
         return data
 
+    def pipe(self, consumer):
+        """consumer(data) gets what the client sends, in the reader's thread (ByteBuffer.pipe);
+        the window opens again as each call returns, so a blocking consumer stops the client."""
+        def take(data):
+            consumer(data)
+            if data:
+                try:
+                    self.session.send(self.session.conn.consumed, self.id, len(data))
+                except OSError:
+                    pass
+        self.inbound.pipe(take)
+
     def discard(self):
         """We read no more from this stream: what the client still sends is dropped."""
         self.inbound.discard()
