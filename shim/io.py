@@ -28,6 +28,7 @@ from . import crilog
 
 STREAM_WIRE = {"stdout": shim_pb2.STDOUT, "stderr": shim_pb2.STDERR}
 READ_SIZE = 65536
+STDIN_HIGH = 1 << 20  # input bytes held for a process that does not read them before its sender pauses
 
 
 def _nonblocking(fd):
@@ -46,6 +47,7 @@ class ProcessIO:
         self.stdin_is_pty = False
         self.stdin_pending = bytearray()
         self.stdin_close_after = False
+        self.stdin_paused = set()  # senders told to pause_reading while stdin_pending is full
         self.child_fds = ()  # (stdin, stdout, stderr) for the runtime; closed after it ran
         self.encoders = {s: crilog.LineEncoder(s) for s in crilog.STREAMS}
         self.flush_timers = {}  # stream -> the loop timer that logs its held tail
@@ -204,12 +206,24 @@ class ProcessIO:
         self.subscribers = []
 
     # -- input ----------------------------------------------------------------
-    def write_stdin(self, data, close=False):
+    def write_stdin(self, data, close=False, source=None):
+        """Queue input for the process.  ``source`` (a connection with pause_reading/resume_reading)
+        is paused while more than STDIN_HIGH bytes wait for a process that does not read them, and
+        resumed once they are written or have nowhere to go: the client then feels back-pressure
+        instead of the shim buffering without bound."""
         if self.stdin_fd < 0:
             return
         self.stdin_pending += data
         self.stdin_close_after = self.stdin_close_after or close
         self._flush_stdin()
+        if source is not None and self.stdin_fd >= 0 and len(self.stdin_pending) > STDIN_HIGH:
+            source.pause_reading()
+            self.stdin_paused.add(source)
+
+    def _resume_senders(self):
+        paused, self.stdin_paused = self.stdin_paused, set()
+        for source in paused:
+            source.resume_reading()
 
     def _flush_stdin(self):
         fd = self.stdin_fd
@@ -226,6 +240,7 @@ class ProcessIO:
                 break
             del self.stdin_pending[:n]
         self.loop.remove_writer(fd)
+        self._resume_senders()
         if self.stdin_close_after:
             self.close_stdin()
 
@@ -234,6 +249,7 @@ class ProcessIO:
             self.stdin_close_after = True
             return
         fd, self.stdin_fd = self.stdin_fd, -1
+        self._resume_senders()
         if fd < 0:
             return
         if self.stdin_is_pty:
@@ -253,6 +269,7 @@ class ProcessIO:
 
     def close(self):
         self._cancel_flush_timers()
+        self._resume_senders()           # a paused client must be read again to see its hang-up
         self.end_attaches()
         self.close_child_fds()
         for fd in list(self.readers):

@@ -68,6 +68,19 @@ class Connection:
         self.out = bytearray()
         self.calls = {}
         self.closed = False
+        self.paused = False
+
+    def pause_reading(self):
+        """Back-pressure: read nothing more from this client until resume_reading (what it sends
+        has nowhere to go yet: a process that does not read its stdin)."""
+        if not self.closed and not self.paused:
+            self.paused = True
+            self.server.loop.remove_reader(self.fd)
+
+    def resume_reading(self):
+        if not self.closed and self.paused:
+            self.paused = False
+            self.server.loop.add_reader(self.fd, self.on_readable)
 
     def on_readable(self):
         try:

@@ -324,7 +324,7 @@ class ShimService:
         def on_data(payload):
             msg = shim_pb2.AttachRequest.FromString(payload)
             if req.stdin and (msg.data or msg.close_stdin):
-                p.io.write_stdin(msg.data, close=msg.close_stdin)
+                p.io.write_stdin(msg.data, close=msg.close_stdin, source=call.conn)
         call.on_data = on_data
         call.accept()
         if req.stdin and (req.data or req.close_stdin):

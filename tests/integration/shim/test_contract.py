@@ -160,6 +160,42 @@ def test_attach_stdin_pipes_and_several_clients(contract_env):
         c.attach()
 
 
+def _rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(next(line.split()[1] for line in f if line.startswith("VmRSS:")))
+
+
+def test_stdin_nobody_reads_pushes_back_on_the_client(contract_env):
+    """A process that never reads its stdin: the shim holds at most ~1 MiB of it, then stops reading
+    the client's connection (its send blocks) instead of buffering without bound."""
+    import threading
+    c, _ = contract_env.start(["sleep", "1000"], stdin=True, cid="noread")
+    c.create()
+    shim_pid = c.connect().shim_pid
+    stream = c.attach(stdin=True)
+    c.start()
+    before = _rss_kib(shim_pid)
+    sent = []
+
+    def flood():
+        try:
+            for _ in range(256):                       # 64 MiB if nothing pushed back
+                stream.send(b"z" * 262144)
+                sent.append(1)
+        except errors.GantryError:
+            pass
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    t.join(3)
+    assert t.is_alive(), "64 MiB went into the shim of a process that reads nothing"
+    assert len(sent) < 64 and _rss_kib(shim_pid) - before < 8 * 1024
+    c.kill(signal.SIGKILL)
+    assert c.wait(timeout=20).exit_status == 137
+    t.join(20)                                         # the shim reads again: the client is unblocked
+    assert not t.is_alive()
+    stream.close()
+
+
 def test_kill_one_and_all(contract_env):
     c, _ = contract_env.run(["sh", "-c", "trap 'echo got-term; exit 42' TERM; echo trapped; while true; do sleep 0.05; done"],
                         cid="k")

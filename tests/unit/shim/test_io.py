@@ -3,6 +3,7 @@ import os
 
 from gantry.api import shim_pb2
 from gantry.shim import crilog
+from gantry.shim import io as shimio
 from gantry.shim.io import ProcessIO
 from gantry.shim.loop import Loop
 
@@ -75,6 +76,73 @@ def test_stdin_is_written_and_closed(tmp_path):
     assert os.read(reader, 100) == b""  # EOF: stdin closed
     os.close(reader)
     io.close()
+
+
+class FakeSource:
+    def __init__(self):
+        self.events = []
+
+    def pause_reading(self):
+        self.events.append("pause")
+
+    def resume_reading(self):
+        self.events.append("resume")
+
+
+def stdin_io():
+    io = ProcessIO(Loop(), stdin=True)
+    child_in, _, _ = io.make_pipes()
+    reader = os.dup(child_in)
+    io.close_child_fds()
+    return io, reader
+
+
+def drain_pipe(fd):
+    os.set_blocking(fd, False)
+    got = 0
+    try:
+        while True:
+            got += len(os.read(fd, 1 << 20))
+    except BlockingIOError:
+        return got
+
+
+def test_a_process_that_does_not_read_stdin_pauses_its_sender_until_it_does():
+    """Bounded buffering: past STDIN_HIGH bytes held, the sending connection stops being read."""
+    io, reader = stdin_io()
+    src = FakeSource()
+    chunk = b"x" * 65536
+    sent = 0
+    while not src.events:
+        io.write_stdin(chunk, source=src)
+        sent += len(chunk)
+        assert sent < 64 * shimio.STDIN_HIGH, "the sender was never paused"
+    assert src.events == ["pause"] and len(io.stdin_pending) > shimio.STDIN_HIGH
+    assert len(io.stdin_pending) <= shimio.STDIN_HIGH + len(chunk)
+    got = drain_pipe(reader)          # the process reads: the loop flushes the rest, the sender resumes
+    while io.stdin_pending:
+        io._flush_stdin()
+        got += drain_pipe(reader)
+    assert src.events == ["pause", "resume"] and got == sent
+    os.close(reader)
+    io.close()
+
+
+def test_paused_senders_resume_when_stdin_closes_or_the_process_goes():
+    for end in ("close_stdin", "close"):
+        io, reader = stdin_io()
+        src = FakeSource()
+        while not src.events:
+            io.write_stdin(b"y" * 65536, source=src)
+        getattr(io, end)() if end == "close" else io.close_stdin()
+        if end == "close_stdin":          # input still pending: stdin closes once it is written...
+            assert src.events == ["pause"]
+            os.close(reader)              # ...or the reader goes: the input is dropped
+            io._flush_stdin()
+            io.close()
+        assert src.events == ["pause", "resume"], end
+        if end == "close":
+            os.close(reader)
 
 
 def run_loop_for(loop, seconds):
