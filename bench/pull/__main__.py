@@ -56,6 +56,9 @@ After tarheader.py, zlib-ng inflate (2.5x zlib) and no lchown for entries alread
 - 18:27 UTC, 0.8 -> 1.1: gantryd 0.96-1.96 s, containerd 1.85-3.05 s, median ratio 0.68 (0.38-0.99);
 - 18:29 UTC, 0.9 -> 1.1: gantryd 1.09-1.45 s, containerd 1.24-2.39 s, median ratio 0.82 (0.54-0.93);
 - 18:32 UTC, 1.3 -> 1.75: gantryd 0.90-1.55 s, containerd 1.36-2.60 s, median ratio 0.75 (0.44-0.95).
+- 18:50 UTC, 0.7 -> 1.4 (nothing else running but the bench): gantryd 0.91-1.26 s, containerd
+  1.22-1.80 s, median ratio 0.77 (0.69-0.79); at 17:10 (load 0.3, before these changes) gantryd
+  1.02-1.37 s, containerd 1.27-1.80 s, median 0.66 (0.66-0.85): containerd's own times vary as much.
 "Pull done" now comes 0.33-0.7 s after the last blob is stored (it was ~0.6-0.7 s), and the
 download itself (blobs stored at 0.39-1.35 s) varies as much as the whole tail.  The 0.6 target is
 reached in single rounds (0.38-0.59), not as a median.
