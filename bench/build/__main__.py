@@ -23,7 +23,8 @@ medians and ratios gantryd/podman are printed (issue 12's targets: <= 1.0 cold, 
 Figures on this machine (2 cores shared with other agents' work), branch builder at a8f462c,
 podman 4.3.1 (buildah 1.28) + runc, 5 rounds, 200 files, load 6.3 at the start, medians:
 cold gantryd 0.69 s vs podman 1.54 s (0.45), warm 0.19 s vs 0.60 s (0.31).  An earlier run at
-load 13: cold 2.36 vs 3.76 s (0.63), warm 0.61 vs 1.91 s (0.32).
+load 13: cold 2.36 vs 3.76 s (0.63), warm 0.61 vs 1.91 s (0.32).  Main at 19:07 UTC, quiet (load
+0.6), 5 rounds: cold 0.51 vs 1.05 s (0.49), warm 0.16 vs 0.38 s (0.42).
 """
 import argparse
 import json
