@@ -17,21 +17,11 @@ import os
 import socket
 
 from ..errors import FailedPrecondition, Internal
-from . import netlinklib
+from . import netlinklib as _nl  # pyroute2's names, loaded on first use
 from .netns import run_in_netns
 
 POD_IFNAME = "eth0"
 VETH_PREFIX = "gv"
-
-
-class _Netlink:
-    """netlinklib's names, loaded on first access (see netlinklib for why not ``import pyroute2``)."""
-
-    def __getattr__(self, name):
-        return getattr(netlinklib.load(), name)
-
-
-_nl = _Netlink()
 
 
 def veth_name(pod_id):

@@ -30,6 +30,16 @@ class Netlink:
         self.IPRoute, self.NetlinkError, self.IFA_F_NODAD, self.lean = IPRoute, NetlinkError, IFA_F_NODAD, lean
 
 
+def __getattr__(name):
+    """``netlinklib.IPRoute`` (or NetlinkError, IFA_F_NODAD) loads pyroute2 on first use; the names
+    then become this module's own, so later uses cost a plain attribute lookup."""
+    if name not in ("IPRoute", "NetlinkError", "IFA_F_NODAD"):
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    nl = load()
+    globals().update(IPRoute=nl.IPRoute, NetlinkError=nl.NetlinkError, IFA_F_NODAD=nl.IFA_F_NODAD)
+    return globals()[name]
+
+
 def load():
     """The Netlink names (imported once per process; thread-safe)."""
     global _loaded

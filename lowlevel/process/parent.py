@@ -99,6 +99,12 @@ def direct_flags(linux, manager):
     return flags
 
 
+def _self_place(manager):
+    """What stage 1 needs to enter the container's cgroups itself: its v1 dirs and cgroup2 dir."""
+    paths = manager.paths()
+    return {"v1": sorted(set(paths["v1"].values())), "unified": paths.get("unified")}
+
+
 def _clone_init(sys, flags, self_place):
     """clone3 of the init into its namespaces and cgroup2 directory; None when this kernel refuses
     clone3 or CLONE_INTO_CGROUP (< 5.7, or a seccomp filter): stage 1 takes over then."""
@@ -130,8 +136,7 @@ def spawn_init(sys, cfg, opts, manager, on_pid, state_for_hooks):
     self_place = None
     if manager is not None:   # made before the fork: pid 1 bind-mounts them without waiting (init.Placement)
         manager.create()
-        paths = manager.paths()
-        self_place = {"v1": sorted(set(paths["v1"].values())), "unified": paths.get("unified")}
+        self_place = _self_place(manager)
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("fifo_fd"), opts.get("state_dir_fd"),
                                                      opts.get("console_fd")),
                         terminal=bool((cfg.get("process") or {}).get("terminal")), init_placed_late=True,
@@ -224,10 +229,8 @@ def spawn_exec(sys, proc, linux, opts, manager):
         from . import init
         init.exec_process(sys_, chan, proc, linux, opts, userns)
 
-    self_place = None
-    if manager is not None:   # stage 1 enters them itself (init.place_self): no RCU grace period here
-        paths = manager.paths()
-        self_place = {"v1": sorted(set(paths["v1"].values())), "unified": paths.get("unified")}
+    # stage 1 enters them itself (init.place_self): no RCU grace period here
+    self_place = _self_place(manager) if manager is not None else None
     stage, chan = _fork(sys, linux, final, keep_fds=(opts.get("console_fd"),), terminal=bool(proc.get("terminal")),
                         cgroup_view_needed=False, self_place=self_place)
     pid = 0
