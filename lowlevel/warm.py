@@ -62,18 +62,21 @@ def preload():
 def serve(fd=0):
     """Wait for the shim's request on fd; the arguments to run, None at EOF (exit 0).
     BadRequest (exit 2, no ACK) for anything that is not a request."""
-    import socket
+    from .tricks import fds_of, socket_module
     preload()
-    sock = socket.socket(fileno=fd)
+    sock_mod = socket_module()
+    sock = sock_mod.socket(fileno=fd)
     try:
-        message, fds, flags, _ = socket.recv_fds(sock, MAX_REQUEST, STDIO_FDS, socket.MSG_CMSG_CLOEXEC)
+        message, ancillary, flags, _ = sock.recvmsg(MAX_REQUEST, sock_mod.CMSG_SPACE(STDIO_FDS * 4),
+                                                    sock_mod.MSG_CMSG_CLOEXEC)
     except OSError as e:
         sock.detach()
         raise BadRequest("warm: receive: %s" % e) from None
+    fds = fds_of(ancillary, sock_mod)
     try:
         if not message and not fds:
             return None
-        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+        if flags & (sock_mod.MSG_TRUNC | sock_mod.MSG_CTRUNC):
             raise BadRequest("warm request: over %d bytes or %d fds" % (MAX_REQUEST, STDIO_FDS))
         args = decode_request(message, fds)
     except BadRequest:

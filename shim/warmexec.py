@@ -6,19 +6,26 @@ again) the shim posix_spawns ``gantry-oci warm`` with one end of a socketpair
 as its stdin; it imports what exec needs and waits.  The next exec hands it
 its arguments and stdio (the wire below) instead of spawning a fresh runtime;
 from then on it is that command, a one-shot child the shim waits for exactly
-like a fresh spawn (orphans still reparent to the shim, the subreaper).  The
-next warm process is started after the exec, a little later (SPAWN_DELAY), so
-its start does not compete with the exec it follows.
+like a fresh spawn (orphans still reparent to the shim, the subreaper).
+
+The next warm process is started the moment one is taken, before the shim waits
+for it: its ~15 ms of start-up (interpreter, imports) then run beside the exec on
+the other core and in the gap before the next exec.  Started after the exec
+instead, it was not ready for back-to-back execs (a probe loop, ExecSync then a
+streamed exec): the next exec waited for its imports and was slower than a fresh
+spawn.  After an exec that took the plain path, one is started once the reply is
+out (SPAWN_DELAY).
 
     event:       executed     take        idle        died        give_up     close
     COLD         WARM*                                            DISABLED    CLOSED
-    WARM                      COLD        COLD        COLD                    CLOSED
+    WARM                      COLD*       COLD        COLD                    CLOSED
     DISABLED                                                                  CLOSED
     CLOSED
-    (* a warm process is started; an event a state does not list changes nothing)
+    (* a warm process is started: COLD -> WARM once it is spawned; after take at once, so
+     WARM again; an event a state does not list changes nothing)
 
 - executed: an exec ran (either way); start a warm process if there is none;
-- take: the warm process took a request (it is the runtime now);
+- take: the warm process took a request (it is the runtime now); the next one is started;
 - idle: nobody used it for IDLE_SECONDS (60 s): it is ended (EOF on its socket);
 - died: it exited unused (killed, or a runtime that does not know ``warm``);
 - give_up: MAX_DEATHS in a row died unused, or spawning failed: the plain path for good;
@@ -44,7 +51,7 @@ MAX_REQUEST = 65536
 COMMAND = "warm"
 ENV_DISABLE = "GANTRY_NO_WARM_EXEC"
 IDLE_SECONDS = 60.0    # an unused warm process is ended after this long (it costs ~PSS, see report)
-SPAWN_DELAY = 0.05     # after an exec, before the next warm process starts
+SPAWN_DELAY = 0.0      # after an exec, before the next warm process starts (0: once the reply is out)
 ACK_TIMEOUT = 5.0      # a warm process still importing on a loaded machine answers within this
 MAX_DEATHS = 3
 
@@ -157,6 +164,7 @@ class WarmExec:
             sock.close()
         if answer == ACK:
             self.deaths = 0
+            self._start()   # the next one starts now, while this exec runs (see above)
             return pid
         self._reap(pid)   # gone, refusing or stuck: not the runtime of this command
         return None
