@@ -118,7 +118,7 @@ class ShimService:
 
     # -- exits ---------------------------------------------------------------------
     def on_child_exit(self, pid, wait_status):
-        if self.warm.on_exit(pid):
+        if self.warm.on_exit(pid, wait_status):
             return  # the idle warm process died unused
         p = self.by_pid.pop(pid, None)
         if p is None:

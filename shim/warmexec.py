@@ -28,7 +28,9 @@ out (SPAWN_DELAY).
 - take: the warm process took a request (it is the runtime now); the next one is started;
 - idle: nobody used it for IDLE_SECONDS (60 s): it is ended (EOF on its socket);
 - died: it exited unused (killed, or a runtime that does not know ``warm``);
-- give_up: MAX_DEATHS in a row died unused, or spawning failed: the plain path for good;
+- give_up: MAX_FAILURES in a row exited unused with a non-zero status of their own (a runtime
+  that does not know ``warm``, an interpreter that cannot import it), or spawning failed: the
+  plain path for good.  One killed by a signal (an operator, the OOM killer) is not a failure;
 - close: the container is deleted; an idle warm process is killed and reaped.
 
 Only for gantry-oci (``runtime_supports``); runc and crun, ``GANTRY_NO_WARM_EXEC=1``, and every
@@ -53,7 +55,7 @@ ENV_DISABLE = "GANTRY_NO_WARM_EXEC"
 IDLE_SECONDS = 60.0    # an unused warm process is ended after this long (it costs ~PSS, see report)
 SPAWN_DELAY = 0.0      # after an exec, before the next warm process starts (0: once the reply is out)
 ACK_TIMEOUT = 5.0      # a warm process still importing on a loaded machine answers within this
-MAX_DEATHS = 3
+MAX_FAILURES = 3
 
 COLD, WARM, DISABLED, CLOSED = "COLD", "WARM", "DISABLED", "CLOSED"
 TRANSITIONS = {
@@ -96,7 +98,7 @@ class WarmExec:
         self.state = COLD if enabled else DISABLED
         self.pid = 0
         self.sock = None
-        self.deaths = 0
+        self.failures = 0
         self.timer = None
         self.binary = None
 
@@ -163,32 +165,38 @@ class WarmExec:
         finally:
             sock.close()
         if answer == ACK:
-            self.deaths = 0
+            self.failures = 0
             self._start()   # the next one starts now, while this exec runs (see above)
             return pid
-        self._reap(pid)   # gone, refusing or stuck: not the runtime of this command
+        self._failed(self._reap(pid))   # gone, refusing or stuck: not the runtime of this command
         return None
 
     @staticmethod
     def _reap(pid):
+        """SIGKILL and collect pid; its wait status, or None when the loop's reaper had it."""
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         try:
-            os.waitpid(pid, 0)
+            return os.waitpid(pid, 0)[1]
         except ChildProcessError:
-            pass   # the loop's reaper had it already
+            return None
 
-    def on_exit(self, pid):
+    def _failed(self, wait_status):
+        """Count an exit of its own with a non-zero status; give up after MAX_FAILURES in a row."""
+        if wait_status is not None and os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) != 0:
+            self.failures += 1
+            if self.failures >= MAX_FAILURES:
+                self._event("give_up")
+
+    def on_exit(self, pid, wait_status):
         """True when pid was the idle warm process (reaped by the loop): it died unused."""
         if not pid or pid != self.pid:
             return False
         self._forget()
-        self.deaths += 1
         self._event("died")
-        if self.deaths >= MAX_DEATHS:
-            self._event("give_up")
+        self._failed(wait_status)
         return True
 
     def close(self):

@@ -146,27 +146,50 @@ def test_a_warm_process_killed_before_use_falls_back_and_is_reaped(pipes):
     assert out.startswith(b"gantry-oci version")
 
 
-def test_deaths_reaped_by_the_loop_go_cold_then_disable():
+def test_kills_reaped_by_the_loop_go_cold_and_never_disable():
     loop, w = _warm()
-    for n in range(1, warmexec.MAX_DEATHS + 1):
+    for _ in range(warmexec.MAX_FAILURES + 2):
         pid = w.pid
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)        # what the shim's reaper does
-        assert w.on_exit(pid)
-        assert not w.on_exit(pid)  # once
-        if n < warmexec.MAX_DEATHS:
+        _, status = os.waitpid(pid, 0)        # what the shim's reaper does
+        assert w.on_exit(pid, status)
+        assert not w.on_exit(pid, status)      # once
+        assert w.state == warmexec.COLD
+        w.executed(GANTRY_OCI)
+        loop.fire(warmexec.SPAWN_DELAY)
+        assert w.state == warmexec.WARM
+    w.close()
+
+
+def test_exits_of_its_own_disable_it_after_max_failures():
+    """A runtime that does not know `warm` exits 1 at once: after MAX_FAILURES, the plain path for good."""
+    loop, w = _warm(binary="/bin/false")
+    for n in range(1, warmexec.MAX_FAILURES + 1):
+        pid = w.pid
+        _, status = os.waitpid(pid, 0)
+        assert w.on_exit(pid, status)
+        if n < warmexec.MAX_FAILURES:
             assert w.state == warmexec.COLD
-            w.executed(GANTRY_OCI)
+            w.executed("/bin/false")
             loop.fire(warmexec.SPAWN_DELAY)
-            assert w.state == warmexec.WARM
     assert w.state == warmexec.DISABLED
     w.executed(GANTRY_OCI)
     assert loop.fire() == 0 and w.take([GANTRY_OCI], (0, 1, 2)) is None
 
 
+def test_failures_found_at_take_count_too():
+    loop, w = _warm(binary="/bin/false")
+    for _ in range(warmexec.MAX_FAILURES):
+        time.sleep(0.05)
+        assert w.take(["/bin/false", "exec", "x"], (0, 1, 2)) is None
+        w.executed("/bin/false")
+        loop.fire(warmexec.SPAWN_DELAY)
+    assert w.state == warmexec.DISABLED
+
+
 def test_an_unrelated_pid_is_not_the_warm_process():
     _, w = _warm()
-    assert not w.on_exit(1) and not w.on_exit(0)
+    assert not w.on_exit(1, 0) and not w.on_exit(0, 0)
     assert w.state == warmexec.WARM
     w.close()
 
