@@ -36,6 +36,17 @@ COMMANDS = {
     "features": ("print what this runtime supports (JSON)", "", ""),
 }
 
+# hidden commands (as runc's `init`): not in the command list, but `gantry-oci help NAME` explains them
+HIDDEN = {
+    "warm": ("wait for one command from gantry-shim, already started (not for people)", "",
+             "Used by gantry-shim to make an exec cheaper: started ahead of time with a unix\n"
+             "SOCK_SEQPACKET socket as its stdin, it imports what exec needs and waits.  The shim\n"
+             "sends one request (the arguments of a gantry-oci command and, with SCM_RIGHTS, its\n"
+             "stdin, stdout and stderr); it answers that it took it and then runs that command as\n"
+             "if just started, exiting with its status.  EOF on the socket: exit 0; a malformed\n"
+             "request: exit 2.  The wire format is in lowlevel/warm.py.  Takes no options."),
+}
+
 # option key (cliargs tables) -> help; per command when the same key means something else there
 OPTIONS = {
     "root": "directory of the containers' state (default: /run/gantry-oci; best on tmpfs)",
@@ -113,12 +124,18 @@ def top_help():
     width = max(len(c) for c in COMMANDS)
     lines += ["   %-*s  %s" % (width, c, COMMANDS[c][0]) for c in COMMANDS]
     lines.append("   %-*s  %s" % (width, "help, h", "show the commands, or the help of one command"))
+    lines.append("   (hidden: %s; see `gantry-oci help NAME`)" % ", ".join(sorted(HIDDEN)))
     lines += ["", "GLOBAL OPTIONS:"] + _option_lines(cliargs.GLOBAL)
     return "\n".join(lines) + "\n"
 
 
 def command_help(command):
     """The help of one command, or None when there is no such command."""
+    if command in HIDDEN:
+        summary, _, description = HIDDEN[command]
+        return "\n".join(["NAME:", "   gantry-oci %s - %s" % (command, summary), "", "USAGE:",
+                          "   gantry-oci %s" % command, "", "DESCRIPTION:"] +
+                         ["   " + line for line in description.splitlines()]) + "\n"
     if command not in COMMANDS:
         return None
     summary, arguments, description = COMMANDS[command]

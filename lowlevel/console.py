@@ -12,25 +12,31 @@ TIOCSWINSZ = 0x5414
 
 def connect(path):
     """Connected unix socket for --console-socket (opened by the parent, inherited by the init)."""
-    import socket
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    fd = s.detach()
-    return fd
+    from .tricks import socket_module
+    sock = socket_module()
+    s = sock.socket(sock.AF_UNIX, sock.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except BaseException:
+        s.close()
+        raise
+    return s.detach()
 
 
 def make_pty(console_fd, size=None):
     """In the container: open a pty, send the master, make the slave our stdio. Returns the slave path."""
     import fcntl
-    import socket
     import struct
+
+    from .tricks import fd_bytes, socket_module
+    sock_mod = socket_module()
     master, slave = os.openpty()
     name = os.ttyname(slave)
     if size:
         fcntl.ioctl(slave, TIOCSWINSZ, struct.pack("HHHH", size.get("height", 0), size.get("width", 0), 0, 0))
-    sock = socket.socket(fileno=console_fd)
+    sock = sock_mod.socket(fileno=console_fd)
     try:
-        socket.send_fds(sock, [name.encode()], [master])
+        sock.sendmsg([name.encode()], [(sock_mod.SOL_SOCKET, sock_mod.SCM_RIGHTS, fd_bytes(master))])
     finally:
         sock.close()
     os.close(master)

@@ -4,7 +4,9 @@ gantry-oci is a fresh interpreter per command, so imports are most of its cost. 
 private C modules spare a few milliseconds each:
 
 - ``_json`` (the accelerator behind ``json``): ``import json`` pulls in ``re`` (~4 ms);
-- ``_signal`` (the C half of ``signal``): ``import signal`` pulls in ``enum`` (~1.5 ms).
+- ``_signal`` (the C half of ``signal``): ``import signal`` pulls in ``enum`` (~1.5 ms);
+- ``_socket`` (the C half of ``socket``): ``import socket`` pulls in ``enum`` and ``selectors``
+  (~6 ms), for the few unix-socket calls of a tty exec and of ``warm``.
 
 Neither is a public API: a Python release may rename or change them.  Each is taken
 here only after a check that it behaves as expected; otherwise, or when the environment
@@ -112,3 +114,37 @@ def signal_module():
             pass
     import signal
     return signal
+
+
+SOCKET_NAMES = ("socket", "AF_UNIX", "SOCK_STREAM", "SOL_SOCKET", "SCM_RIGHTS", "MSG_CMSG_CLOEXEC", "MSG_TRUNC",
+                "MSG_CTRUNC", "CMSG_LEN", "CMSG_SPACE")
+
+
+def socket_module():
+    """A module with socket (fileno=, connect, sendmsg, recvmsg, detach), CMSG_* and the AF/SOCK/MSG/SCM
+    constants above: _socket when it has them all, else the public socket module."""
+    if enabled():
+        try:
+            import _socket
+            if all(hasattr(_socket, n) for n in SOCKET_NAMES) and all(
+                    hasattr(_socket.socket, m) for m in ("sendmsg", "recvmsg", "detach", "connect")):
+                return _socket
+        except ImportError:
+            pass
+    import socket
+    return socket
+
+
+def fds_of(ancillary, sock_mod):
+    """The fds an SCM_RIGHTS message carried, from recvmsg's ancillary list (what socket.recv_fds does)."""
+    import sys
+    fds = []
+    for level, kind, data in ancillary:
+        if level == sock_mod.SOL_SOCKET and kind == sock_mod.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True) for i in range(0, len(data) - 3, 4)]
+    return fds
+
+
+def fd_bytes(fd):
+    import sys
+    return fd.to_bytes(4, sys.byteorder, signed=True)

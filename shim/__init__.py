@@ -21,6 +21,8 @@ Modules, one concept each::
     service   the API calls, one handler each, in one dispatch table
     task      processes and their one state table
     runtime   the runtime's argv (pure builders) and the one place it runs
+    warmexec  one pre-started `gantry-oci warm` per container for its next exec
+              (gantry-oci only; GANTRY_NO_WARM_EXEC=1: always the plain spawn)
     reaper    SIGCHLD → waitpid(-1) for the container, its execs and orphans
     io        pipes / pty → CRI log + attached clients; stdin
     crilog    the CRI log format (pure)

@@ -77,9 +77,10 @@ class Runtime:
     def state_argv(self, cid):
         return self._global() + ["state", cid]
 
-    def run(self, argv, stdin=None, stdout=None, stderr=None, timeout=60):
+    def run(self, argv, stdin=None, stdout=None, stderr=None, timeout=60, warm=None):
         """Run argv with the given stdio fds (default: /dev/null in, captured out and err).
-        Returns the captured stdout; raises RuntimeFailed on failure.
+        Returns the captured stdout; raises RuntimeFailed on failure.  warm (a warmexec.WarmExec)
+        may run it in its pre-started process; else, or when it cannot, argv is spawned.
 
         posix_spawn rather than subprocess: one C call instead of subprocess's Python machinery,
         which, run in a forked shim, copied ~0.4 MiB of the template's pages into every shim.
@@ -98,7 +99,9 @@ class Runtime:
                 stderr = err_fd = os.memfd_create("runtime-stderr")
                 opened.append(err_fd)
             since = self._log_size()
-            status = self._spawn_and_wait(argv, (stdin, stdout, stderr), timeout)
+            stdio = (stdin, stdout, stderr)
+            pid = warm.take(argv, stdio) if warm is not None else None
+            status = self._wait(pid or self.spawn(argv, stdio), argv, timeout)
             out = _read_all(out_fd) if out_fd >= 0 else b""
             err = _read_all(err_fd) if err_fd >= 0 else b""
         finally:
@@ -113,13 +116,17 @@ class Runtime:
         return out
 
     @staticmethod
-    def _spawn_and_wait(argv, stdio, timeout):
+    def spawn(argv, stdio):
+        """posix_spawn argv with stdio as its fds 0, 1, 2; its pid."""
         actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(stdio)]
         try:
-            pid = os.posix_spawnp(argv[0], argv, _ENV, file_actions=actions, setsigdef=_DEFAULT_SIGNALS,
-                                  setsigmask=())
+            return os.posix_spawnp(argv[0], argv, _ENV, file_actions=actions, setsigdef=_DEFAULT_SIGNALS,
+                                   setsigmask=())
         except FileNotFoundError as e:
             raise RuntimeFailed("%s: runtime not found" % argv[0]) from e
+
+    @staticmethod
+    def _wait(pid, argv, timeout):
         expired = []
 
         def on_alarm(*_):

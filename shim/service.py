@@ -23,6 +23,7 @@ from .oom import OomWatch
 from .runtime import Runtime, RuntimeFailed
 from .server import PENDING
 from .task import CREATED, DELETED, NEW, PAUSED, RUNNING, STOPPED, Process, describe
+from .warmexec import WarmExec, runtime_supports
 
 INIT = ""
 KILL_WAIT_SECONDS = 10
@@ -65,6 +66,7 @@ class ShimService:
         self.exec_seq = 0
         self.on_finished = None  # callable(remove_state) once the shim should exit
         self.reap_now = lambda: None  # set by the shim: reap synchronously
+        self.warm = WarmExec(loop, self.runtime.spawn, runtime_supports(config.runtime))
 
     def handlers(self):
         table = {name: getattr(self, name) for name in shimcalls.CALLS}
@@ -96,12 +98,13 @@ class ShimService:
         except (OSError, ValueError) as e:
             raise Internal("read pid file %s: %s" % (path, e)) from e
 
-    def _spawn_with_runtime(self, p, argv_for, pid_file, console_path):
+    def _spawn_with_runtime(self, p, argv_for, pid_file, console_path, warm=None):
         """Run a runtime create/exec for p with its stdio; set p.pid and its terminal."""
         console = ConsoleSocket(console_path) if p.terminal else None
         stdio = p.io.null_stdio() if p.terminal else p.io.make_pipes()
         try:
-            self._run(argv_for(console_path if console else ""), stdin=stdio[0], stdout=stdio[1], stderr=stdio[2])
+            self._run(argv_for(console_path if console else ""), stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                      warm=warm)
             if console:
                 p.io.set_pty(console.receive_master())
         finally:
@@ -115,6 +118,8 @@ class ShimService:
 
     # -- exits ---------------------------------------------------------------------
     def on_child_exit(self, pid, wait_status):
+        if self.warm.on_exit(pid, wait_status):
+            return  # the idle warm process died unused
         p = self.by_pid.pop(pid, None)
         if p is None:
             return  # a runtime helper or an orphan: reaped, nothing to record
@@ -197,9 +202,12 @@ class ShimService:
                 raise FailedPrecondition("start %s: container is %s" % (describe(p.exec_id), self.init().state))
             self.exec_seq += 1
             pid_file = self.cfg.path("exec-%d.pid" % self.exec_seq)
-            self._spawn_with_runtime(
-                p, lambda console: self.runtime.exec_argv(self.cfg.id, p.spec_file, pid_file, console),
-                pid_file, self.cfg.path("exec-%d.sock" % self.exec_seq))
+            try:
+                self._spawn_with_runtime(
+                    p, lambda console: self.runtime.exec_argv(self.cfg.id, p.spec_file, pid_file, console),
+                    pid_file, self.cfg.path("exec-%d.sock" % self.exec_seq), warm=self.warm)
+            finally:
+                self.warm.executed(self.runtime.binary)
             os.unlink(p.spec_file)
             p.spec_file = ""
         p.transition("start")
@@ -259,6 +267,7 @@ class ShimService:
             p.io.close()
             del self.procs[p.exec_id]
             return shim_pb2.DeleteResponse(pid=p.pid, exit_status=p.exit_status, exited_at_ns=p.exited_at_ns)
+        self.warm.close()
         for e in [q for q in self.procs.values() if q.exec_id != INIT and q.alive]:
             self._kill_and_reap(e)
         if p.state in (RUNNING, PAUSED):
@@ -388,6 +397,7 @@ class ShimService:
         p = self.procs.get(INIT)
         if p and p.alive and not req.now:
             raise FailedPrecondition("shutdown: container %s is %s" % (self.cfg.id, p.state))
+        self.warm.close()
         if self.on_finished:
             self.on_finished(p is None or p.state == DELETED)
         return shim_pb2.Empty()

@@ -62,6 +62,23 @@ gantryd's side takes ~50 us per echo against SPDY's ~22 us (wsproto's parse ~10 
 channel decoding, the send), and the time outside gantryd (client and kernel) is ~120 us against
 SPDY's ~65 us; the bench's clients do not set TCP_NODELAY (with it, in-process: SPDY 80 -> 40 us,
 WebSocket 150 -> 92 us, for either peer alike).
+
+The warm exec (gantry-shim keeps one pre-started ``gantry-oci warm`` per container after its first
+exec and hands it the next exec's argv and stdio: shim/warmexec.py, lowlevel/warm.py; the exec's
+shim Delete after the status; ``import socket`` gone from tty execs).  Where a streamed exec went,
+gantryd's side, from the accepted connection (scratch timestamps, 2026-12-05 21:20, load ~1): the
+request 0.2 ms, 101 0.3, the client's three streams 1.1-1.4, shim Exec 0.5, Attach 0.2, Start
+(gantry-oci exec in the warm process) 7-12, Wait's answer 0.3-2, status written 0.2; Delete
+(0.2-3 ms) now follows the status.  ``gantry-oci exec --detach true`` in a warm process takes ~7 ms
+(a fresh one ~18 ms); a warm process is ready ~15 ms after its spawn, so it is spawned the moment
+the previous one is taken.  Idle, it costs 10.0 MiB RSS, 4.3 MiB PSS (5 containers), 3.8 MiB
+private dirty (a bare ``python -IS``: 2.8), and lives 60 s past the container's last exec.
+Through GNU make as CI does, 10 rounds, gantryd / containerd: 2026-12-05 21:33, load 0.5: ExecSync
+12.7 / 32.3 ms (0.39); exec over SPDY 15.9 / 20.8 ms (0.77); WebSocket 16.9 / 28.7 ms (0.59); the
+container's first exec (plain path, 1 sample) 26.6 / 30.2 ms (0.88).  The same with
+GANTRY_NO_WARM_EXEC=1 (the plain spawn), 21:34: ExecSync 23.9 / 31.0 (0.77), SPDY 25.4 / 20.4
+(1.24), WebSocket 24.6 / 26.0 (0.94).  Run directly at 21:31 (load 0.4-1.0): ExecSync 11.2 / 33.2
+(0.34), SPDY 16.3 / 17.8 (0.91), WebSocket 16.2 / 23.0 (0.70), first exec 26.4 / 48.3 (0.55).
 """
 import argparse
 import json
@@ -114,7 +131,7 @@ def wait_served(peer, pod, size, tries=50):
 
 
 def run(daemons, targets, args, size):
-    figures = {key: {who: [] for who in daemons} for key, _, _ in report.MEASURES}
+    figures = {key: {who: [] for who in daemons} for key, _, _ in report.MEASURES if key != "exec_spdy_first"}
     order = list(daemons)
     for n in range(args.rounds):
         for who in order[n % 2:] + order[:n % 2]:
@@ -166,12 +183,14 @@ def main(argv=None):
             for who, peer in daemons.items():
                 peer.pull(image)
                 targets[who] = start_server_pod(peer, image, logs, args.size_mb)
+            first = {}
             for who, peer in daemons.items():   # warm-up: the first download waits for httpd
                 wait_served(peer, targets[who][0], size)
-                measure.exec_spdy(peer, targets[who][1])
+                first[who] = [measure.exec_spdy(peer, targets[who][1])]   # the container's first exec
                 measure.exec_ws(peer, targets[who][1])
             say("pods serving /blob (%d MiB) on both; %s" % (args.size_mb, load()))
             figures = run(daemons, targets, args, size)
+            figures["exec_spdy_first"] = first
             say("")
             for line in report.table(figures):
                 say(line)

@@ -12,6 +12,7 @@ MEASURES = (
     ("execsync", "ExecSync true (call -> exit code)", "latency"),
     ("exec_spdy", "exec true over SPDY v4 (Exec -> status)", "latency"),
     ("exec_ws", "exec true over WebSocket v4 (Exec -> status)", "latency"),
+    ("exec_spdy_first", "the container's first exec, SPDY (1 sample)", "latency"),
     ("echo_spdy", "1-byte echo through exec cat, SPDY", "latency"),
     ("echo_ws", "1-byte echo through exec cat, WebSocket", "latency"),
     ("pf_spdy", "port-forward download, SPDY", "throughput"),

@@ -66,6 +66,14 @@ def _first_size(io):
         return None
 
 
+def _forget(client, exec_id):
+    """Delete the exec's record in the shim (its process has exited, or is killed now)."""
+    try:
+        client.delete(exec_id, force=True)
+    except errors.GantryError:
+        pass
+
+
 class _Pumps:
     """The threads that move one process's bytes; all end once ``done`` is set or their source ends."""
 
@@ -175,6 +183,7 @@ class ShimBackend:
             if size is not None:  # the terminal starts at the client's size: no race with a resize
                 spec["consoleSize"] = {"width": size[0], "height": size[1]}
         client.exec(exec_id, spec, terminal=tty, stdin=io.stdin is not None)
+        deferred = False
         try:
             stream = client.attach(exec_id, stdin=io.stdin is not None, stdout=True, stderr=not tty)
             pumps = _Pumps(io, stream, tty)
@@ -189,15 +198,16 @@ class ShimBackend:
                     if writer is not None:
                         writer.write(("%s\n" % e).encode())
                     return code
-                return self._run(client, exec_id, io, pumps)
+                code = self._run(client, exec_id, io, pumps)
             finally:
                 pumps.stop()
                 stream.close()
+            io.defer(lambda: _forget(client, exec_id))   # after the status: the client does not wait for it
+            deferred = True
+            return code
         finally:
-            try:
-                client.delete(exec_id, force=True)
-            except errors.GantryError:
-                pass
+            if not deferred:
+                _forget(client, exec_id)
 
     def _run(self, client, exec_id, io, pumps):
         output = pumps.start(pumps.output)

@@ -165,6 +165,8 @@ class Connection:
             io.finish(message="%s in container %s: %s" % (kind, req.container_id, e))
         except OSError as e:  # the client went away while the backend wrote to it
             log.info("%s in container %s: client gone: %s", kind, req.container_id, e)
+        finally:
+            io.run_deferred()
 
 
 def _log_upgrade(kind, transport, protocol):

@@ -6,6 +6,8 @@
     io.stdout.write(b)   blocks while the client is slow; BrokenPipeError once it is gone
     io.resizes.get()     (width, height); None when the client sends no more
     io.gone              Event: the connection ended (the backend kills what it started)
+    io.defer(f)          f() once the status is out (finish) or the connection is given up
+                         (run_deferred): clean-up the client need not wait for
 
 ``for_spdy`` waits for the streams the request implies (kubelet gives the
 client 30 s); ``for_websocket`` demultiplexes channels in its own reader
@@ -73,6 +75,14 @@ class ExecIO:
         self.resizes = resizes
         self.gone = gone
         self.closer = closer
+        self.deferred = []
+
+    def defer(self, fn):
+        self.deferred.append(fn)
+
+    def run_deferred(self):
+        while self.deferred:
+            self.deferred.pop(0)()
 
     def release(self):
         """Wake whoever waits for stdin or a resize: the backend is done with them."""
@@ -90,7 +100,10 @@ class ExecIO:
                     w.close()
         except OSError:
             pass
-        self.closer()
+        try:
+            self.closer()
+        finally:
+            self.run_deferred()
 
 
 def for_spdy(session, version, stdin, stdout, stderr, tty, timeout=STREAM_TIMEOUT):

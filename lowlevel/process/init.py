@@ -53,10 +53,11 @@ def preload(linux, terminal, init=True):
         seccomp.preload()  # dlopen libseccomp before pivot_root hides the host's libraries
     if terminal:
         import fcntl  # noqa: F401  (console)
-        import socket  # noqa: F401
         import struct  # noqa: F401
 
         from .. import console  # noqa: F401
+        from ..tricks import socket_module
+        socket_module()   # _socket, or the socket module when tricks are off (console.make_pty)
 
 
 def stage1(sys, chan, linux, final, terminal=False, cgroup_view_needed=True, init_placed_late=False,

@@ -164,6 +164,33 @@ def test_restart_harms_nothing(gantryd, cri, busybox_ref, tmp_path):
     cri.remove_pod(pod)
 
 
+def test_exec_after_a_restart_runs_in_the_shims_warm_process(gantryd, cri, busybox_ref):
+    """The shim's pre-started gantry-oci (shim/warmexec.py) is the shim's, not gantryd's: it
+    survives gantryd's kill -9 and runs the first exec after the restart."""
+    from tests.integration.shim.conftest import wait_for, warm_children
+
+    pcfg = pod_config()
+    pod = cri.run_pod(pcfg)
+    cid = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "1000"]))
+    cri.wait_state(cid, cri_pb2.CONTAINER_RUNNING)
+    assert cri.exec_sync(cid, ["echo", "before"]).stdout == b"before\n"
+    with open(os.path.join(gantryd.state, "shims", cid[:16], "shim.pid")) as f:
+        shim_pid = int(f.read())
+    warm = wait_for(lambda: warm_children(shim_pid), what="the shim's warm process")[0]
+    gantryd.kill()
+    gantryd.start()
+    from .criclient import Cri
+
+    cri = Cri(gantryd)
+    assert warm in warm_children(shim_pid)
+    r = cri.exec_sync(cid, ["sh", "-c", "echo after; exit 3"])
+    assert (r.stdout, r.exit_code) == (b"after\n", 3)
+    assert warm not in warm_children(shim_pid)   # it ran that exec (and a new one waits)
+    following = wait_for(lambda: warm_children(shim_pid), what="the next warm process")[0]
+    cri.remove_pod(pod)
+    assert not os.path.exists("/proc/%d" % following), "a warm process outlived its container"
+
+
 def _leftovers(gd):
     mounts = open("/proc/self/mountinfo").read()
     state = gd.state

@@ -90,9 +90,11 @@ def shim_launcher(runtime_name, workdir):
 class ShimEnv:
     """Bundles, shims and their cleanup for one test and one runtime."""
 
-    def __init__(self, runtime_name, rootfs, start_path="start"):
+    def __init__(self, runtime_name, rootfs, start_path="start", shim_env=None):
+        """shim_env: variables added to the environment of this env's shims (and template)."""
         assert start_path in START_PATHS, start_path
         self.start_path = start_path
+        self.shim_environ = dict(os.environ, **(shim_env or {}))
         self.template = None  # the Popen of this env's template, started on first use
         self.runtime_name = runtime_name
         self.runtime = runtime_binary(runtime_name)
@@ -135,11 +137,12 @@ class ShimEnv:
         """(address, state_dir) of the shim for cid, started the env's way (or found running)."""
         argv, state = self.start_argv(cid, bundle_dir, log, terminal, stdin)
         if self.start_path == "start":
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=self.shim_environ)
             assert out.returncode == 0, out.stderr
             return out.stdout.strip(), state
         if self.template is None:
-            self.template = shimclient.start_template(self.template_address(), executable=self.launcher[0])
+            self.template = shimclient.start_template(self.template_address(), executable=self.launcher[0],
+                                                      env=self.shim_environ)
         r = shimclient.TemplateClient(self.template_address()).spawn(
             cid, bundle_dir, self.runtime, state, runtime_root=self.runtime_root,
             log_path=self.log_path(cid) if log else "", terminal=terminal, stdin=stdin)
@@ -223,4 +226,23 @@ def zombie_children(parent):
                 continue
             if fields[0] == "Z" and int(fields[1]) == parent:
                 out.append(int(pid))
+    return out
+
+
+def warm_children(shim_pid):
+    """Pids of the shim's pre-started `gantry-oci warm` processes (shim/warmexec.py)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")[:-1]
+        except OSError:
+            continue
+        if int(fields[1]) == shim_pid and fields[0] != "Z" and argv[-1:] == [b"warm"] and \
+                any(a.endswith(b"gantry-oci") for a in argv):
+            out.append(int(pid))
     return out
