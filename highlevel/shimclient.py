@@ -85,7 +85,7 @@ class _Connection:
             elif self.sock.gettimeout() is not None:  # settimeout costs an ioctl: not once per frame
                 self.sock.settimeout(None)
             try:
-                data = self.sock.recv(262144)
+                data = self.sock.recv(framing.RECV_SIZE)
             except socket.timeout:
                 return None
             except OSError as e:

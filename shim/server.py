@@ -84,7 +84,7 @@ class Connection:
 
     def on_readable(self):
         try:
-            data = self.sock.recv(262144)
+            data = self.sock.recv(framing.RECV_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
