@@ -1,6 +1,7 @@
 """ProcessIO with real pipes (no root): CRI log, reopen, attach fan-out, stdin, drain at exit."""
 import os
 
+import pytest
 from gantry.api import shim_pb2
 from gantry.shim import crilog
 from gantry.shim import io as shimio
@@ -228,3 +229,43 @@ def test_stdin_touches_the_loop_only_while_the_pipe_is_full():
     assert loop.calls == ["add_writer", "remove_writer"] and os.read(reader, 10) == b"x"
     os.close(reader)
     io.close()
+
+
+def test_hand_over_gives_up_our_ends_and_start_uses_the_same_pipes():
+    io = ProcessIO(Loop(), stdin=True)
+    fds = io.hand_over()
+    child = io.make_pipes()               # what Start passes to the runtime: the same pipes
+    assert len(fds) == 3 and io.readers == {} and io.stdin_fd == -1 and io.handed_over
+    os.write(child[1], b"out")
+    os.write(child[2], b"err")
+    os.write(fds[2], b"in")
+    assert [os.read(fds[0], 10), os.read(fds[1], 10), os.read(child[0], 10)] == [b"out", b"err", b"in"]
+    io.start()                            # nothing of the process's is ours to read
+    io.write_stdin(b"ignored")            # nor to write
+    io.close()
+    for fd in fds:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("why,make", [
+    ("terminal", lambda tmp: ProcessIO(Loop(), terminal=True)),
+    ("log", lambda tmp: ProcessIO(Loop(), log_path=str(tmp / "c.log"))),
+    ("client", lambda tmp: _attached(ProcessIO(Loop()))),
+    ("twice", lambda tmp: _handed(ProcessIO(Loop()))),
+])
+def test_hand_over_refuses_a_process_whose_bytes_the_shim_must_see(tmp_path, why, make):
+    io = make(tmp_path)
+    with pytest.raises(ValueError):
+        io.hand_over()
+    io.close()
+
+
+def _attached(io):
+    io.attach(FakeCall(), True, True)
+    return io
+
+
+def _handed(io):
+    for fd in io.hand_over():
+        os.close(fd)
+    return io
