@@ -37,6 +37,10 @@ The exchange (C = client, S = shim; calls on one connection interleave by id)::
                                       S -> C  END(id)                     the output has ended
                                       C -> S  CANCEL(id)                  detach (or just hang up)
 
+    Attach, direct (an exec without   C -> S  REQUEST(id, "Attach", AttachRequest: direct)
+    terminal or log, before Start)    S -> C  RESPONSE(id) + SCM_RIGHTS: stdout, stderr[, stdin]
+                                      S -> C  END(id)                     the process has exited
+
 Closing the connection cancels every call in flight on it; it never affects
 the container.
 """
