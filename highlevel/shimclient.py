@@ -85,7 +85,7 @@ class _Connection:
             elif self.sock.gettimeout() is not None:  # settimeout costs an ioctl: not once per frame
                 self.sock.settimeout(None)
             try:
-                data = self.sock.recv(262144)
+                data = self.sock.recv(framing.RECV_SIZE)
             except socket.timeout:
                 return None
             except OSError as e:
@@ -193,6 +193,52 @@ class AttachStream:
         self.close()
 
 
+class DirectStdio:
+    """An exec's own pipes, handed over by its shim (AttachRequest.direct): ``stdout`` and ``stderr``
+    read ends, ``stdin`` write end (None without stdin), all blocking.  The holder closes the fds it uses up (and
+    sets them to None); ``close`` closes what is left and the call's connection."""
+
+    def __init__(self, conn, stdout, stderr, stdin):
+        self.conn = conn
+        self.stdout, self.stderr, self.stdin = stdout, stderr, stdin
+
+    def close(self):
+        for name in ("stdout", "stderr", "stdin"):
+            fd = getattr(self, name)
+            if fd is not None:
+                setattr(self, name, None)
+                os.close(fd)
+        self.conn.close()
+
+
+def _response_with_fds(conn, timeout, what):
+    """The first frame on conn and the fds that came with it (SCM_RIGHTS)."""
+    fds = []
+    try:
+        conn.sock.settimeout(timeout)
+        while not conn.frames:
+            try:
+                data, got, flags, _ = socket.recv_fds(conn.sock, framing.RECV_SIZE, 3)
+            except socket.timeout:
+                raise errors.DeadlineExceeded("%s: shim %s did not answer within %ss" % (what, conn.address, timeout)) from None
+            except OSError as e:
+                raise errors.Unavailable("%s: shim %s: %s" % (what, conn.address, e)) from e
+            fds += got
+            if flags & socket.MSG_CTRUNC:
+                raise errors.Internal("%s: shim %s sent more fds than 3" % (what, conn.address))
+            if not data:
+                raise errors.Unavailable("%s: shim %s closed the connection" % (what, conn.address))
+            try:
+                conn.frames.extend(conn.decoder.feed(data))
+            except framing.FramingError as e:
+                raise errors.Internal("%s: shim %s sent a malformed frame: %s" % (what, conn.address, e)) from e
+        return conn.frames.pop(0), fds
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
 class ShimClient:
     """The shim task API of one shim.  Every method is one call (see proto/shim.proto)."""
 
@@ -293,6 +339,28 @@ class ShimClient:
             conn.close()
             raise
         return AttachStream(conn, "Attach")
+
+    def attach_direct(self, exec_id, stdin=False, timeout=None):
+        """Take an exec's pipes (before Start, as its only client): a DirectStdio."""
+        conn = _Connection(self.address, self.connect_timeout)
+        fds = []
+        try:
+            request = shim_pb2.AttachRequest(exec_id=exec_id, stdin=stdin, stdout=True, stderr=True, direct=True)
+            conn.send(framing.request(1, "Attach", request.SerializeToString()))
+            frame, fds = _response_with_fds(conn, self.timeout if timeout is None else timeout, "Attach")
+            if frame.kind == framing.ERROR:
+                raise error_for(frame.code, frame.payload.decode("utf-8", "replace"))
+            if frame.kind != framing.RESPONSE or len(fds) != (3 if stdin else 2):
+                raise errors.Internal("Attach: shim %s answered a direct attach with %r and %d fds"
+                                      % (self.address, frame, len(fds)))
+            for fd in fds:   # the shim's ends were non-blocking; ours are only ours now
+                os.set_blocking(fd, True)
+            return DirectStdio(conn, fds[0], fds[1], fds[2] if stdin else None)
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+            raise
 
 
 def address_in(state_dir):

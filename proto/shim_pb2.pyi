@@ -186,20 +186,22 @@ class CloseIORequest(_message.Message):
     def __init__(self, exec_id: _Optional[str] = ...) -> None: ...
 
 class AttachRequest(_message.Message):
-    __slots__ = ("exec_id", "stdin", "stdout", "stderr", "data", "close_stdin")
+    __slots__ = ("exec_id", "stdin", "stdout", "stderr", "direct", "data", "close_stdin")
     EXEC_ID_FIELD_NUMBER: _ClassVar[int]
     STDIN_FIELD_NUMBER: _ClassVar[int]
     STDOUT_FIELD_NUMBER: _ClassVar[int]
     STDERR_FIELD_NUMBER: _ClassVar[int]
+    DIRECT_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     CLOSE_STDIN_FIELD_NUMBER: _ClassVar[int]
     exec_id: str
     stdin: bool
     stdout: bool
     stderr: bool
+    direct: bool
     data: bytes
     close_stdin: bool
-    def __init__(self, exec_id: _Optional[str] = ..., stdin: _Optional[bool] = ..., stdout: _Optional[bool] = ..., stderr: _Optional[bool] = ..., data: _Optional[bytes] = ..., close_stdin: _Optional[bool] = ...) -> None: ...
+    def __init__(self, exec_id: _Optional[str] = ..., stdin: _Optional[bool] = ..., stdout: _Optional[bool] = ..., stderr: _Optional[bool] = ..., direct: _Optional[bool] = ..., data: _Optional[bytes] = ..., close_stdin: _Optional[bool] = ...) -> None: ...
 
 class AttachResponse(_message.Message):
     __slots__ = ("stream", "data")

@@ -196,7 +196,7 @@ def cmd_call(a):
     sock.sendall(framing.request(1, a.method, request.SerializeToString()))
     decoder = framing.Decoder()
     while True:
-        data = sock.recv(262144)
+        data = sock.recv(framing.RECV_SIZE)
         if not data:
             sys.stderr.write("gantry-shim call: %s: connection closed by the shim\n" % a.method)
             return 1

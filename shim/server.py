@@ -37,10 +37,10 @@ class Call:
             self.conn.finish(self)
             self.conn.write(framing.response(self.id, message.SerializeToString() if message is not None else b""))
 
-    def accept(self):
-        """Streaming calls: say 'attached' without ending the call."""
+    def accept(self, fds=()):
+        """Streaming calls: say 'attached' without ending the call (fds ride along as SCM_RIGHTS)."""
         if not self.done:
-            self.conn.write(framing.response(self.id))
+            self.conn.write(framing.response(self.id), fds)
 
     def fail(self, code, message):
         if not self.done:
@@ -84,7 +84,7 @@ class Connection:
 
     def on_readable(self):
         try:
-            data = self.sock.recv(262144)
+            data = self.sock.recv(framing.RECV_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -102,13 +102,21 @@ class Connection:
                 return
             self.server.on_frame(self, frame)
 
-    def write(self, data):
+    def write(self, data, fds=()):
+        """Send data now, or buffer the rest for on_writable; fds go with its first byte, so
+        only when nothing is buffered (else OSError: the caller fails the call)."""
         if self.closed:
+            if fds:
+                raise OSError(errno.EPIPE, "send fds: the connection is closed")
             return
+        if fds and self.out:
+            raise OSError(errno.EAGAIN, "send fds: earlier replies are still buffered")
         if not self.out:
             try:
-                n = self.sock.send(data)
+                n = socket.send_fds(self.sock, [data], list(fds)) if fds else self.sock.send(data)
             except (BlockingIOError, InterruptedError):
+                if fds:   # nothing went, the fds neither: not worth a queue of fds for one reply
+                    raise OSError(errno.EAGAIN, "send fds: the socket is full") from None
                 n = 0
             except OSError:
                 self.close()

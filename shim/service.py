@@ -327,6 +327,10 @@ class ShimService:
             raise FailedPrecondition("attach %s: process is %s" % (describe(p.exec_id), p.state))
         if req.stdin and not p.stdin:
             raise FailedPrecondition("attach %s: process has no stdin" % describe(p.exec_id))
+        if p.io.handed_over:
+            raise FailedPrecondition("attach %s: its pipes went to a direct client" % describe(p.exec_id))
+        if req.direct:
+            return self._attach_direct(p, call)
         detach = p.io.attach(call, req.stdout, req.stderr)
         call.on_cancel = detach
 
@@ -338,6 +342,26 @@ class ShimService:
         call.accept()
         if req.stdin and (req.data or req.close_stdin):
             p.io.write_stdin(req.data, close=req.close_stdin)
+        return PENDING
+
+    def _attach_direct(self, p, call):
+        """Hand the exec's pipes to this one client (AttachRequest.direct in shim.proto)."""
+        what = "attach %s directly" % describe(p.exec_id)
+        if p.exec_id == INIT or p.state != CREATED:
+            raise FailedPrecondition("%s: only an exec that has not started" % what)
+        if p.terminal or p.log_path or p.io.subscribers:
+            raise FailedPrecondition("%s: it has a terminal, a log or clients" % what)
+        fds = p.io.hand_over()
+        detach = p.io.attach(call, False, False)   # for the END at its exit
+        try:
+            call.accept(fds)
+        except OSError as e:
+            detach()
+            raise Internal("%s: sending its pipes: %s" % (what, e)) from e
+        finally:
+            for fd in fds:
+                os.close(fd)
+        call.on_cancel = detach
         return PENDING
 
     def ReopenLog(self, req, call):

@@ -79,6 +79,22 @@ container's first exec (plain path, 1 sample) 26.6 / 30.2 ms (0.88).  The same w
 GANTRY_NO_WARM_EXEC=1 (the plain spawn), 21:34: ExecSync 23.9 / 31.0 (0.77), SPDY 25.4 / 20.4
 (1.24), WebSocket 24.6 / 26.0 (0.94).  Run directly at 21:31 (load 0.4-1.0): ExecSync 11.2 / 33.2
 (0.34), SPDY 16.3 / 17.8 (0.91), WebSocket 16.2 / 23.0 (0.70), first exec 26.4 / 48.3 (0.55).
+
+Where an echo went next (issue 10's second echo work, 2026-12-05 21:13, perf_counter_ns stamps in
+the client, gantryd and the shim, 1,000 echoes, medians): of WebSocket's ~380 us (SPDY ~215 us), the
+shim took ~130 us: waking it ~30-44 us, reading the frame ~15 us, cat's round trip ~30 us, framing the
+answer ~13 us, waking gantryd's output thread ~10 us.  Two recv(262144) calls per echo (the shim's,
+gantryd's shim client's) each cost ~17 us more than recv(65536): Python allocates the full size per
+call and glibc serves that with mmap/mremap/munmap (framing.RECV_SIZE is now 64 KiB); the shim also
+encoded a CRI log record and armed its timer for an exec that has no log.  Then an exec without a
+terminal takes its pipes from the shim (AttachRequest.direct) and gantryd reads and writes them
+itself (streaming/directio.py): no shim on the echo's path.  Through GNU make, 5 rounds (1,000
+echoes), gantryd / containerd, the three in a row at 21:41 (load 0.6-1.0): before, echo SPDY 0.29 /
+0.29 ms (0.99), WebSocket 0.41 / 0.32 ms (1.27); with the recv size and the log-less exec only,
+SPDY 0.24 / 0.21 ms (1.14), WebSocket 0.33 / 0.24 ms (1.35); with the pipes handed over, SPDY 0.14 /
+0.23 ms (0.60), WebSocket 0.22 / 0.24 ms (0.90).  WebSocket's rest over SPDY is wsproto (~10 us a
+message each way, hot) and the bench's WebSocket client, whose wait predicate sums every message
+received so far (its CPU competes with the chain on 2 cores), for either peer alike.
 """
 import argparse
 import json

@@ -6,7 +6,8 @@ errors.NotFound); everything else goes through the container's gantry-shim
 
     exec:   Exec(exec_id, process) → Attach(exec_id) → Start → Wait; ResizePty on resize,
             the attach's close_stdin at the client's EOF; Kill(SIGKILL) if the client vanishes;
-            Delete(exec_id) at the end.  A process the runtime cannot start (missing binary,
+            Delete(exec_id) at the end.  Without a terminal the Attach is direct: the shim hands
+            over the process's pipes and gantryd moves the bytes itself (directio.py).  A process the runtime cannot start (missing binary,
             not executable) exits 127 / 126, as a shell or runc-based kubelet reports it.
     attach: Attach("") to the init, as many clients at once as like.
     port-forward: a TCP connection to 127.0.0.1:port inside the pod's netns (netns.py).
@@ -28,6 +29,7 @@ from ..runtime.execsync import start_failure_code
 from ..runtime.specgen import exec_process
 from ..shimclient import ShimClient
 from . import netns
+from .directio import DirectPumps
 
 POLL = 0.25
 FIRST_SIZE_WAIT = 0.2  # how long a tty exec waits for the client's first terminal size
@@ -110,6 +112,12 @@ class _Pumps:
         except (OSError, errors.GantryError):
             pass
 
+    def close_stdin(self):
+        self.stream.close_stdin()
+
+    def close(self):
+        self.stream.close()
+
     def pipe_stdin(self, on_eof):
         """The client's stdin to the shim from the connection's reader thread: no thread and no
         wake-up of ours in between.  A shim that stops reading blocks the send, so the reader
@@ -185,8 +193,10 @@ class ShimBackend:
         client.exec(exec_id, spec, terminal=tty, stdin=io.stdin is not None)
         deferred = False
         try:
-            stream = client.attach(exec_id, stdin=io.stdin is not None, stdout=True, stderr=not tty)
-            pumps = _Pumps(io, stream, tty)
+            if tty:
+                pumps = _Pumps(io, client.attach(exec_id, stdin=io.stdin is not None, stdout=True, stderr=False), tty)
+            else:
+                pumps = DirectPumps(io, client.attach_direct(exec_id, stdin=io.stdin is not None))
             try:
                 try:
                     client.start(exec_id)
@@ -201,7 +211,7 @@ class ShimBackend:
                 code = self._run(client, exec_id, io, pumps)
             finally:
                 pumps.stop()
-                stream.close()
+                pumps.close()
             io.defer(lambda: _forget(client, exec_id))   # after the status: the client does not wait for it
             deferred = True
             return code
@@ -212,7 +222,7 @@ class ShimBackend:
     def _run(self, client, exec_id, io, pumps):
         output = pumps.start(pumps.output)
         if io.stdin is not None:
-            pumps.pipe_stdin(pumps.stream.close_stdin)
+            pumps.pipe_stdin(pumps.close_stdin)
         if pumps.tty:   # without a terminal there is nothing to resize
             pumps.start(pumps.resizes, lambda w, h: client.resize_pty(w, h, exec_id))
         status = self._wait(client, exec_id, io)

@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import pytest
-from gantry.api import shim_pb2
+from gantry.api import framing, shim_pb2
 from gantry.highlevel import errors
 from gantry.shim import crilog
 
@@ -83,6 +83,45 @@ def test_exec_output_exit_code_and_errors(contract_env):
     with pytest.raises(errors.InvalidArgument):
         c.exec("bad", b"not json")
     assert c.state().status == shim_pb2.RUNNING
+
+
+
+def test_direct_attach_hands_an_exec_its_pipes(contract_env):
+    """AttachRequest.direct: the client gets the exec's pipes and moves its bytes itself; the shim keeps
+    no copy (stdin's EOF is the client's close) and still answers Wait and sends END at the exit."""
+    c, _ = contract_env.run(["sleep", "1000"], cid="direct")
+    shim_pid = c.connect().shim_pid
+    spec = {"args": ["sh", "-c", "cat; echo err-line >&2; exit 5"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"],
+            "user": {"uid": 0, "gid": 0}}
+    c.exec("d1", spec, stdin=True)
+    stdio = c.attach_direct("d1", stdin=True)
+    with pytest.raises(errors.FailedPrecondition):    # the pipes are gone: no second client of any kind
+        c.attach("d1")
+    with pytest.raises(errors.FailedPrecondition):
+        c.attach_direct("d1", stdin=True)
+    pid = c.start("d1")
+    mine = [os.readlink("/proc/%d/fd/%s" % (shim_pid, f)) for f in os.listdir("/proc/%d/fd" % shim_pid)]
+    theirs = {os.readlink("/proc/%d/fd/%d" % (pid, n)) for n in (0, 1, 2)}
+    assert not theirs & set(mine), "the shim kept an end of the exec's pipes"
+    for line in (b"one\n", b"two\n"):
+        os.write(stdio.stdin, line)
+        assert os.read(stdio.stdout, 100) == line
+    os.close(stdio.stdin)
+    stdio.stdin = None
+    assert os.read(stdio.stdout, 100) == b"" and os.read(stdio.stderr, 100) == b"err-line\n"
+    assert c.wait("d1", timeout=20).exit_status == 5
+    assert stdio.conn.next_frame(20, "Attach").kind == framing.END
+    stdio.close()
+    c.delete("d1")
+    c.exec("d2", dict(spec, args=["true"]))
+    c.start("d2")
+    with pytest.raises(errors.FailedPrecondition):    # only before the start
+        c.attach_direct("d2")
+    c.exec("t2", dict(spec, args=["true"]), terminal=True)
+    with pytest.raises(errors.FailedPrecondition):    # a terminal's output goes through the shim
+        c.attach_direct("t2")
+    with pytest.raises(errors.FailedPrecondition):    # so does the init's (it has the log)
+        c.attach_direct("")
 
 
 def test_exec_with_a_terminal(contract_env):

@@ -68,3 +68,42 @@ def test_call_table_covers_the_api():
     assert [n for n, c in shimcalls.CALLS.items() if c.streaming] == ["Attach"]
     assert shimcalls.CALLS["Wait"].response.__name__ == "WaitResponse"
     assert set(shimcalls.TEMPLATE_CALLS) == {"Spawn"}
+
+
+def test_recv_size_stays_below_mallocs_mmap_threshold():
+    # recv(n) allocates n bytes (+ the bytes object's header) before it shrinks them; past glibc's
+    # default mmap threshold every read would be an mmap/mremap/munmap round of its own
+    assert framing.RECV_SIZE + 64 < 128 << 10
+    assert framing.RECV_SIZE >= 64 << 10   # a whole 64 KiB output chunk (shim/io.py READ_SIZE) in one read
+
+
+
+class RecordingSocket:
+    """Answers each recv with one frame and records the sizes asked for."""
+
+    def __init__(self, wire):
+        self.wire, self.sizes = wire, []
+
+    def recv(self, n):
+        self.sizes.append(n)
+        data, self.wire = self.wire[:n], self.wire[n:]
+        return data
+
+    def fileno(self):
+        return -1
+
+
+def test_the_shim_and_gantryds_client_read_recv_size_at_a_time():
+    from gantry.highlevel import shimclient
+    from gantry.shim import server
+
+    frame = framing.data(1, b"x")
+    got = []
+    fake_server = type("S", (), {"on_frame": lambda self, conn, f: got.append(f), "loop": None})()
+    conn = server.Connection(fake_server, RecordingSocket(frame))
+    conn.on_readable()
+    client = object.__new__(shimclient._Connection)
+    client.sock, client.decoder, client.frames, client.address = RecordingSocket(frame), framing.Decoder(), [], "x"
+    client.sock.gettimeout = lambda: None
+    assert client.next_frame(None, "Attach") == got[0] == Frame(DATA, 1, "", 0, b"x")
+    assert conn.sock.sizes == client.sock.sizes == [framing.RECV_SIZE]

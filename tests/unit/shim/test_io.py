@@ -1,6 +1,7 @@
 """ProcessIO with real pipes (no root): CRI log, reopen, attach fan-out, stdin, drain at exit."""
 import os
 
+import pytest
 from gantry.api import shim_pb2
 from gantry.shim import crilog
 from gantry.shim import io as shimio
@@ -171,3 +172,100 @@ def test_unterminated_output_reaches_the_log_within_the_grace(tmp_path):
     assert io.flush_timers == {}
     os.close(out)
     io.close()
+
+
+class RecordingLoop(Loop):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def add_writer(self, fd, callback):
+        self.calls.append("add_writer")
+        super().add_writer(fd, callback)
+
+    def remove_writer(self, fd):
+        self.calls.append("remove_writer")
+        super().remove_writer(fd)
+
+    def call_later(self, delay, callback):
+        self.calls.append("call_later")
+        return super().call_later(delay, callback)
+
+
+def test_without_a_log_output_goes_to_clients_without_encoding_or_timers():
+    loop = RecordingLoop()
+    io = ProcessIO(loop)           # a streamed exec: no log path
+    _, out_w, _ = io.make_pipes()
+    out = os.dup(out_w)
+    io.close_child_fds()
+    call = FakeCall()
+    io.attach(call, True, True)
+    os.write(out, b"prompt> ")     # unterminated: with a log it would be held and timed
+    pump(io)
+    assert call.sent == [(shim_pb2.STDOUT, b"prompt> ")]
+    assert loop.calls == [] and io.flush_timers == {} and io.encoders["stdout"].pending == b""
+    os.close(out)
+    io.close()
+
+
+def test_stdin_touches_the_loop_only_while_the_pipe_is_full():
+    loop = RecordingLoop()
+    io = ProcessIO(loop, stdin=True)
+    child_in, _, _ = io.make_pipes()
+    reader = os.dup(child_in)
+    io.close_child_fds()
+    io.write_stdin(b"x")
+    assert loop.calls == [] and os.read(reader, 10) == b"x"
+    big = b"y" * (1 << 20)         # more than the pipe holds: the rest waits for a writable pipe
+    io.write_stdin(big)
+    io.write_stdin(b"z")
+    assert loop.calls == ["add_writer"] and io.stdin_pending
+    got = drain_pipe(reader)
+    while io.stdin_pending:
+        io._flush_stdin()
+        got += drain_pipe(reader)
+    assert loop.calls == ["add_writer", "remove_writer"] and got == len(big) + 1
+    io.write_stdin(b"x")
+    assert loop.calls == ["add_writer", "remove_writer"] and os.read(reader, 10) == b"x"
+    os.close(reader)
+    io.close()
+
+
+def test_hand_over_gives_up_our_ends_and_start_uses_the_same_pipes():
+    io = ProcessIO(Loop(), stdin=True)
+    fds = io.hand_over()
+    child = io.make_pipes()               # what Start passes to the runtime: the same pipes
+    assert len(fds) == 3 and io.readers == {} and io.stdin_fd == -1 and io.handed_over
+    os.write(child[1], b"out")
+    os.write(child[2], b"err")
+    os.write(fds[2], b"in")
+    assert [os.read(fds[0], 10), os.read(fds[1], 10), os.read(child[0], 10)] == [b"out", b"err", b"in"]
+    io.start()                            # nothing of the process's is ours to read
+    io.write_stdin(b"ignored")            # nor to write
+    io.close()
+    for fd in fds:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("why,make", [
+    ("terminal", lambda tmp: ProcessIO(Loop(), terminal=True)),
+    ("log", lambda tmp: ProcessIO(Loop(), log_path=str(tmp / "c.log"))),
+    ("client", lambda tmp: _attached(ProcessIO(Loop()))),
+    ("twice", lambda tmp: _handed(ProcessIO(Loop()))),
+])
+def test_hand_over_refuses_a_process_whose_bytes_the_shim_must_see(tmp_path, why, make):
+    io = make(tmp_path)
+    with pytest.raises(ValueError):
+        io.hand_over()
+    io.close()
+
+
+def _attached(io):
+    io.attach(FakeCall(), True, True)
+    return io
+
+
+def _handed(io):
+    for fd in io.hand_over():
+        os.close(fd)
+    return io
