@@ -66,8 +66,11 @@ class BlobPipe:
                     raise self._error
                 if not self._chunks:
                     return b""
-                self._head = memoryview(self._chunks.popleft())
+                chunk = self._chunks.popleft()
                 self._cond.notify_all()
+            if n is None or n < 0 or n >= len(chunk):
+                return chunk        # a whole chunk as it was written: no copy
+            self._head = memoryview(chunk)
         if n is None or n < 0 or n >= len(self._head):
             out, self._head = self._head, memoryview(b"")
         else:
