@@ -12,9 +12,20 @@ Steps (one pull; blobs and layers are shared between concurrent pulls)::
     index? pick the platform, GET manifest     registry/platforms.py
     GET config (verified) -> content store     diff_ids, chain IDs
     each layer: download (N at once)           -> content writer (resumes an earlier ingest)
-                                                  \\-> pipe -> unpacker thread (decompress, diff_id, untar)
-                unpack (16 at once)            commit the blob (size + sha256), then the snapshot on its parent
+                                                  \\-> pipe -> unpacker thread (decompress, diff_id, untar),
+                                                       when the unpack lane is free as the download starts
+                unpack (one at a time)         else from the stored blob, once the lane is free
+                                               commit the blob (size + sha256), then the snapshot on its parent
     record the image (one transaction)         names: the tag and name@digest
+
+The unpack lane (``UNPACK_LANES``, one per daemon, shared by concurrent pulls): unpacking is
+mostly the interpreter's work per file (tar headers, one open/write/utime each) and runs under the
+GIL, so layers unpacked side by side in threads only take turns, with a hand-over at every system
+call.  Measured on bench/pull's 4 layers (1,500 small files and a 35 MB file each) on 2 cores:
+one after the other 0.46-0.50 s (user 0.25-0.31 s, system 0.23-0.29 s), four threads at once
+0.72-0.75 s (user 0.42-0.47, system 0.59-0.69), two at once 0.62 s.  A layer whose download starts
+while the lane is free streams into it (the unpack overlaps the download); the others are
+downloaded at full speed into the content store and unpacked from there, one after the other.
 
 Verification: every blob's size and sha256 (the content store on commit), the
 manifest against its digest (by index entry or pinned reference), and each
@@ -52,6 +63,7 @@ log = logging.getLogger("gantry.images.pull")
 DEFAULT_CONCURRENCY = 3
 DEFAULT_STALL_TIMEOUT = 60.0
 MAX_LAYER_THREADS = 16
+UNPACK_LANES = 1    # layers unpacked at once per daemon (see the module docstring)
 
 
 def credentials_from(auth):
@@ -112,6 +124,7 @@ class Puller:
         self._active_lock = threading.Lock()
         self._jobs = 0
         self._jobs_done = threading.Condition()
+        self.unpack_lane = threading.BoundedSemaphore(UNPACK_LANES)
 
     def idle(self, timeout=None):
         """Wait until no layer job runs (a failed pull returns at once; its other layers finish in the
@@ -338,7 +351,7 @@ class _Pull:
             else:
                 fut.result()
         if need_unpack and extracted is None:
-            with content.open(desc.digest) as f:
+            with self.puller.unpack_lane, content.open(desc.digest) as f:
                 extracted = snaps.extract_layer(f, expected_diff_id=diff_id, compression=compression or "none")
         if extracted is None:
             return
@@ -362,18 +375,27 @@ class _Pull:
         """
         writer = self.store.content.writer("pull-" + desc.digest, desc.digest, desc.size)
         start = writer.offset
-        pipe = BlobPipe() if unpack and start == 0 else None
-        result = {}
-        thread = None
-        if pipe is not None:
-            thread = threading.Thread(target=self._extract_from_pipe, args=(pipe, diff_id, compression, result),
-                                      name="unpack-" + desc.digest[7:19], daemon=True)
-            thread.start()
         if start:
             log.info("%s: resuming %s at byte %d of %d", self.what, desc.digest, start, desc.size)
-        sink = _Tee(writer, pipe)
+        lane = self.puller.unpack_lane
+        pipe = thread = None
+        result = {}
         try:
             with self.download_slots:  # released as soon as the blob is stored; unpacking may go on
+                # streamed only when the lane is free now: a layer waiting for it must not hold a
+                # download slot (nor the registry connection) meanwhile
+                if unpack and start == 0 and lane.acquire(blocking=False):
+                    pipe = BlobPipe()
+                    thread = threading.Thread(target=self._extract_from_pipe,
+                                              args=(pipe, diff_id, compression, result, lane),
+                                              name="unpack-" + desc.digest[7:19], daemon=True)
+                    try:
+                        thread.start()
+                    except BaseException:
+                        lane.release()   # the thread that would have released it never ran
+                        pipe = thread = None
+                        raise
+                sink = _Tee(writer, pipe)
                 started = time.monotonic()
                 self.repo.fetch_blob(desc, sink, start=start, progress=self.progress)
                 writer.commit()
@@ -404,13 +426,15 @@ class _Pull:
                   time.monotonic() - waited)
         return result["key"], result["layer"]
 
-    def _extract_from_pipe(self, pipe, diff_id, compression, result):
+    def _extract_from_pipe(self, pipe, diff_id, compression, result, lane):
         try:
             result["key"], result["layer"] = self.store.snapshots.extract_layer(
                 pipe, expected_diff_id=diff_id, compression=compression or "none")
         except BaseException as exc:
             result["error"] = exc
             pipe.abandon(exc)
+        finally:
+            lane.release()
 
     def _drop_extraction(self, result):
         key = result.get("key")

@@ -316,12 +316,15 @@ def test_hosts_toml_headers_reach_the_registry(registry, fault_proxy, tmp_path):
 
 
 def test_progress_of_pulls_in_flight_is_visible(registry, fault_proxy, tmp_path):
-    img = big_image("progress")
+    # the big layer first: it takes the free unpack lane and streams (pull.py's lane; a layer that
+    # finds the lane busy is unpacked from the stored blob instead)
+    small, big = big_image("progress").layers
+    img = oi.Image([big, small], cmd=["/bin/tool"])
     registry.push_image(img, "faults/progress", "v1")
     proxy = fault_proxy(registry)
     proxy.throttle(4_000_000)
     config = hosts_dir(tmp_path, proxy.host, proxy.url)
-    p = puller(config)
+    p = puller(config, max_concurrent_downloads=1)   # the big layer's download starts first
     ref = "%s/faults/progress:v1" % proxy.host
     snapshots, done = [], threading.Event()
 
@@ -338,12 +341,11 @@ def test_progress_of_pulls_in_flight_is_visible(registry, fault_proxy, tmp_path)
     while not done.wait(0.05):
         now = p.active()
         snapshots.append(now)
-        big_done = now.get(ref, {}).get(img.layers[1].digest, (0, 1))
+        big_done = now.get(ref, {}).get(big.digest, (0, 1))
         if 0 < big_done[0] < big_done[1]:
             extracting_while_downloading.append(
                 any(s.key.startswith("extract-") for s in store.snapshots.walk()))
     t.join()
-    big = img.layers[1]
     partial = [s[ref][big.digest] for s in snapshots if ref in s and big.digest in s[ref]]
     assert partial and any(0 < d < big.size for d, _ in partial)
     assert all(total == big.size for _, total in partial)
