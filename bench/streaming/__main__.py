@@ -18,6 +18,14 @@ identical for both peers):
 
 Issue 10's targets: round trips <= containerd's, port-forward throughput >= 0.5 x containerd's.
 
+Now (main with the warm exec and the direct attach, both described below; 2026-12-06 01:25 and
+01:26, load 0.2-0.8, 15 rounds, 3,000 echoes, two runs, gantryd / containerd): ExecSync 10.4-14.1 /
+39.3-41.0 ms (0.26-0.34); exec over SPDY 17.6-18.2 / 19.3-20.1 ms (0.90-0.91); WebSocket 16.6-17.6 /
+20.2-20.4 ms (0.81-0.87); the container's first exec 26.9-27.9 / 34.3-34.5 ms (0.79-0.81); echo
+SPDY 0.12 / 0.22-0.24 ms (0.52-0.54), WebSocket 0.18-0.21 / 0.24-0.26 ms (0.74-0.80); port-forward
+SPDY 368-385 / 30-31 MB/s (12.1-12.7), WebSocket 514 / 31 MB/s (16.7).  Every target met.  The
+history follows.
+
 Figures on this machine (2 cores shared with other agents' work), containerd 1.6.20 + runc 1.1.5, 10
 rounds (1,000 echoes), medians, gantryd / containerd (ratio).
 
