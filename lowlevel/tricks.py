@@ -11,7 +11,7 @@ private C modules spare a few milliseconds each:
 Neither is a public API: a Python release may rename or change them.  Each is taken
 here only after a check that it behaves as expected; otherwise, or when the environment
 sets ``GANTRY_NO_TRICKS=1``, the public module is used: an upgrade may cost speed, never
-correctness (tests/integration/lowlevel/test_no_tricks.py runs gantry-oci both ways).
+correctness (tests/integration/shim/test_no_tricks.py runs gantry-oci and the shims both ways).
 """
 import os
 
