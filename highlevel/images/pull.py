@@ -352,7 +352,8 @@ class _Pull:
                 fut.result()
         if need_unpack and extracted is None:
             with self.puller.unpack_lane, content.open(desc.digest) as f:
-                extracted = snaps.extract_layer(f, expected_diff_id=diff_id, compression=compression or "none")
+                extracted = snaps.extract_layer(f, expected_diff_id=diff_id, compression=compression or "none",
+                                                sync=False)   # flushed by commit_layer, outside the lane
         if extracted is None:
             return
         key, layer_result = extracted
@@ -429,7 +430,7 @@ class _Pull:
     def _extract_from_pipe(self, pipe, diff_id, compression, result, lane):
         try:
             result["key"], result["layer"] = self.store.snapshots.extract_layer(
-                pipe, expected_diff_id=diff_id, compression=compression or "none")
+                pipe, expected_diff_id=diff_id, compression=compression or "none", sync=False)
         except BaseException as exc:
             result["error"] = exc
             pipe.abandon(exc)

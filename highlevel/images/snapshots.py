@@ -34,6 +34,7 @@ by ``clean_orphans`` (the garbage collector calls it).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -47,7 +48,9 @@ from dataclasses import dataclass, field
 from .. import errors, mounts
 from . import dirspread, owner
 from .layerfixups import inherit_dir_attrs, resolve_deferred_links
-from .unpack import apply_layer
+from .unpack import apply_layer, syncfs
+
+log = logging.getLogger("gantry.images.snapshots")
 
 PAGE_LIMIT = os.sysconf("SC_PAGESIZE") - 1
 MAX_LOWERS = 500          # overlayfs' OVL_MAX_STACK
@@ -249,14 +252,15 @@ class Snapshotter:
         return removed
 
     # -- layers ------------------------------------------------------------
-    def extract_layer(self, stream, expected_diff_id=None, compression=None):
-        """Unpack a layer into a new detached active snapshot; returns (key, LayerResult)."""
+    def extract_layer(self, stream, expected_diff_id=None, compression=None, sync=True):
+        """Unpack a layer into a new detached active snapshot; returns (key, LayerResult).
+        ``sync=False`` leaves the flush to commit_layer (LayerResult.flushed is False)."""
         key = f"{EXTRACT_PREFIX}{uuid.uuid4().hex} {expected_diff_id or ''}".rstrip()
         self.prepare(key, None, labels={"extract": "1", "owner": owner.current()})
         try:
             fs = self.fs_path(key)
             os.rmdir(fs)
-            result = apply_layer(stream, fs, compression=compression, expected_diff_id=expected_diff_id)
+            result = apply_layer(stream, fs, compression=compression, expected_diff_id=expected_diff_id, sync=sync)
         except BaseException:
             self.remove(key)
             raise
@@ -269,7 +273,9 @@ class Snapshotter:
         Directories the layer created implicitly take their attributes from
         the parent chain first, and hardlinks to files of lower layers are
         completed by copying their target up (layerfixups.py), so the layer's
-        directory is the same whichever order the layers were extracted in.
+        directory is the same whichever order the layers were extracted in.  Then, unless the
+        extraction was flushed and nothing was fixed up since, the filesystem is flushed
+        (unpack.syncfs): a committed row never names data that is not durable.
         """
         try:
             lowers = []
@@ -279,6 +285,10 @@ class Snapshotter:
                 inherit_dir_attrs(self.fs_path(key), result.implicit_dirs, lowers)
             if result.deferred_links:
                 resolve_deferred_links(self.fs_path(key), result.deferred_links, lowers)
+            if not result.flushed or result.deferred_links or (result.implicit_dirs and lowers):
+                started = time.monotonic()
+                syncfs(self.fs_path(key))
+                log.debug("commit %s: syncfs %.2fs", chain_id, time.monotonic() - started)
             self.commit(chain_id, key, parent=parent_chain_id)
         except errors.AlreadyExists:
             self.remove(key)   # a concurrent pull committed the same layer first

@@ -76,6 +76,7 @@ class LayerResult:
     entries: int
     implicit_dirs: tuple = ()   # parent dirs the layer used without an entry (layerfixups.inherit_dir_attrs)
     deferred_links: tuple = ()  # (link, target) hardlinks to lower-layer files (layerfixups.resolve_deferred_links)
+    flushed: bool = True        # syncfs ran after the tree was in place (apply_layer's sync=True)
 
 
 # -- decompression with a running diff_id ---------------------------------
@@ -287,7 +288,7 @@ def apply_layer(stream, target, *, compression=None, expected_diff_id=None, sync
         raise
     implicit = tuple(sorted(p for p in applier.implicit if p not in applier.dir_meta and p in applier.dirs))
     deferred = tuple(sorted(applier.deferred.items()))
-    return LayerResult(reader.digest, reader.size, applier.count, implicit, deferred)
+    return LayerResult(reader.digest, reader.size, applier.count, implicit, deferred, flushed=sync)
 
 
 def _mkdtemp(parent, prefix):
@@ -302,12 +303,14 @@ _libc = None
 def syncfs(path):
     """Flush the filesystem holding ``path`` (one call instead of an fsync per file).
 
-    Why here, once per layer: the rule is that a committed snapshot row never names data that
-    is not durable.  ``apply_layer`` runs inside an extraction snapshot (an *active* row no
-    image refers to; after a crash the collector removes it), and only returns once the tree
-    and its rename into place are flushed; the caller then turns the row into a *committed*
-    chain ID (snapshots.commit_layer, a sqlite transaction with synchronous=FULL).  So after a
-    power cut either the row still says active (garbage) or the data it names is on disk.
+    Why once per layer: the rule is that a committed snapshot row never names data that is not
+    durable.  ``apply_layer`` runs inside an extraction snapshot (an *active* row no image
+    refers to; after a crash the collector removes it), and with ``sync=True`` only returns once
+    the tree and its rename into place are flushed; with ``sync=False`` (a pull: the flush then
+    runs outside its unpack lane, overlapping the next layer's unpack) the result says
+    ``flushed=False`` and snapshots.commit_layer flushes before it turns the row into a
+    *committed* chain ID (a sqlite transaction with synchronous=FULL).  So after a power cut
+    either the row still says active (garbage) or the data it names is on disk.
     One syncfs per image instead would have to hold back every layer's commit until the end:
     a concurrent pull could no longer use a layer as soon as it is committed, and the saving
     is small: syncfs flushes the whole filesystem, so layers that finish together share the
@@ -315,7 +318,7 @@ def syncfs(path):
     1.7-2.2 s pull, within the run-to-run noise).
     """
     global _libc
-    import ctypes   # here: the unpack worker never calls it, and starts faster without ctypes
+    import ctypes  # on first use: nothing else of the pull needs ctypes
     import ctypes.util
 
     if _libc is None:

@@ -257,3 +257,27 @@ def test_mount_points_parse_mountinfo_escapes(tmp_path):
     assert snapmod.is_mounted("/run/a b/rootfs", points) and not snapmod.is_mounted("/run/a b", points)
     assert snapmod.mounts_below("/run/a b", points) == ["/run/a b/rootfs"]
     assert snapmod.mounts_below("/run/a", points) == []          # a prefix of a name is not "below"
+
+
+@pytest.mark.parametrize("sync, fixups, flushes", [
+    (True, False, 0),     # apply_layer flushed the tree, nothing changed since
+    (False, False, 1),    # a pull's extraction: commit_layer flushes
+    (True, True, 1),      # fixups (an implicit dir under a lower layer) written after the flush
+    (False, True, 1),
+])
+def test_commit_layer_flushes_before_the_row_is_committed(snaps, monkeypatch, sync, fixups, flushes):
+    base = oi.Layer([oi.Dir("d", mode=0o750), oi.File("d/a", b"a")])
+    upper = oi.Layer([oi.File("d/b", b"b")] if fixups else [oi.File("c", b"c")])
+    chains = sn.chain_ids([base.diff_id, upper.diff_id])
+    assert snaps.unpack_layer(chains[0], None, io.BytesIO(base.blob), base.diff_id)
+    key, res = snaps.extract_layer(io.BytesIO(upper.blob), upper.diff_id, sync=sync)
+    assert res.flushed is sync
+    path = snaps.fs_path(key)
+    events = []
+    monkeypatch.setattr(sn, "syncfs", lambda path: events.append(("syncfs", path)))
+    real_commit = snaps.commit
+    monkeypatch.setattr(snaps, "commit", lambda *a, **k: (events.append(("commit", a[0])), real_commit(*a, **k))[1])
+    assert snaps.commit_layer(chains[1], key, chains[0], res) is True
+    assert [e[0] for e in events] == ["syncfs"] * flushes + ["commit"]
+    if flushes:
+        assert events[0][1] == path
