@@ -353,11 +353,14 @@ class _Pull:
         if need_unpack and extracted is None:
             with self.puller.unpack_lane, content.open(desc.digest) as f:
                 extracted = snaps.extract_layer(f, expected_diff_id=diff_id, compression=compression or "none",
-                                                sync=False)   # flushed by commit_layer, outside the lane
+                                                sync=False)   # flushed below, outside the lane
         if extracted is None:
             return
         key, layer_result = extracted
         try:
+            # flushed here, outside the lane (the next layer unpacks meanwhile) and before waiting
+            # for the parent (the flushes of layers unpacked out of order do not pile up at the end)
+            layer_result = snaps.flush_extraction(key, layer_result)
             if parent_future is not None:
                 parent_future.result()  # commits go bottom-up: the parent must be committed first
         except BaseException:

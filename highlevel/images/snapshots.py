@@ -33,6 +33,7 @@ by ``clean_orphans`` (the garbage collector calls it).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -265,6 +266,15 @@ class Snapshotter:
             self.remove(key)
             raise
         return key, result
+
+    def flush_extraction(self, key, result):
+        """syncfs for an extraction made with ``sync=False``; returns the result marked flushed."""
+        if result.flushed:
+            return result
+        started = time.monotonic()
+        syncfs(self.fs_path(key))
+        log.debug("extraction %s: syncfs %.2fs", key, time.monotonic() - started)
+        return dataclasses.replace(result, flushed=True)
 
     def commit_layer(self, chain_id, key, parent_chain_id, result):
         """Commit an extracted layer on top of its (committed) parent; returns False if

@@ -308,8 +308,8 @@ def syncfs(path):
     refers to; after a crash the collector removes it), and with ``sync=True`` only returns once
     the tree and its rename into place are flushed; with ``sync=False`` (a pull: the flush then
     runs outside its unpack lane, overlapping the next layer's unpack) the result says
-    ``flushed=False`` and snapshots.commit_layer flushes before it turns the row into a
-    *committed* chain ID (a sqlite transaction with synchronous=FULL).  So after a power cut
+    ``flushed=False`` and Snapshotter.flush_extraction, or else commit_layer, flushes before the
+    row becomes a *committed* chain ID (a sqlite transaction with synchronous=FULL).  So after a power cut
     either the row still says active (garbage) or the data it names is on disk.
     One syncfs per image instead would have to hold back every layer's commit until the end:
     a concurrent pull could no longer use a layer as soon as it is committed, and the saving

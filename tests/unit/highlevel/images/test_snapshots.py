@@ -281,3 +281,15 @@ def test_commit_layer_flushes_before_the_row_is_committed(snaps, monkeypatch, sy
     assert [e[0] for e in events] == ["syncfs"] * flushes + ["commit"]
     if flushes:
         assert events[0][1] == path
+
+
+def test_flush_extraction_flushes_once(snaps, monkeypatch):
+    layer = oi.Layer([oi.File("f", b"f")])
+    key, res = snaps.extract_layer(io.BytesIO(layer.blob), layer.diff_id, sync=False)
+    calls = []
+    monkeypatch.setattr(sn, "syncfs", calls.append)
+    flushed = snaps.flush_extraction(key, res)
+    assert flushed.flushed and calls == [snaps.fs_path(key)]
+    assert snaps.flush_extraction(key, flushed) is flushed and len(calls) == 1
+    assert snaps.commit_layer(layer.diff_id, key, None, flushed) is True
+    assert len(calls) == 1     # nothing changed after the flush: commit_layer does not flush again
