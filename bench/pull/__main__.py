@@ -63,6 +63,32 @@ After tarheader.py, zlib-ng inflate (2.5x zlib) and no lchown for entries alread
 download itself (blobs stored at 0.39-1.35 s) varies as much as the whole tail.  The 0.6 target is
 reached in single rounds (0.38-0.59), not as a median.
 
+Then (2026-12-06, issue 13's pull work): the layers unpack one at a time per daemon (pull.py's
+unpack lane: in threads they only took turns on the GIL, with a hand-over at every system call;
+bench's 4 layers unpacked in one process took 0.46-0.50 s one after the other and 0.72-0.75 s four
+at once), a layer streams into the lane only when it is free as its download starts (the others
+download at full speed and unpack from the stored blob), each extraction is flushed outside the
+lane, and files are created with their mode (no chmod).  Blobs are now stored by 0.26-0.31 s (were
+0.35-0.46), then the lane unpacks ~0.11-0.15 s per layer back to back.  8 rounds each, load at
+start 0.00, no large delete in the five minutes before (see below):
+- before the flush moved out of the lane, 02:26 UTC: gantryd 0.77-1.08 s, containerd 1.27-1.78 s,
+  median ratio 0.64 (0.44-0.76);
+- 02:41 UTC: gantryd 0.70-1.37 s, containerd 1.32-1.83 s, median ratio 0.52 (0.46-0.77);
+- 02:51 UTC: gantryd 0.74-1.27 s, containerd 1.28-1.89 s, median ratio 0.57 (0.52-0.72);
+- 02:44 UTC, started 2 minutes after the previous run's clean-up deleted its ~100,000 files (the
+  case the next paragraph warns about): gantryd 0.77-1.67 s, containerd 1.31-2.75 s, median 0.82
+  (0.54-0.93).
+In every run the last two or three rounds are slower for both daemons (containerd 1.3 -> 1.8 s).
+Worker processes instead of threads (an unpack per process, a pool kept warm: helper branch
+pull6) were measured too, with one and two lanes: no steady gain over the in-process lane on this
+2-core machine, within run-to-run noise (medians 0.92-1.57 s for every variant at 02:05-02:20), so
+they were not merged.
+
+On this machine's journal-less ext4, the kernel skips, for every new inode, each inode of its block
+group freed in the last 60 s (300 s while the inode table block is still dirty): after a large
+delete (a test run, a previous bench's clean-up), file creation costs several times more for both
+daemons, and the ratio means little.  Run the bench after five quiet minutes.
+
 Stores of finished rounds are deleted after the last round: ext4 skips inodes freed in the last
 30 s when it allocates new ones (recently_deleted()), so creating files right after deleting ~6,000
 costs several times more; a pull on a real node does not follow such a delete.
