@@ -94,6 +94,8 @@ def lookup_devices(config):
         field = "CreateContainer config.devices[%d].host_path" % i
         if not d.host_path.startswith("/"):
             raise InvalidArgument("%s: %r must be an absolute path" % (field, d.host_path))
+        if "\0" in d.host_path:
+            raise InvalidArgument("%s: %r holds a NUL byte" % (field, d.host_path))
         path = os.path.realpath(d.host_path)
         try:
             st = os.stat(path)

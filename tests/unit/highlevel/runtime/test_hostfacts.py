@@ -89,3 +89,10 @@ def test_cgroup_facts(tmp_path):
     (v2 / "cgroup.controllers").write_text("cpu memory pids\n")
     assert (hostfacts.cgroup_unified(str(v2)), hostfacts.swap_limit_supported(str(v2)),
             hostfacts.hugetlb_supported(str(v2))) == (True, False, False)
+
+
+# found by tests/fuzz (fuzz_specgen, in a CI-like run on 2026-12-06): a NUL byte in a device host_path
+# let ValueError out of os.path.realpath (corpus/specgen/regress-device-host-path-nul)
+def test_lookup_devices_of_a_path_with_a_nul_byte_is_invalid_argument():
+    with pytest.raises(InvalidArgument, match="devices\\[0\\].host_path: .*NUL byte"):
+        hostfacts.lookup_devices(config([{"containerPath": "/dev/x", "hostPath": "/\0dev/null"}]))
