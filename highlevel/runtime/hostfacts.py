@@ -130,6 +130,8 @@ def read_seccomp_profile(path):
         raise NotFound("seccomp profile %s: does not exist" % path) from None
     except IsADirectoryError:
         raise InvalidArgument("seccomp profile %s: is a directory" % path) from None
+    except (OSError, ValueError) as err:   # no permission, a NUL byte, a path too long...
+        raise InvalidArgument("seccomp profile %s: cannot be read: %s" % (path, err)) from None
     if len(data) > MAX_PROFILE:
         raise InvalidArgument("seccomp profile %s: larger than %d bytes" % (path, MAX_PROFILE))
     try:

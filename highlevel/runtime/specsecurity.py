@@ -111,6 +111,8 @@ def seccomp_profile_request(sc):
 def _absolute_profile(path, field):
     if not path.startswith("/"):
         raise InvalidArgument("%s.%s: seccomp profile path %r must be absolute" % (FIELD, field, path))
+    if "\0" in path:
+        raise InvalidArgument("%s.%s: seccomp profile path %r holds a NUL byte" % (FIELD, field, path))
     return path
 
 

@@ -75,6 +75,10 @@ def test_read_seccomp_profile(tmp_path):
         hostfacts.read_seccomp_profile(str(tmp_path / "list.json"))
     with pytest.raises(InvalidArgument, match="directory"):
         hostfacts.read_seccomp_profile(str(tmp_path))
+    with pytest.raises(InvalidArgument, match="cannot be read"):
+        hostfacts.read_seccomp_profile(str(tmp_path) + "/p\0.json")    # ValueError from open()
+    with pytest.raises(InvalidArgument, match="cannot be read"):
+        hostfacts.read_seccomp_profile(str(good) + "/below-a-file")     # NotADirectoryError
 
 
 def test_cgroup_facts(tmp_path):
