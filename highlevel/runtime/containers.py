@@ -309,6 +309,9 @@ class Containers:
             self.stop(ctr.id, timeout=0)
             ctr = self.ctx.store.get_container(ctr.id)
         self.ctx.hooks.remove_container(self.ctx.store.get_pod(ctr.pod_id), ctr)
+        if not ctr.removing:
+            ctr.removing = True   # before anything is released: a kill -9 from here on leaves a row
+            self.ctx.store.put_container(ctr)   # that recovery removes, not one without its rootfs
         self._release(ctr)
         self.ctx.store.delete_container(ctr.id)
         self.publish(ctr, "deleted")

@@ -3,7 +3,8 @@
 Runs before gantryd serves, in this order:
 
 1. a row still ``creating`` is a call that never finished: everything it recorded
-   (shim, mounts, snapshot, namespaces, network) is undone and the row deleted;
+   (shim, mounts, snapshot, namespaces, network) is undone and the row deleted; a container
+   whose RemoveContainer had begun releasing (``removing``) is removed the same way;
 2. every created or running container gets its shim back: a shim that answers
    is asked for the process state (running: a watcher waits for its exit again;
    stopped meanwhile: the exit status and time it kept are recorded); a shim that
@@ -29,7 +30,7 @@ def recover(ctx, pods, containers):
     store = ctx.store
     undone = 0
     for ctr in store.containers():
-        if ctr.state == "creating":
+        if ctr.state == "creating" or ctr.removing:
             containers._undo(ctr)
             undone += 1
     for pod in store.pods():

@@ -112,6 +112,7 @@ class Container:
     stdin: bool = False
     stdin_once: bool = False
     image_volumes: list = field(default_factory=list)  # [[snapshot key, mount point, image id]] (CRI image mounts)
+    removing: bool = False            # RemoveContainer began releasing (recovery finishes it if gantryd died meanwhile)
 
 
 def _encode(obj):

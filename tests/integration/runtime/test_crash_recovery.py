@@ -9,6 +9,7 @@ netns files, bundles, shim dirs, mounts, shims, snapshots, addresses, veths, CNI
 and removing everything leaves nothing at all (no address, veth, host-port rule, cache file).
 """
 import itertools
+import json
 import os
 import random
 import sqlite3
@@ -124,3 +125,38 @@ def test_kill_9_at_any_moment(net_gantryd, busybox_ref):
     assert _shims_of(gantryd) == []
     assert mode.reserved_ips(gantryd) == set() and mode.cache_files(gantryd) == set()
     assert bridge_ports(mode.bridge) == [] and mode.rules() == []
+
+
+def test_a_remove_cut_short_is_finished_at_start_up(gantryd, busybox_ref):
+    """RemoveContainer marks the row ``removing`` before it releases anything; a gantryd killed after
+    that (here: the snapshot already gone, as a kill right after its removal leaves it) finishes the
+    removal when it starts again instead of listing a container without its rootfs."""
+    cri = Cri(gantryd)
+    cri.pull(busybox_ref[0])
+    pcfg = pod_config()
+    pod = cri.run_pod(pcfg)
+    kept = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "100"]))
+    cut = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "100"], name="cut"))
+    cri.stop(cut, timeout=0)
+    gantryd.kill()
+    db = sqlite3.connect(os.path.join(gantryd.root, "runtime.db"))
+    try:
+        doc = json.loads(db.execute("SELECT doc FROM containers WHERE id=?", (cut,)).fetchone()[0])
+        doc["removing"] = True
+        db.execute("UPDATE containers SET doc=? WHERE id=?", (json.dumps(doc), cut))
+        db.commit()
+    finally:
+        db.close()
+    meta = sqlite3.connect(os.path.join(gantryd.root, "images", "metadata.db"))
+    try:
+        meta.execute("DELETE FROM snapshots WHERE key=?", ("ctr-" + cut,))
+        meta.commit()
+    finally:
+        meta.close()
+    gantryd.start()
+    cri = Cri(gantryd)
+    assert [c.id for c in cri.containers()] == [kept]
+    assert not os.path.exists(os.path.join(gantryd.state, "containers", cut))
+    _check_consistent(gantryd, cri)
+    cri.remove_pod(pod)
+    _check_consistent(gantryd, cri)
