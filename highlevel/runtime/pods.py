@@ -278,6 +278,9 @@ class Pods:
             for ctr in self.ctx.store.containers(pod.id):
                 self.containers.remove(ctr.id)
         self.ctx.hooks.remove_pod_sandbox(pod)
+        if not pod.removing:
+            pod.removing = True   # before anything is released: recovery finishes a removal cut short
+            self.ctx.store.put_pod(pod)
         self._release(pod)
         self.ctx.store.delete_pod(pod.id)
         self.publish(pod, "deleted")

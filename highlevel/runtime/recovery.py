@@ -4,7 +4,8 @@ Runs before gantryd serves, in this order:
 
 1. a row still ``creating`` is a call that never finished: everything it recorded
    (shim, mounts, snapshot, namespaces, network) is undone and the row deleted; a container
-   whose RemoveContainer had begun releasing (``removing``) is removed the same way;
+   or pod whose RemoveContainer/RemovePodSandbox had begun releasing (``removing``) is removed
+   the same way;
 2. every created or running container gets its shim back: a shim that answers
    is asked for the process state (running: a watcher waits for its exit again;
    stopped meanwhile: the exit status and time it kept are recorded); a shim that
@@ -34,7 +35,7 @@ def recover(ctx, pods, containers):
             containers._undo(ctr)
             undone += 1
     for pod in store.pods():
-        if pod.state == "creating":
+        if pod.state == "creating" or pod.removing:
             pods._undo(pod)
             undone += 1
     reconnected = exited = 0

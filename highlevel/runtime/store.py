@@ -80,6 +80,7 @@ class Pod:
     ips: list = field(default_factory=list)
     network: bool = False             # the network was set up (teardown owed)
     stopping: bool = False            # StopPodSandbox began (recovery finishes it if gantryd died meanwhile)
+    removing: bool = False            # RemovePodSandbox began releasing (recovery finishes it likewise)
     infra: dict = field(default_factory=dict)        # the pause process: shim state dir, address, pid
     shm_mounted: bool = False
 

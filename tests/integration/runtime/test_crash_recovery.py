@@ -160,3 +160,26 @@ def test_a_remove_cut_short_is_finished_at_start_up(gantryd, busybox_ref):
     _check_consistent(gantryd, cri)
     cri.remove_pod(pod)
     _check_consistent(gantryd, cri)
+
+
+def test_a_pod_removal_cut_short_is_finished_at_start_up(gantryd, busybox_ref):
+    """The same for RemovePodSandbox: a row marked ``removing`` whose pod directory is already gone."""
+    cri = Cri(gantryd)
+    pcfg = pod_config()
+    gone, kept = cri.run_pod(pcfg), cri.run_pod(pod_config())
+    cri.stop_pod(gone)
+    gantryd.kill()
+    db = sqlite3.connect(os.path.join(gantryd.root, "runtime.db"))
+    try:
+        doc = json.loads(db.execute("SELECT doc FROM pods WHERE id=?", (gone,)).fetchone()[0])
+        doc["removing"] = True
+        db.execute("UPDATE pods SET doc=? WHERE id=?", (json.dumps(doc), gone))
+        db.commit()
+    finally:
+        db.close()
+    gantryd.start()
+    cri = Cri(gantryd)
+    assert [p.id for p in cri.pods()] == [kept]
+    _check_consistent(gantryd, cri)
+    cri.remove_pod(kept)
+    _check_consistent(gantryd, cri)
