@@ -127,6 +127,18 @@ def test_kill_9_at_any_moment(net_gantryd, busybox_ref):
     assert bridge_ports(mode.bridge) == [] and mode.rules() == []
 
 
+def _mark_removing(root, table, row_id):
+    """What a kill -9 inside a removal leaves: the row says ``removing`` (gantryd is not running)."""
+    db = sqlite3.connect(os.path.join(root, "runtime.db"))
+    try:
+        doc = json.loads(db.execute("SELECT doc FROM %s WHERE id=?" % table, (row_id,)).fetchone()[0])
+        doc["removing"] = True
+        db.execute("UPDATE %s SET doc=? WHERE id=?" % table, (json.dumps(doc), row_id))
+        db.commit()
+    finally:
+        db.close()
+
+
 def test_a_remove_cut_short_is_finished_at_start_up(gantryd, busybox_ref):
     """RemoveContainer marks the row ``removing`` before it releases anything; a gantryd killed after
     that (here: the snapshot already gone, as a kill right after its removal leaves it) finishes the
@@ -139,14 +151,7 @@ def test_a_remove_cut_short_is_finished_at_start_up(gantryd, busybox_ref):
     cut = cri.run(pod, pcfg, container_config(busybox_ref[0], command=["sleep", "100"], name="cut"))
     cri.stop(cut, timeout=0)
     gantryd.kill()
-    db = sqlite3.connect(os.path.join(gantryd.root, "runtime.db"))
-    try:
-        doc = json.loads(db.execute("SELECT doc FROM containers WHERE id=?", (cut,)).fetchone()[0])
-        doc["removing"] = True
-        db.execute("UPDATE containers SET doc=? WHERE id=?", (json.dumps(doc), cut))
-        db.commit()
-    finally:
-        db.close()
+    _mark_removing(gantryd.root, "containers", cut)
     meta = sqlite3.connect(os.path.join(gantryd.root, "images", "metadata.db"))
     try:
         meta.execute("DELETE FROM snapshots WHERE key=?", ("ctr-" + cut,))
@@ -169,14 +174,7 @@ def test_a_pod_removal_cut_short_is_finished_at_start_up(gantryd, busybox_ref):
     gone, kept = cri.run_pod(pcfg), cri.run_pod(pod_config())
     cri.stop_pod(gone)
     gantryd.kill()
-    db = sqlite3.connect(os.path.join(gantryd.root, "runtime.db"))
-    try:
-        doc = json.loads(db.execute("SELECT doc FROM pods WHERE id=?", (gone,)).fetchone()[0])
-        doc["removing"] = True
-        db.execute("UPDATE pods SET doc=? WHERE id=?", (json.dumps(doc), gone))
-        db.commit()
-    finally:
-        db.close()
+    _mark_removing(gantryd.root, "pods", gone)
     gantryd.start()
     cri = Cri(gantryd)
     assert [p.id for p in cri.pods()] == [kept]
