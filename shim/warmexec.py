@@ -75,10 +75,10 @@ def encode_request(args):
     """The request bytes for gantry-oci's arguments (without the program name)."""
     if not args:
         raise ValueError("warm request: no arguments")
-    body = b"".join(os.fsencode(a) + b"\0" for a in args)
-    if any(b"\0" in os.fsencode(a) for a in args):
+    encoded = [os.fsencode(a) for a in args]
+    if any(b"\0" in a for a in encoded):
         raise ValueError("warm request: an argument contains a NUL byte")
-    message = REQUEST_MAGIC + body
+    message = REQUEST_MAGIC + b"".join(a + b"\0" for a in encoded)
     if len(message) > MAX_REQUEST:
         raise ValueError("warm request: %d bytes, over %d" % (len(message), MAX_REQUEST))
     return message

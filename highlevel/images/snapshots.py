@@ -255,7 +255,7 @@ class Snapshotter:
     # -- layers ------------------------------------------------------------
     def extract_layer(self, stream, expected_diff_id=None, compression=None, sync=True):
         """Unpack a layer into a new detached active snapshot; returns (key, LayerResult).
-        ``sync=False`` leaves the flush to commit_layer (LayerResult.flushed is False)."""
+        ``sync=False`` leaves the flush to flush_extraction or commit_layer (LayerResult.flushed is False)."""
         key = f"{EXTRACT_PREFIX}{uuid.uuid4().hex} {expected_diff_id or ''}".rstrip()
         self.prepare(key, None, labels={"extract": "1", "owner": owner.current()})
         try:
@@ -271,10 +271,13 @@ class Snapshotter:
         """syncfs for an extraction made with ``sync=False``; returns the result marked flushed."""
         if result.flushed:
             return result
+        self._syncfs(key, "extraction " + key)
+        return dataclasses.replace(result, flushed=True)
+
+    def _syncfs(self, key, what):
         started = time.monotonic()
         syncfs(self.fs_path(key))
-        log.debug("extraction %s: syncfs %.2fs", key, time.monotonic() - started)
-        return dataclasses.replace(result, flushed=True)
+        log.debug("%s: syncfs %.2fs", what, time.monotonic() - started)
 
     def commit_layer(self, chain_id, key, parent_chain_id, result):
         """Commit an extracted layer on top of its (committed) parent; returns False if
@@ -296,9 +299,7 @@ class Snapshotter:
             if result.deferred_links:
                 resolve_deferred_links(self.fs_path(key), result.deferred_links, lowers)
             if not result.flushed or result.deferred_links or (result.implicit_dirs and lowers):
-                started = time.monotonic()
-                syncfs(self.fs_path(key))
-                log.debug("commit %s: syncfs %.2fs", chain_id, time.monotonic() - started)
+                self._syncfs(key, "commit " + chain_id)
             self.commit(chain_id, key, parent=parent_chain_id)
         except errors.AlreadyExists:
             self.remove(key)   # a concurrent pull committed the same layer first
