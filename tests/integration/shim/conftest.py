@@ -214,6 +214,18 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         time.sleep(0.02)
 
 
+def open_fds(pid):
+    """{fd: what it points to} of pid; an fd closed between the listing and its readlink is left out (the
+    process keeps running while we look)."""
+    out = {}
+    for f in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[f] = os.readlink("/proc/%d/fd/%s" % (pid, f))
+        except FileNotFoundError:
+            pass
+    return out
+
+
 def zombie_children(parent):
     """Zombies whose parent is parent (the machine is shared: other zombies are not ours)."""
     out = []

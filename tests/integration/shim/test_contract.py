@@ -16,7 +16,7 @@ from gantry.api import framing, shim_pb2
 from gantry.highlevel import errors
 from gantry.shim import crilog
 
-from tests.integration.shim.conftest import SHIM, wait_for, warm_children, zombie_children
+from tests.integration.shim.conftest import SHIM, open_fds, wait_for, warm_children, zombie_children
 
 pytestmark = pytest.mark.root
 
@@ -100,9 +100,8 @@ def test_direct_attach_hands_an_exec_its_pipes(contract_env):
     with pytest.raises(errors.FailedPrecondition):
         c.attach_direct("d1", stdin=True)
     pid = c.start("d1")
-    mine = [os.readlink("/proc/%d/fd/%s" % (shim_pid, f)) for f in os.listdir("/proc/%d/fd" % shim_pid)]
     theirs = {os.readlink("/proc/%d/fd/%d" % (pid, n)) for n in (0, 1, 2)}
-    assert not theirs & set(mine), "the shim kept an end of the exec's pipes"
+    assert not theirs & set(open_fds(shim_pid).values()), "the shim kept an end of the exec's pipes"
     for line in (b"one\n", b"two\n"):
         os.write(stdio.stdin, line)
         assert os.read(stdio.stdout, 100) == line
@@ -398,12 +397,7 @@ def test_exec_cycles_leak_no_fd_or_zombie(contract_env):
 
     def fds():
         """(non-socket fds, number of sockets): the listener is the one socket of an idle shim."""
-        links = {}
-        for f in os.listdir("/proc/%d/fd" % shim_pid):
-            try:
-                links[f] = os.readlink("/proc/%d/fd/%s" % (shim_pid, f))
-            except OSError:
-                pass
+        links = open_fds(shim_pid)
         return sorted(f for f, t in links.items() if not t.startswith("socket:")), \
             sum(t.startswith("socket:") for t in links.values())
     before = wait_for(lambda: fds()[1] == 1 and fds(), timeout=5, what="the shim to be idle")

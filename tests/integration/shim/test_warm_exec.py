@@ -13,7 +13,7 @@ import pytest
 from gantry.highlevel import errors, shimclient
 from gantry.highlevel.runtime.execsync import start_failure_code
 
-from tests.integration.shim.conftest import ShimEnv, wait_for, warm_children, zombie_children
+from tests.integration.shim.conftest import ShimEnv, open_fds, wait_for, warm_children, zombie_children
 
 pytestmark = pytest.mark.root
 
@@ -156,24 +156,17 @@ def test_delete_of_the_last_exec_leaves_no_fd_but_the_warm_socket(leg):
     c, _ = leg.run(["sleep", "1000"])
     shim_pid = c.connect().shim_pid
 
-    def fds():
-        out = {}
-        for f in os.listdir("/proc/%d/fd" % shim_pid):
-            try:
-                out[f] = os.readlink("/proc/%d/fd/%s" % (shim_pid, f))
-            except OSError:
-                pass
-        return out
     def files():
-        return sorted(f for f, t in fds().items() if not t.startswith("socket:"))
-    before = wait_for(lambda: sum(t.startswith("socket:") for t in fds().values()) == 1 and files(), timeout=5,
-                      what="the shim to be idle")
+        return sorted(f for f, t in open_fds(shim_pid).items() if not t.startswith("socket:"))
+
+    def sockets():
+        return sum(t.startswith("socket:") for t in open_fds(shim_pid).values())
+    before = wait_for(lambda: sockets() == 1 and files(), timeout=5, what="the shim to be idle")
     for i in range(4):
         run_exec(c, "f%d" % i, ["true"], terminal=bool(i % 2), stdin=b"" if i == 2 else None)
     warm = settled_warm(leg, shim_pid)
-    sockets = 1 + (1 if warm else 0)   # the listener, and the warm process's socketpair end
-    wait_for(lambda: sum(t.startswith("socket:") for t in fds().values()) == sockets, timeout=5,
-             what="%d sockets in the shim" % sockets)
+    expected = 1 + (1 if warm else 0)   # the listener, and the warm process's socketpair end
+    wait_for(lambda: sockets() == expected, timeout=5, what="%d sockets in the shim" % expected)
     wait_for(lambda: files() == before, timeout=5, what="the shim's fds to be back to %s" % (before,))
 
 
