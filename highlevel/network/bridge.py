@@ -20,7 +20,7 @@ import threading
 from ipaddress import ip_address
 
 from ..errors import AlreadyExists, FailedPrecondition, GantryError, Internal
-from . import hostports, iptables, links
+from . import hostports, iptables, links, routes
 from .api import Network, NetworkResult
 from .ipam import gateway, parse_subnet, split_pod_cidrs
 from .store import NetworkStore
@@ -64,6 +64,10 @@ class BridgeNetwork(Network):
             if self._ensured == nets:
                 return nets
             links.ensure_bridge(self.bridge, [(gateway(n), n.prefixlen) for n in nets], self.mtu)
+            for iface, net in routes.shadowing_routes(self.subnet, self.bridge):
+                log.warning("pod CIDR %s: %s is also routed through %s; the host's traffic to those pods "
+                            "goes there, not to bridge %s (choose a pod_cidr no other link routes)",
+                            self.subnet, net, iface, self.bridge)
             if iptables.available():          # without it pods still connect; host ports are refused
                 subnets = sorted({str(nets[0])} | {r["subnet"] for r in self._records()})
                 nat, filt = hostports.base_rules(iptables.save("nat"), iptables.save("filter"),

@@ -366,3 +366,23 @@ print(before, bool(strays), "pyroute2" in sys.modules)
     if strays == "False":              # another run's pod veth on this machine would need netlink to check
         assert before == "False"
     assert after == "True"                 # remove_host_state deleted the bridge through netlink
+
+
+def test_a_cidr_another_link_routes_is_warned_about(net, tmp_path, caplog):
+    """A leftover link routing part of the pod CIDR takes the host's traffic to those pods: a warning
+    names it when the bridge is set up, and the pods are still set up."""
+    shadow = "gtshadow0"
+    subprocess.run(["ip", "link", "add", shadow, "type", "bridge"], check=True)
+    try:
+        subprocess.run(["ip", "addr", "add", "10.251.77.128/25", "dev", shadow], check=True)
+        subprocess.run(["ip", "link", "set", shadow, "up"], check=True)    # up, no port: "linkdown", as left over
+        n = net()
+        with caplog.at_level("WARNING", logger="gantry.network"):
+            ip = n.setup(pod_spec(tmp_path, "a")).ips[0]
+        assert ipaddress.ip_address(ip) in ipaddress.ip_network(CIDR)
+        warned = [r.getMessage() for r in caplog.records if shadow in r.getMessage()]
+        assert warned == ["pod CIDR %s: 10.251.77.128/25 is also routed through %s; the host's traffic to those "
+                          "pods goes there, not to bridge %s (choose a pod_cidr no other link routes)"
+                          % (CIDR, shadow, BRIDGE)]
+    finally:
+        subprocess.run(["ip", "link", "del", shadow])
