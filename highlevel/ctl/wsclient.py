@@ -23,6 +23,7 @@ from wsproto.events import (
     RejectData,
     TextMessage,
 )
+from wsproto.frame_protocol import CloseReason
 
 from . import channels
 from .client import CtlError
@@ -39,6 +40,7 @@ class Session:
         self.sock, self.ws, self.protocol, self.what = sock, ws, protocol, what
         self.lock = threading.Lock()
         self.closed = False
+        self.abnormal = False   # the server went away without a close frame
 
     @classmethod
     def connect(cls, url, timeout=30.0, what="stream"):
@@ -91,14 +93,14 @@ class Session:
                 self.sock.sendall(self.ws.send(BytesMessage(data=message)))
 
     def messages(self):
-        """Complete binary messages from the server until it closes."""
+        """Complete binary messages from the server until it closes.
+
+        The events are taken before each read: frames that came in with the 101 answer (a fast
+        server sends its output, status and close at once) wait in wsproto, and after an EOF fed to
+        it wsproto hands out its "abnormal closure" ahead of them."""
         pending = bytearray()
+        ended = False
         while True:
-            try:
-                data = self.sock.recv(RECV)
-            except OSError:
-                data = b""
-            self.ws.receive_data(data or None)
             for event in self.ws.events():
                 if isinstance(event, BytesMessage):
                     pending += event.data
@@ -111,6 +113,8 @@ class Session:
                     with self.lock:
                         self.sock.sendall(self.ws.send(event.response()))
                 elif isinstance(event, CloseConnection):
+                    # 1006 is never sent: wsproto reports an EOF without a close frame so
+                    self.abnormal = event.code == CloseReason.ABNORMAL_CLOSURE
                     with self.lock:
                         if not self.closed:
                             try:
@@ -119,8 +123,14 @@ class Session:
                                 pass
                             self.closed = True
                     return
-            if not data:
+            if ended:
                 return
+            try:
+                data = self.sock.recv(RECV)
+            except OSError:
+                data = b""
+            ended = not data
+            self.ws.receive_data(data or None)
 
     def run(self, stdin=None, stdout=None, stderr=None, tty=False):
         import sys
@@ -153,6 +163,8 @@ class Session:
             self.close()
         if code is None and message:
             raise CtlError("%s: %s" % (self.what, message))
+        if code is None and self.abnormal:
+            raise CtlError("%s: the server closed the connection without an exit status" % self.what)
         return code
 
     def _send_size(self, fd):
