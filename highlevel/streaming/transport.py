@@ -65,8 +65,15 @@ class WsTransport:
             self.sock.sendall(self.ws.send(event))
 
     def recv_message(self):
-        """The next message as (is_text, bytes|str); None once the connection is closed."""
-        while not self.pending:
+        """The next message as (is_text, bytes|str); None once the connection is closed.
+
+        Events first, then a read: frames that came with the request wait in wsproto, and after an
+        EOF wsproto hands out its "abnormal closure" ahead of frames it still holds."""
+        while True:
+            for event in self.ws.events():
+                self._event(event)
+            if self.pending:
+                return self.pending.pop(0)
             if self.ended:
                 return None
             try:
@@ -76,9 +83,6 @@ class WsTransport:
             self.ws.receive_data(data or None)
             if not data:
                 self.ended = True
-            for event in self.ws.events():
-                self._event(event)
-        return self.pending.pop(0)
 
     def _event(self, event):
         if isinstance(event, Message):
