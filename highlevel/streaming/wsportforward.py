@@ -21,6 +21,7 @@ import threading
 from urllib.parse import parse_qs
 
 from . import wschannel
+from .transport import LINGER
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def serve(transport, protocol, ports, pod_id, dial):
         is_text, payload = wschannel.encode(protocol, channel, data)
         transport.send_message(payload, text=is_text)
 
-    copies = []
+    copies, watcher = [], None
     try:
         for slot in slots:
             send(slot.data, port_prefix(slot.port))
@@ -113,6 +114,11 @@ def serve(transport, protocol, ports, pod_id, dial):
                 _shutdown(slot.conn, socket.SHUT_RDWR)
         for t in copies:
             t.join()
+        if watcher is not None:       # the caller closes the socket once we return: nobody may still use it
+            watcher.join(LINGER)
+            if watcher.is_alive():    # stuck sending our close to a client that reads nothing
+                transport.abort()
+                watcher.join()
         for slot in slots:
             if slot.conn is not None:
                 slot.conn.close()
