@@ -87,11 +87,9 @@ they were not merged.
 On this machine's journal-less ext4, the kernel skips, for every new inode, each inode of its block
 group freed in the last 60 s (300 s while the inode table block is still dirty): after a large
 delete (a test run, a previous bench's clean-up), file creation costs several times more for both
-daemons, and the ratio means little.  Run the bench after five quiet minutes.
-
-Stores of finished rounds are deleted after the last round: ext4 skips inodes freed in the last
-30 s when it allocates new ones (recently_deleted()), so creating files right after deleting ~6,000
-costs several times more; a pull on a real node does not follow such a delete.
+daemons, and the ratio means little (a pull on a real node does not follow such a delete).  So the
+stores of finished rounds are deleted only after the last round, and the bench wants five quiet
+minutes before it starts.
 """
 import argparse
 import json
